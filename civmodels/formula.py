@@ -1,0 +1,408 @@
+"""Formula handling: Wilkinson formulas (via formulaic) plus lme4-style random terms.
+
+``"y ~ x1 + C(area) + (1 | municipality)"`` is split into the outcome ``y``, the fixed part
+``x1 + C(area)`` (expanded by formulaic with treatment contrasts, so coefficient names look like
+``"area[T.social]"``) and random terms ``(1 | municipality)``. The fixed-part specification
+is kept so the same columns can be rebuilt on new data (:meth:`FixedDesign.transform`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+
+from ._validation import check_columns
+from .exceptions import FormulaError
+
+__all__ = ["FixedDesign", "ParsedFormula", "RandomTerm", "parse_formula", "parse_rhs"]
+
+_RANDOM = re.compile(r"\(\s*([^()|]+?)\s*\|\s*([^()|]+?)\s*\)")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """A random-effect term ``(expr | group)``; ``expr == "1"`` is a random intercept."""
+
+    expr: str
+    group: str
+
+    @property
+    def is_intercept(self) -> bool:
+        """True for a random intercept ``(1 | group)``."""
+        return self.expr.replace(" ", "") in {"1", "1+0", "0+1"}
+
+    def __str__(self) -> str:
+        return f"({self.expr} | {self.group})"
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """A formula split into outcome, fixed part and random terms."""
+
+    formula: str
+    outcome: str | None
+    fixed: str
+    random: tuple[RandomTerm, ...]
+
+    def variables(self) -> list[str]:
+        """Every data column the formula uses (outcome, fixed variables, grouping factors)."""
+        out: list[str] = []
+        if self.outcome is not None:
+            out.append(self.outcome)
+        out.extend(_rhs_variables(self.fixed))
+        for term in self.random:
+            out.extend(_rhs_variables(term.expr))
+            out.append(term.group)
+        return list(dict.fromkeys(out))
+
+
+def _rhs_variables(rhs: str) -> list[str]:
+    try:
+        names = Formula(rhs).required_variables
+    except Exception as exc:  # formulaic raises several parser error types
+        raise FormulaError(f"cannot parse formula part {rhs!r}: {exc}") from exc
+    return sorted(str(v) for v in names)
+
+
+def parse_rhs(rhs: str) -> tuple[str, tuple[RandomTerm, ...]]:
+    """Split a right-hand side into its fixed part and random terms."""
+    terms = tuple(RandomTerm(m.group(1), m.group(2)) for m in _RANDOM.finditer(rhs))
+    for t in terms:
+        if not _NAME.match(t.group):
+            raise FormulaError(
+                f"random term {t} groups by {t.group!r}; the grouping factor must be a single "
+                "column name (make an interaction column first, e.g. data['g'] = a + '_' + b)"
+            )
+    fixed = _RANDOM.sub(" ", rhs)
+    # tidy the '+' left behind by removed terms
+    fixed = re.sub(r"\+\s*\+", "+", fixed)
+    fixed = re.sub(r"^\s*\+|\+\s*$", "", fixed.strip()).strip()
+    if "|" in fixed:
+        raise FormulaError(
+            f"could not read a random term in {rhs!r}; write them as (1 | group), "
+            "each in its own parentheses"
+        )
+    return (fixed or "1"), terms
+
+
+def parse_formula(formula: str, *, require_outcome: bool = True) -> ParsedFormula:
+    """Parse ``"y ~ fixed + (1 | g)"`` into its parts.
+
+    Parameters
+    ----------
+    formula : str
+        A Wilkinson formula, optionally with lme4-style random terms.
+    require_outcome : bool, default True
+        Whether a left-hand side is required.
+
+    Returns
+    -------
+    ParsedFormula
+
+    Raises
+    ------
+    FormulaError
+        If the formula is not a string, has no ``~`` when an outcome is required, or the
+        outcome is not a plain column name.
+    """
+    if not isinstance(formula, str) or not formula.strip():
+        raise FormulaError(f"formula must be a non-empty string, got {formula!r}")
+    if "~" in formula:
+        lhs, rhs = formula.split("~", 1)
+        lhs = lhs.strip().strip("`")
+        if not lhs:
+            lhs = None
+    else:
+        lhs, rhs = None, formula
+    if require_outcome and lhs is None:
+        raise FormulaError(f"formula {formula!r} has no outcome; write it as 'y ~ x1 + x2'")
+    if lhs is not None and not re.match(r"^[^\s+*~()]+$", lhs):
+        raise FormulaError(
+            f"the outcome {lhs!r} must be a single column name; create the variable first"
+        )
+    fixed, random = parse_rhs(rhs.strip())
+    return ParsedFormula(formula=formula, outcome=lhs, fixed=fixed, random=random)
+
+
+class FixedDesign:
+    """The fixed-effects design matrix of a formula's right-hand side.
+
+    Parameters
+    ----------
+    rhs : str
+        Fixed part of the formula (no outcome, no random terms).
+    data : pandas.DataFrame
+        Complete-case data (missing values must already be removed and counted).
+    intercept : bool, default True
+        Keep the intercept column. Cumulative-link models pass ``False``: their thresholds
+        absorb it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, k)
+    names : list of str
+        Column names in formulaic's convention, e.g. ``"temp[T.warm]"``.
+    """
+
+    def __init__(self, rhs: str, data: pd.DataFrame, *, intercept: bool = True) -> None:
+        check_columns(data, _rhs_variables(rhs))
+        try:
+            mm = model_matrix(rhs, data, na_action="raise")
+        except Exception as exc:
+            raise FormulaError(f"cannot build the design for {rhs!r}: {exc}") from exc
+        self.rhs = rhs
+        self.intercept = intercept
+        self._spec = mm.model_spec
+        names = [str(c) for c in mm.columns]
+        keep = [i for i, c in enumerate(names) if intercept or c != "Intercept"]
+        self._keep = keep
+        self.names = [names[i] for i in keep]
+        self.X = np.asarray(mm, dtype=float)[:, keep]
+
+    @property
+    def k(self) -> int:
+        """Number of columns."""
+        return self.X.shape[1]
+
+    def transform(self, newdata: pd.DataFrame) -> np.ndarray:
+        """Build the same columns for ``newdata`` (levels and encodings of the fit data)."""
+        check_columns(newdata, _rhs_variables(self.rhs), what="the model (newdata)")
+        try:
+            mm = self._spec.get_model_matrix(newdata, na_action="raise")
+        except Exception as exc:
+            raise FormulaError(f"cannot rebuild the design on new data: {exc}") from exc
+        return np.asarray(mm, dtype=float)[:, self._keep]
+
+    def collinear(self, tol: float = 1e-9) -> list[str]:
+        """Names of columns that are linear combinations of earlier columns."""
+        if self.k == 0:
+            return []
+        X = self.X
+        scale = np.sqrt((X * X).sum(axis=0))
+        scale[scale == 0] = 1.0
+        Xs = X / scale
+        _, r = np.linalg.qr(Xs)
+        diag = np.abs(np.diag(r))
+        return [n for n, d in zip(self.names, diag, strict=True) if d < tol * max(1.0, diag.max())]
+
+
+class ModelFrame:
+    """Everything a model needs from ``formula`` and ``data``, validated once.
+
+    Builds the complete-case data (counting what is dropped), the outcome codes, the fixed
+    design matrix, the grouping factors of the random terms and the weights. Used by the
+    frequentist engines and the Bayesian module alike.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2 + (1 | g)"``.
+    data : pandas.DataFrame
+        Input data; not modified.
+    outcome : {"ordinal", "binary"}
+        How to read the outcome. ``"ordinal"`` needs an ordered categorical or numeric codes;
+        ``"binary"`` takes booleans, 0/1 numbers or a two-level categorical (the second level
+        is the event).
+    weights : str, optional
+        Column of non-negative case or sampling weights.
+    extra : sequence of str, optional
+        Further columns that must be complete (e.g. a cluster variable).
+    intercept : bool, default True
+        Keep an intercept column in the fixed design (``False`` for cumulative-link models).
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Complete-case rows (original index).
+    missing : MissingReport
+        Rows dropped for missing values, by column.
+    y : ndarray of int
+        Outcome codes ``0 .. n_categories - 1``.
+    categories : list
+        Outcome category labels, lowest first.
+    fixed : FixedDesign
+        The fixed-effects design.
+    groups : dict of str to (ndarray of int, pandas.Index)
+        For each random term's grouping factor: codes per row and the level labels.
+    weights : ndarray or None
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        outcome: str = "ordinal",
+        weights: str | None = None,
+        extra: tuple[str, ...] | list[str] = (),
+        intercept: bool = True,
+    ) -> None:
+        import warnings
+
+        from ._validation import check_dataframe, check_weights, drop_incomplete
+        from .exceptions import DataError, SpecificationError
+
+        check_dataframe(data)
+        self.formula = formula
+        self.parsed = parse_formula(formula)
+        cols = self.parsed.variables()
+        check_columns(data, cols)
+        others = [c for c in [weights, *extra] if c is not None]
+        check_columns(data, others, what="the model options")
+        self.data, self.missing = drop_incomplete(data, [*cols, *others])
+        if len(self.data) == 0:
+            raise DataError(f"no complete rows remain: {self.missing.describe()}")
+        name = self.parsed.outcome
+        assert name is not None
+        self.outcome_name = name
+        raw = self.data[name]
+        if outcome == "ordinal":
+            self.y, self.categories = _ordinal_codes(raw, name)
+        elif outcome == "binary":
+            self.y, self.categories = _binary_codes(raw, name)
+        else:
+            raise ValueError(f"outcome must be 'ordinal' or 'binary', got {outcome!r}")
+        observed = np.bincount(self.y, minlength=len(self.categories))
+        if (observed > 0).sum() < 2:
+            raise DataError(
+                f"outcome {name!r} has only one observed category "
+                f"({self.categories[int(np.argmax(observed))]!r}) in the {len(self.y)} rows "
+                "used; a model needs at least two"
+            )
+        if outcome == "ordinal" and (observed == 0).any():
+            empty = [c for c, k in zip(self.categories, observed, strict=True) if k == 0]
+            warnings.warn(
+                f"outcome {name!r} has categories with no observations: {empty}; they are "
+                "dropped from the model (their thresholds are not identified)",
+                UserWarning,
+                stacklevel=3,
+            )
+            keep = np.flatnonzero(observed > 0)
+            remap = -np.ones(len(self.categories), dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            self.y = remap[self.y]
+            self.categories = [self.categories[i] for i in keep]
+        self.fixed = FixedDesign(self.parsed.fixed, self.data, intercept=intercept)
+        bad = self.fixed.collinear()
+        if bad:
+            raise SpecificationError(
+                f"predictors are perfectly collinear: {bad} "
+                "can be written as combinations of other columns; remove them or merge levels"
+            )
+        self.groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        for term in self.parsed.random:
+            if not term.is_intercept:
+                raise SpecificationError(
+                    f"random term {term} is not supported; only random intercepts (1 | group)"
+                )
+            codes, levels = pd.factorize(self.data[term.group], sort=True)
+            if len(levels) < 2:
+                raise SpecificationError(
+                    f"grouping factor {term.group!r} has a single level ({levels[0]!r}); a "
+                    "random intercept needs at least two groups — drop the term"
+                )
+            self.groups[term.group] = (codes.astype(np.int64), pd.Index(levels))
+        self.weights_name = weights
+        self.weights = (
+            check_weights(self.data[weights].to_numpy(), f"weights column {weights!r}")
+            if weights is not None
+            else None
+        )
+
+    @property
+    def X(self) -> np.ndarray:
+        """Fixed design matrix."""
+        return self.fixed.X
+
+    @property
+    def x_names(self) -> list[str]:
+        """Fixed design column names."""
+        return self.fixed.names
+
+    @property
+    def nobs(self) -> int:
+        """Rows used."""
+        return len(self.y)
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.missing.n_dropped
+
+    @property
+    def n_categories(self) -> int:
+        """Number of outcome categories used."""
+        return len(self.categories)
+
+    def threshold_names(self) -> list[str]:
+        """``"a|b"`` labels of the thresholds between adjacent categories."""
+        c = [str(x) for x in self.categories]
+        return [f"{a}|{b}" for a, b in zip(c[:-1], c[1:], strict=True)]
+
+
+def _ordinal_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:
+    from .exceptions import DataError
+
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        if not raw.cat.ordered:
+            cats = list(raw.cat.categories)
+            raise DataError(
+                f"outcome {name!r} is an unordered categorical; make it ordered, lowest first: "
+                f"df[{name!r}] = pd.Categorical(df[{name!r}], categories={cats!r}, ordered=True)"
+            )
+        return raw.cat.codes.to_numpy(np.int64), list(raw.cat.categories)
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.astype(np.int64).to_numpy(), [False, True]
+    if pd.api.types.is_numeric_dtype(raw):
+        vals = raw.to_numpy(float)
+        if not np.allclose(vals, np.round(vals)):
+            raise DataError(
+                f"outcome {name!r} has non-integer values; an ordinal outcome needs ordered "
+                "categories or integer codes"
+            )
+        levels = np.unique(vals.astype(np.int64))
+        return np.searchsorted(levels, vals.astype(np.int64)), [int(v) for v in levels]
+    examples = list(pd.unique(raw))[:5]
+    raise DataError(
+        f"outcome {name!r} holds text ({examples!r}) with no order; make it an ordered "
+        f"categorical, lowest first: df[{name!r}] = pd.Categorical(df[{name!r}], "
+        "categories=[...lowest to highest...], ordered=True)"
+    )
+
+
+def _binary_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:
+    from .exceptions import DataError
+
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        cats = list(raw.cat.categories)
+        used = [c for c in cats if (raw == c).any()]
+        if len(cats) != 2:
+            if len(used) == 2:
+                cats = used
+            else:
+                raise DataError(
+                    f"binary outcome {name!r} has {len(used)} observed levels {used!r}; "
+                    "recode it to two levels (the second is the event)"
+                )
+        return (raw.astype(object) == cats[1]).to_numpy(np.int64), cats
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.astype(np.int64).to_numpy(), [False, True]
+    if pd.api.types.is_numeric_dtype(raw):
+        vals = raw.to_numpy(float)
+        if not np.isin(vals, [0.0, 1.0]).all():
+            bad = np.unique(vals[~np.isin(vals, [0.0, 1.0])])[:5]
+            raise DataError(
+                f"binary outcome {name!r} must be 0/1, True/False or a two-level categorical; "
+                f"found values {bad.tolist()}"
+            )
+        return vals.astype(np.int64), [0, 1]
+    levels = sorted(pd.unique(raw).tolist(), key=str)
+    raise DataError(
+        f"binary outcome {name!r} holds text {levels[:5]!r}; make it a categorical with the "
+        f"event as second level: pd.Categorical(df[{name!r}], categories=[<no>, <yes>])"
+    )

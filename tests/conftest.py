@@ -1,0 +1,21 @@
+"""Shared fixtures and guards for the civmodels test suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_global_numpy_rng():
+    """Fail any test that draws from NumPy's global random state (use a seeded Generator)."""
+    state = np.random.get_state()
+    marker = np.random.get_state()[1].copy()
+    yield
+    after = np.random.get_state()
+    changed = not np.array_equal(after[1], marker) or after[2] != state[2]
+    np.random.set_state(state)
+    if changed:
+        pytest.fail(
+            "test used NumPy's global random state; pass a seeded numpy.random.Generator instead"
+        )
