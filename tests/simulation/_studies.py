@@ -1,0 +1,33 @@
+"""Module-level study functions, so that worker processes can import them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normal_summary(rng: np.random.Generator, n: int = 20) -> list[dict]:
+    """Two rows per replicate: the sample mean and SD of n standard normals."""
+    x = rng.normal(size=n)
+    return [{"stat": "mean", "value": float(x.mean())}, {"stat": "sd", "value": float(x.std())}]
+
+
+def flaky(rng: np.random.Generator, fail_every: int = 4) -> dict:
+    """Raises for replicates whose first uniform draw falls below 1 / fail_every."""
+    u = rng.random()
+    if u < 1 / fail_every:
+        raise ZeroDivisionError(f"bad draw {u:.3f}")
+    return {"u": u}
+
+
+class Interrupting:
+    """Callable that interrupts the run (like Ctrl-C) at a given call, counting calls."""
+
+    def __init__(self, stop_at: int | None) -> None:
+        self.stop_at = stop_at
+        self.calls = 0
+
+    def __call__(self, rng: np.random.Generator) -> dict:
+        if self.stop_at is not None and self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        self.calls += 1
+        return {"x": float(rng.normal())}
