@@ -14,14 +14,32 @@ from ._runner import (
     replicate_rng,
     run,
 )
+from .power import (
+    METHODS,
+    PowerCurve,
+    PowerResult,
+    PowerStudy,
+    pearson_chi2,
+    power,
+    power_curve,
+    synthetic_frame,
+)
 
 __all__ = [
+    "METHODS",
     "CheckpointMismatchError",
     "DaskClientError",
+    "PowerCurve",
+    "PowerResult",
+    "PowerStudy",
     "ReplicateFailureWarning",
     "SimulationResult",
     "Study",
     "StudyFailedError",
+    "pearson_chi2",
+    "power",
+    "power_curve",
     "replicate_rng",
     "run",
+    "synthetic_frame",
 ]

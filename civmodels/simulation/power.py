@@ -30,8 +30,10 @@ __all__ = [
     "PowerCurve",
     "PowerResult",
     "PowerStudy",
+    "pearson_chi2",
     "power",
     "power_curve",
+    "synthetic_frame",
 ]
 
 CLUSTER = "municipality_code"
@@ -54,8 +56,12 @@ _DEFAULT_METHODS = ("chi2", "rao-scott", "ordinal-cluster", "mixed")
 
 
 def _codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column, -1 for missing (categories in order, else sorted values)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return s.cat.codes.to_numpy()
+    values = s.to_numpy()
+    if values.dtype.kind in "biu":
+        return np.unique(values, return_inverse=True)[1]
     return pd.factorize(s, sort=True)[0]
 
 
@@ -66,19 +72,35 @@ def _direction(y: np.ndarray, g: np.ndarray) -> float:
     return float(y[g == levels[-1]].mean() - y[g == levels[0]].mean())
 
 
+def pearson_chi2(table: np.ndarray) -> tuple[float, int, float]:
+    """Pearson's chi-square test of independence on a contingency table.
+
+    No continuity correction (as the report's tests); rows and columns that are empty are
+    dropped first, as they carry no information. Equal to
+    ``scipy.stats.chi2_contingency(table, correction=False)`` on the reduced table, at a
+    fraction of its overhead (it runs once per replicate and method).
+
+    Returns
+    -------
+    statistic, df, p_value
+    """
+    table = np.asarray(table, dtype=float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if min(table.shape) < 2:
+        raise ValueError("the cross-table has fewer than two non-empty rows or columns")
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    df = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return statistic, df, float(stats.chi2.sf(statistic, df))
+
+
 def _chi2(df: pd.DataFrame, outcome: str, by: str, alpha: float, **_: Any) -> dict[str, Any]:
     y, g = _codes(df[outcome]), _codes(df[by])
     ok = (y >= 0) & (g >= 0)
     y, g = y[ok], g[ok]
     table = np.zeros((g.max() + 1, y.max() + 1))
     np.add.at(table, (g, y), 1)
-    # The report's test: Pearson's chi-square on the observed table, no continuity
-    # correction, empty rows and columns dropped (they carry no information).
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    if min(table.shape) < 2:
-        raise ValueError("the cross-table has fewer than two non-empty rows or columns")
-    res = stats.chi2_contingency(table, correction=False)
-    p = float(res.pvalue)
+    p = pearson_chi2(table)[2]
     return {"p_value": p, "estimate": _direction(y, g), "detected": p < alpha}
 
 
@@ -356,7 +378,7 @@ class PowerStudy(Study):
         """Simulate one survey and analyse it with every method."""
         p = self.parameters
         df = self.data(rng)
-        n = int((df[p["outcome"]].notna() & df[p["by"]].notna()).sum())
+        n = int(((_codes(df[p["outcome"]]) >= 0) & (_codes(df[p["by"]]) >= 0)).sum())
         rows = []
         for m in p["methods"]:
             row: dict[str, Any] = {"method": m, "n": n}

@@ -31,3 +31,26 @@ class Interrupting:
             raise KeyboardInterrupt
         self.calls += 1
         return {"x": float(rng.normal())}
+
+
+def two_groups(
+    rng: np.random.Generator,
+    *,
+    effect: float,
+    outcome: str,
+    by: str,
+    response_rate: float,
+    n_invited: int = 300,
+    baseline: float = 0.3,
+):
+    """Two independent binomial samples: ``round(n_invited * response_rate)`` respondents per
+    group; success probability ``baseline`` in group 0 and odds ``effect`` times higher in
+    group 1. The chi-square test's power on these data is known analytically."""
+    import pandas as pd
+
+    n = round(n_invited * response_rate)
+    odds1 = baseline / (1 - baseline) * effect
+    p1 = odds1 / (1 + odds1)
+    y = np.concatenate([rng.random(n) < baseline, rng.random(n) < p1]).astype(int)
+    g = np.repeat([0, 1], n)
+    return pd.DataFrame({outcome: y, by: g})
