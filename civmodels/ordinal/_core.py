@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
 from .._links import Link
+from .._mle import NewtonResult, newton
 
 __all__ = [
     "CLMData",
@@ -403,92 +404,6 @@ def _row_scores(
     if d.m:
         out[:, sl["scale"]] = -d.S * (d.w * (a1 * e1 + a2 * e2))[:, None]
     return out
-
-
-@dataclass
-class NewtonResult:
-    """Outcome of :func:`newton`."""
-
-    params: Array
-    loglik: float
-    grad: Array
-    hess: Array
-    n_iter: int
-    converged: bool
-    message: str
-    cond: float
-
-
-def newton(
-    fun,
-    start: Array,
-    *,
-    gtol: float = 1e-8,
-    max_iter: int = 100,
-    max_halving: int = 40,
-) -> NewtonResult:
-    """Maximise a concave-ish function by Newton steps with step halving.
-
-    ``fun(par, hessian=True)`` returns a dict with ``loglik``, ``grad`` and ``hess``.
-    Convergence: ``max |grad| < gtol`` (scaled by ``max(1, |loglik|)``-free absolute
-    tolerance, as R ``clm``'s ``gradTol``), or a Newton decrement below ``1e-14``. When the
-    Hessian is not negative definite, a Levenberg-type ridge is added to the step.
-    """
-    par = np.asarray(start, dtype=float).copy()
-    cur = fun(par)
-    if not np.isfinite(cur["loglik"]):
-        raise FloatingPointError("log-likelihood is not finite at the starting values")
-    msg = "maximum number of iterations reached"
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007
-        g, H = cur["grad"], cur["hess"]
-        if np.max(np.abs(g)) < gtol:
-            converged, msg = True, "max |gradient| below tolerance"
-            break
-        step = _newton_step(g, H)
-        ll0 = cur["loglik"]
-        t = 1.0
-        for _ in range(max_halving):
-            trial = par + t * step
-            new = fun(trial)
-            if np.isfinite(new["loglik"]) and new["loglik"] >= ll0 - 1e-12 * abs(ll0):
-                break
-            t *= 0.5
-        else:
-            msg = "line search failed to increase the log-likelihood"
-            break
-        par, cur = trial, new
-        decrement = float(-g @ step) if t == 1.0 else np.inf
-        if abs(decrement) < 1e-15 and np.max(np.abs(cur["grad"])) < 1e3 * gtol:
-            converged, msg = True, "Newton decrement below tolerance"
-            break
-    H = cur["hess"]
-    try:
-        ev = np.linalg.eigvalsh(-H)
-        cond = float(ev.max() / ev.min()) if ev.min() > 0 else np.inf
-    except np.linalg.LinAlgError:
-        cond = np.inf
-    if converged and not np.isfinite(cond):
-        converged, msg = False, "Hessian is not negative definite at the optimum"
-    return NewtonResult(par, float(cur["loglik"]), cur["grad"], H, it, converged, msg, cond)
-
-
-def _newton_step(g: Array, H: Array) -> Array:
-    A = -H
-    # scale to unit diagonal so that the ridge and the Cholesky test are scale free
-    dg = np.sqrt(np.abs(np.diag(A)))
-    dg[dg == 0] = 1.0
-    As = A / np.outer(dg, dg)
-    gs = g / dg
-    lam = 0.0
-    for _ in range(30):
-        try:
-            c = linalg.cho_factor(As + lam * np.eye(len(g)), check_finite=False)
-            return linalg.cho_solve(c, gs, check_finite=False) / dg
-        except linalg.LinAlgError:
-            lam = max(1e-8, lam * 10)
-    return g / np.maximum(np.abs(np.diag(A)), 1e-8)
 
 
 def start_values(d: CLMData, link: Link) -> Array:

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 
 from .._links import Link, get_link
-from ..design import SurveyDesign, sandwich
-from ..exceptions import (
-    ConvergenceWarning,
-    DataError,
-    DesignError,
-    SeparationError,
-    SeparationWarning,
-    SpecificationError,
+from .._mle import (
+    MLEResultMixin,
+    check_separation,
+    cluster_codes,
+    convergence_checks,
+    design_weights,
 )
+from ..design import SurveyDesign, sandwich
+from ..exceptions import DataError, SeparationWarning, SpecificationError
 from ..formula import FixedDesign, ModelFrame, parse_formula
 from ..results import Summary, wald_table
 from . import _core
@@ -276,84 +276,6 @@ class Ordinal:
         )
 
 
-# ------------------------------------------------------------------------------------------
-def cluster_codes(
-    data: pd.DataFrame, cluster: str | np.ndarray | pd.Series, index: pd.Index
-) -> np.ndarray:
-    """Cluster labels of the rows ``index`` of ``data``; an error if any is missing."""
-    if isinstance(cluster, str):
-        if cluster not in data.columns:
-            from .._validation import _suggest
-
-            raise DataError(
-                f"cluster={cluster!r} is not a column of the data"
-                f"{_suggest(cluster, data.columns)}"
-            )
-        values = data.loc[index, cluster]
-        label = f"cluster column {cluster!r}"
-    else:
-        arr = pd.Series(np.asarray(cluster), index=data.index)
-        if len(arr) != len(data):
-            raise DataError(f"cluster has length {len(arr)} but data have {len(data)} rows")
-        values = arr.loc[index]
-        label = "cluster"
-    if values.isna().any():
-        raise DataError(
-            f"{label} has {int(values.isna().sum())} missing values among the rows used; every "
-            "row needs a cluster: fill them, or drop those rows (and report it) before fitting"
-        )
-    return pd.factorize(values)[0]
-
-
-def _design_weights(model: Ordinal | Any, design: SurveyDesign) -> np.ndarray:
-    if not isinstance(design, SurveyDesign):
-        raise DesignError(f"design must be a civmodels.SurveyDesign, got {type(design).__name__}")
-    idx = model.frame.data.index
-    pos = design.data.index.get_indexer(idx)
-    if (pos < 0).any():
-        raise DesignError(
-            "the design's data do not contain all rows used by the model; build the "
-            "SurveyDesign on the same DataFrame as the model"
-        )
-    w = design.weights.to_numpy(float)[pos]
-    if model.weights is not None and not np.allclose(model.weights, w):
-        raise DesignError(
-            "the model's weights= differ from the design's weights; pass the weights to "
-            "SurveyDesign only (the design's weights are used for the fit)"
-        )
-    return w
-
-
-def check_separation(
-    X: np.ndarray, names: list[str], y: np.ndarray, categories: list, w: np.ndarray | None
-) -> list[str]:
-    """Quasi-complete separation by single 0/1 columns: messages naming variable + category.
-
-    A dummy column whose rows with value 1 (or 0) all lie in the lowest or in the highest
-    outcome category lets its coefficient run off to infinity.
-    """
-    msgs = []
-    J = len(categories)
-    pos = np.ones(len(y), dtype=bool) if w is None else w > 0
-    for c, name in enumerate(names):
-        col = X[pos, c]
-        if not np.isin(col, (0.0, 1.0)).all():
-            continue
-        yy = y[pos]
-        for val, side in ((1.0, "= 1"), (0.0, "= 0")):
-            sel = col == val
-            if not sel.any() or sel.all():
-                continue
-            ys = yy[sel]
-            for cat, lab in ((0, "lowest"), (J - 1, "highest")):
-                if (ys == cat).all():
-                    msgs.append(
-                        f"all {int(sel.sum())} rows with {name} {side} are in the {lab} "
-                        f"category {categories[cat]!r}"
-                    )
-    return msgs
-
-
 def _fit_fixed(
     model: Ordinal,
     *,
@@ -379,7 +301,7 @@ def _fit_fixed(
             "clusters and strata are used)"
         )
     frame = model.frame
-    weights = _design_weights(model, design) if design is not None else model.weights
+    weights = design_weights(model, design) if design is not None else model.weights
     groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
     d = model.core_data(weights)
     link = model.link
@@ -412,7 +334,7 @@ def _fit_fixed(
     except np.linalg.LinAlgError:
         bread_inv = np.full_like(info, np.nan)
 
-    _convergence_checks(opt, names, frame, sep)
+    convergence_checks(opt, frame.nobs)
 
     df = None
     if design is not None:
@@ -446,36 +368,9 @@ def _fit_fixed(
     )
 
 
-def _convergence_checks(opt: _core.NewtonResult, names: list[str], frame, sep) -> None:
-    if not opt.converged:
-        warnings.warn(
-            f"the Newton optimiser did not converge ({opt.message}; {opt.n_iter} iterations, "
-            f"max |gradient| = {np.max(np.abs(opt.grad)):.3g}). Try: rescaling continuous "
-            "predictors (e.g. standardise them), merging sparse outcome categories, removing "
-            "predictors with separation, or fit(max_iter=500)",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    elif opt.cond > 1e12:
-        warnings.warn(
-            f"the Hessian at the optimum is ill-conditioned (condition number {opt.cond:.3g}); "
-            "standard errors may be unreliable. Try rescaling continuous predictors or "
-            "simplifying the model",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    # complete separation: every observation fitted with probability ~1
-    if opt.loglik > -1e-6 * max(1, frame.nobs):
-        raise SeparationError(
-            "complete separation: the model predicts every observation's category with "
-            "probability 1 (log-likelihood 0), so the maximum-likelihood estimates do not "
-            "exist. Remove or merge the separating predictors, or use civmodels.bayes"
-        )
-
-
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class OrdinalResult:
+class OrdinalResult(MLEResultMixin):
     """A fitted cumulative link model (frozen; refit for another covariance).
 
     Attributes
@@ -506,15 +401,6 @@ class OrdinalResult:
     separation: tuple[str, ...] = ()
 
     # -- contract ---------------------------------------------------------------------------
-    @cached_property
-    def std_errors(self) -> pd.Series:
-        """Standard errors aligned with :attr:`params`."""
-        return pd.Series(
-            np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)),
-            index=self.params.index,
-            name="std_error",
-        )
-
     @property
     def _slices(self) -> dict[str, slice]:
         return self.model.core_data().slices()
@@ -561,37 +447,6 @@ class OrdinalResult:
     def n_dropped(self) -> int:
         """Rows dropped for missing values."""
         return self.model.frame.n_dropped
-
-    @property
-    def k_params(self) -> int:
-        """Number of estimated parameters."""
-        return len(self.params)
-
-    @property
-    def aic(self) -> float:
-        """``-2 loglik + 2 k`` (not meaningful for design-based fits: NaN then)."""
-        if self.cov_type == "design":
-            return float("nan")
-        return -2 * self.loglik + 2 * self.k_params
-
-    @property
-    def bic(self) -> float:
-        """``-2 loglik + k log(n)``, with ``n`` the sum of the weights when weighted (R clm)."""
-        if self.cov_type == "design":
-            return float("nan")
-        n = self.nobs if self.weights is None else float(self.weights.sum())
-        return -2 * self.loglik + self.k_params * np.log(n)
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald confidence intervals (t with the design df for design-based fits)."""
-        t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
-        return t[["ci_lower", "ci_upper"]]
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided Wald p-values."""
-        t = wald_table(self.params, self.std_errors, df=self.df_resid)
-        return t["p_value"].rename("p_value")
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Estimates, SEs, statistics, p-values and CIs with a ``block`` column."""
