@@ -118,10 +118,13 @@ def _need(module: str, attr: str | None, method: str) -> Any:
 
 def _rao_scott(df: pd.DataFrame, outcome: str, by: str, alpha: float, **_: Any) -> dict:
     nr = _need("civmodels.nonresponse", None, "rao-scott")
-    data = df.loc[df[outcome].notna() & df[by].notna()]
-    design = nr.SurveyDesign(data, cluster=CLUSTER)
+    # The full data go into the design: rows missing an item are a domain, and the variance
+    # keeps every municipality (as R survey's svychisq on a subset design).
+    design = nr.SurveyDesign(df.reset_index(drop=True), cluster=CLUSTER)
     test = nr.crosstab(design, by, outcome).test("rao-scott")
-    y, g = _codes(data[outcome]), _codes(data[by])
+    y, g = _codes(df[outcome]), _codes(df[by])
+    ok = (y >= 0) & (g >= 0)
+    y, g = y[ok], g[ok]
     p = float(test.p_value)
     return {"p_value": p, "estimate": _direction(y, g), "detected": p < alpha}
 
@@ -212,7 +215,8 @@ _IMPLEMENTATIONS: dict[str, Callable[..., dict[str, Any]]] = {
 _REQUIREMENTS: dict[str, tuple[str, str | None]] = {
     "rao-scott": ("civmodels.nonresponse", "crosstab"),
     "ordinal-cluster": ("civmodels.ordinal", "Ordinal"),
-    "mixed": ("civmodels.ordinal", "Ordinal"),
+    # the random-intercept engine is a separate module of the ordinal package
+    "mixed": ("civmodels.ordinal.mixed", None),
     "bayes": ("civmodels.bayes", "Ordinal"),
 }
 

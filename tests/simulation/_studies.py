@@ -54,3 +54,32 @@ def two_groups(
     y = np.concatenate([rng.random(n) < baseline, rng.random(n) < p1]).astype(int)
     g = np.repeat([0, 1], n)
     return pd.DataFrame({outcome: y, by: g})
+
+
+def clustered_survey(
+    rng: np.random.Generator,
+    *,
+    effect: float,
+    outcome: str,
+    by: str,
+    response_rate: float,
+    n_municipalities: int = 40,
+    per_municipality: int = 10,
+    re_sd: float = 0.8,
+):
+    """A small clustered survey: a municipality-level binary ``by`` (half the
+    municipalities), a municipality random intercept, and a 4-category ordinal outcome from a
+    cumulative-logit model with log odds ratio ``log(effect)`` for ``by``; each position
+    responds with probability ``response_rate``."""
+    import pandas as pd
+
+    g = np.repeat(np.arange(n_municipalities), per_municipality)
+    high = (np.arange(n_municipalities) % 2 == 1).astype(int)
+    u = rng.normal(0, re_sd, n_municipalities)
+    eta = np.log(effect) * high[g] + u[g]
+    latent = eta + rng.logistic(size=g.size)
+    y = np.digitize(latent, [-1.0, 0.5, 2.0])
+    keep = rng.random(g.size) < response_rate
+    labels = ["Uvæsentligt", "Mindre vigtigt", "Vigtigt", "Meget vigtigt"]
+    cat = pd.Categorical.from_codes(y[keep], categories=labels, ordered=True)
+    return pd.DataFrame({outcome: cat, by: high[g][keep], "municipality_code": 101 + g[keep]})

@@ -8,7 +8,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from _studies import two_groups
+from _studies import clustered_survey, two_groups
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
@@ -125,7 +125,7 @@ def test_power_curve_over_response_rate_and_plot():
     t = curve.table
     assert list(t["response_rate"]) == [0.3, 0.6, 0.9]
     expected = [analytic_power(0.3, p1_of(0.3, 1.8), round(300 * r)) for r in (0.3, 0.6, 0.9)]
-    se = np.sqrt(np.array(expected) * (1 - np.array(expected)) / 800)
+    se = np.sqrt(np.array(expected) * (1 - np.array(expected)) / 500)
     assert np.all(np.abs(t["power"].to_numpy() - expected) < 3.5 * se + 0.015)
     assert t["power"].is_monotonic_increasing
     fig = curve.plot()
@@ -187,3 +187,93 @@ def test_synthetic_frame_resamples_municipalities():
     assert set(small["municipality_code"]) <= {101, 147, 151, 153}
     with pytest.raises(ValueError, match="fewer than n_municipalities"):
         synthetic_frame(frame, n_municipalities=5, positions=3)
+
+
+def _available(method: str) -> bool:
+    from civmodels.simulation.power import _REQUIREMENTS, _need
+
+    try:
+        _need(*_REQUIREMENTS[method], method)
+    except ImportError:
+        return False
+    return True
+
+
+def test_cluster_aware_methods_hold_size_where_chi2_does_not():
+    """Under no effect with a municipality-level grouping and a random intercept (ICC ~0.16),
+    the naive chi-square over-rejects; Rao-Scott and cluster-robust ordinal keep ~5%."""
+    n_sims = 200
+    res = power(
+        1.0,
+        "y",
+        "g",
+        methods=("chi2", "rao-scott", "ordinal-cluster"),
+        simulate=clustered_survey,
+        response_rate=0.6,
+        n_sims=n_sims,
+        random_seed=11,
+        n_jobs=1,
+        progress=False,
+    )
+    t = res.table.set_index("method")
+    assert (t["n_failed"] == 0).all()
+    bound = 3.5 * math.sqrt(0.05 * 0.95 / n_sims)
+    # cluster-robust Wald with 40 clusters is slightly liberal: allow one extra 0.02
+    assert abs(t.loc["rao-scott", "power"] - 0.05) < bound
+    assert abs(t.loc["ordinal-cluster", "power"] - 0.05) < bound + 0.02
+    assert t.loc["chi2", "power"] > 0.05 + bound
+
+
+def test_ordinal_cluster_recovers_marginal_log_odds_ratio():
+    res = power(
+        2.5,
+        "y",
+        "g",
+        methods=("ordinal-cluster",),
+        simulate=clustered_survey,
+        response_rate=0.6,
+        n_sims=60,
+        random_seed=2,
+        n_jobs=1,
+        progress=False,
+    )
+    # a random intercept (sd 0.8) attenuates the marginal log odds ratio by about
+    # sqrt(1 + 0.8^2 * 3 / pi^2) (Zeger, Liang & Albert 1988)
+    target = math.log(2.5) / math.sqrt(1 + 0.64 * 3 / math.pi**2)
+    est = res.replicates["estimate"]
+    assert abs(est.mean() - target) < 3.5 * est.std() / math.sqrt(len(est)) + 0.03
+
+
+@pytest.mark.parametrize("method", ["rao-scott", "ordinal-cluster", "mixed", "bayes"])
+def test_each_method_runs_or_names_what_is_missing(method):
+    kw = dict(
+        simulate=clustered_survey,
+        response_rate=0.6,
+        n_sims=2,
+        random_seed=4,
+        n_jobs=1,
+        progress=False,
+        bayes_options={"draws": 100, "tune": 100, "chains": 1},
+    )
+    if _available(method):
+        res = power(2.0, "y", "g", methods=(method,), **kw)
+        assert res.table["n_failed"].item() == 0, res.replicates["error"].tolist()
+        assert res.replicates["p_value"].between(0, 1).all()
+    else:
+        with pytest.raises(ImportError, match=f"power method '{method}' needs civmodels"):
+            power(2.0, "y", "g", methods=(method,), **kw)
+
+
+def test_default_simulator_or_clear_error():
+    try:
+        import civmodels.data as data
+
+        have = hasattr(data, "simulate_survey")
+    except ImportError:
+        have = False
+    if not have:
+        with pytest.raises(ImportError, match=r"civmodels\.data\.simulate_survey"):
+            power(1.5, methods=("chi2",), n_sims=2, random_seed=1, progress=False)
+    else:
+        res = power(1.5, methods=("chi2",), n_sims=2, random_seed=1, n_jobs=1, progress=False)
+        assert res.table["n_failed"].item() == 0
