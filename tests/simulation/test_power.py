@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib
@@ -203,12 +204,15 @@ def test_cluster_aware_methods_hold_size_where_chi2_does_not():
     """Under no effect with a municipality-level grouping and a random intercept (ICC ~0.16),
     the naive chi-square over-rejects; Rao-Scott and cluster-robust ordinal keep ~5%."""
     n_sims = 200
+    # 15 positions per municipality (9 responding) and a random-intercept SD of 1.2: a design
+    # effect large enough to show the naive test's excess rejections at this n_sims
+    sim = functools.partial(clustered_survey, re_sd=1.2, per_municipality=15)
     res = power(
         1.0,
         "y",
         "g",
         methods=("chi2", "rao-scott", "ordinal-cluster"),
-        simulate=clustered_survey,
+        simulate=sim,
         response_rate=0.6,
         n_sims=n_sims,
         random_seed=11,
