@@ -14,6 +14,16 @@ from ._runner import (
     replicate_rng,
     run,
 )
+from .calibration import (
+    COVERAGE_MODELS,
+    SBC_MODELS,
+    CoverageModel,
+    CoverageResult,
+    SBCModel,
+    SBCResult,
+    coverage_study,
+    sbc,
+)
 from .power import (
     METHODS,
     PowerCurve,
@@ -26,20 +36,28 @@ from .power import (
 )
 
 __all__ = [
+    "COVERAGE_MODELS",
     "METHODS",
+    "SBC_MODELS",
     "CheckpointMismatchError",
+    "CoverageModel",
+    "CoverageResult",
     "DaskClientError",
     "PowerCurve",
     "PowerResult",
     "PowerStudy",
     "ReplicateFailureWarning",
+    "SBCModel",
+    "SBCResult",
     "SimulationResult",
     "Study",
     "StudyFailedError",
+    "coverage_study",
     "pearson_chi2",
     "power",
     "power_curve",
     "replicate_rng",
     "run",
+    "sbc",
     "synthetic_frame",
 ]

@@ -83,3 +83,39 @@ def clustered_survey(
     labels = ["Uvæsentligt", "Mindre vigtigt", "Vigtigt", "Meget vigtigt"]
     cat = pd.Categorical.from_codes(y[keep], categories=labels, ordered=True)
     return pd.DataFrame({outcome: cat, by: high[g][keep], "municipality_code": 101 + g[keep]})
+
+
+class MeanResult:
+    """Minimal result of a normal-mean fit: the civmodels result contract's interval part."""
+
+    def __init__(self, y: np.ndarray, use_t: bool) -> None:
+        from scipy import stats
+
+        self.n = len(y)
+        self.mean = float(y.mean())
+        self.se = float(y.std(ddof=1) / np.sqrt(self.n))
+        self.q = stats.t.ppf if use_t else (lambda p, df: stats.norm.ppf(p))
+        import pandas as pd
+
+        self.params = pd.Series({"mu": self.mean})
+        self.std_errors = pd.Series({"mu": self.se})
+
+    def conf_int(self, level: float = 0.95):
+        import pandas as pd
+
+        h = self.q(0.5 + level / 2, self.n - 1) * self.se
+        return pd.DataFrame({"lower": [self.mean - h], "upper": [self.mean + h]}, index=["mu"])
+
+
+def normal_data(rng: np.random.Generator, n: int = 5):
+    import pandas as pd
+
+    return pd.DataFrame({"y": rng.normal(1.0, 2.0, size=n)}), pd.Series({"mu": 1.0})
+
+
+def fit_t(data):
+    return MeanResult(data["y"].to_numpy(), use_t=True)
+
+
+def fit_z(data):
+    return MeanResult(data["y"].to_numpy(), use_t=False)
