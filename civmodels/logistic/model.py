@@ -13,6 +13,7 @@ from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
     check_separation,
+    check_weight_column,
     cluster_codes,
     convergence_checks,
     design_weights,
@@ -103,6 +104,7 @@ class Logistic:
                 "and 1); pass the number of trials as weights='n' (R glm convention), or "
                 "recode the outcome to 0/1"
             )
+        check_weight_column(data, weights)
         self.frame = ModelFrame(
             formula,
             data,

@@ -14,6 +14,7 @@ from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
     check_separation,
+    check_weight_column,
     cluster_codes,
     convergence_checks,
     design_weights,
@@ -129,6 +130,7 @@ class Ordinal:
         self.nominal = nominal
         self.scale = scale
         extra = [v for v in [*_variables(nom_rhs), *_variables(sc_rhs)]]
+        check_weight_column(data, weights)
         self.frame = ModelFrame(
             formula,
             data,
