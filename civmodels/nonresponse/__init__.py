@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
+from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, rake
 
 __all__ = [
@@ -18,9 +19,11 @@ __all__ = [
     "CrosstabTest",
     "DesignEstimate",
     "DontKnowReport",
+    "PropensityWeights",
     "SurveyDesign",
     "apply_dont_know",
     "calibrate",
     "crosstab",
+    "propensity_weights",
     "rake",
 ]
