@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
+from .poststratify import Poststratified, poststratify, prediction_draws
 from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, rake
 
@@ -19,11 +20,14 @@ __all__ = [
     "CrosstabTest",
     "DesignEstimate",
     "DontKnowReport",
+    "Poststratified",
     "PropensityWeights",
     "SurveyDesign",
     "apply_dont_know",
     "calibrate",
     "crosstab",
+    "poststratify",
+    "prediction_draws",
     "propensity_weights",
     "rake",
 ]
