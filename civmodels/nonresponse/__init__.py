@@ -11,6 +11,9 @@ from __future__ import annotations
 from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
+from .imputation import MultipleImputation, PooledResult, impute, pool
+from .poststratify import Poststratified, poststratify, prediction_draws
+from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, rake
 
 __all__ = [
@@ -18,9 +21,18 @@ __all__ = [
     "CrosstabTest",
     "DesignEstimate",
     "DontKnowReport",
+    "MultipleImputation",
+    "PooledResult",
+    "Poststratified",
+    "PropensityWeights",
     "SurveyDesign",
     "apply_dont_know",
     "calibrate",
     "crosstab",
+    "impute",
+    "pool",
+    "poststratify",
+    "prediction_draws",
+    "propensity_weights",
     "rake",
 ]
