@@ -55,8 +55,12 @@ def test_same_table_for_one_two_workers_and_dask(dask_client):
     one = run(STUDY, 24, n_jobs=1, random_seed=5, progress=False)
     two = run(STUDY, 24, n_jobs=2, random_seed=5, progress=False)
     dask = run(STUDY, 24, backend="dask", client=dask_client, random_seed=5, progress=False)
+    chunked = run(
+        STUDY, 24, backend="dask", client=dask_client, random_seed=5, chunk_size=5, progress=False
+    )
     pd.testing.assert_frame_equal(one.table, two.table)
     pd.testing.assert_frame_equal(one.table, dask.table)
+    pd.testing.assert_frame_equal(one.table, chunked.table)
     # a different seed gives a different table (the comparison above can fail)
     other = run(STUDY, 24, n_jobs=1, random_seed=6, progress=False)
     assert not one.table["value"].equals(other.table["value"])
