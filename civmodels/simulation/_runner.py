@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -24,8 +25,10 @@ __all__ = [
     "SimulationResult",
     "Study",
     "StudyFailedError",
+    "recorded_warnings",
     "replicate_rng",
     "run",
+    "warning_text",
 ]
 
 _BACKENDS = ("loky", "dask")
@@ -95,6 +98,23 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, parameters={self.parameters!r})"
+
+
+@contextlib.contextmanager
+def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Collect every warning raised inside the block (also where warnings are errors), so a
+    study can record them in its rows instead of printing them from worker processes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def warning_text(caught: list[warnings.WarningMessage]) -> str | None:
+    """Distinct warning messages as one string (``None`` if there were none)."""
+    if not caught:
+        return None
+    msgs = dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught)
+    return " | ".join(msgs)
 
 
 def replicate_rng(random_seed: int, index: int) -> np.random.Generator:

@@ -26,7 +26,7 @@ from scipy import stats
 
 from .._validation import check_positive_int
 from ..results import Summary
-from ._runner import SimulationResult, Study, run
+from ._runner import SimulationResult, Study, recorded_warnings, run, warning_text
 
 __all__ = [
     "COVERAGE_MODELS",
@@ -199,7 +199,9 @@ class CoverageStudy(Study):
     def __call__(self, rng: np.random.Generator) -> list[dict[str, Any]]:
         """Simulate one data set, fit, and return one row per true parameter."""
         data, truth = self.model.simulate(rng)
-        res = self.model.fit(data)
+        with recorded_warnings() as caught:
+            res = self.model.fit(data)
+        warned = warning_text(caught)
         ci = res.conf_int(level=self.level)
         missing = [p for p in truth.index if p not in ci.index]
         if missing:
@@ -222,6 +224,7 @@ class CoverageStudy(Study):
                     "upper": hi,
                     "covers": bool(lo <= true <= hi),
                     "converged": converged,
+                    "warnings": warned,
                 }
             )
         return rows
@@ -237,7 +240,8 @@ class CoverageResult:
         One row per parameter: ``truth``, ``coverage`` (share of replicates whose interval
         covers the truth), ``mc_se`` (its Monte Carlo SE), ``bias`` (mean estimate minus
         truth), ``se_ratio`` (mean standard error over the SD of the estimates; 1 when the
-        standard errors are right), ``n_sims``.
+        standard errors are right), ``n_sims``, ``n_not_converged`` and ``n_warned`` (fits
+        that did not converge or warned; kept in the table, messages in ``replicates``).
     replicates : pandas.DataFrame
         One row per replicate and parameter.
     level : float
@@ -346,7 +350,8 @@ def coverage_study(
     Notes
     -----
     Replicates whose fit raised are counted in ``result.run.failures``; replicates whose fit
-    did not converge are kept and flagged (``converged``) in ``replicates``.
+    did not converge or warned are kept and flagged (``converged``, ``warnings``) in
+    ``replicates`` and counted in ``table``.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -395,6 +400,8 @@ def coverage_study(
                 "bias": float((sub["estimate"] - sub["truth"]).mean()),
                 "se_ratio": float(sub["std_error"].mean()) / sd if sd and sd > 0 else np.nan,
                 "n_sims": n,
+                "n_not_converged": int((~sub["converged"].astype(bool)).sum()),
+                "n_warned": int(sub["warnings"].notna().sum()),
             }
         )
     return CoverageResult(

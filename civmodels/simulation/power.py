@@ -23,7 +23,7 @@ from scipy import stats
 
 from .._validation import check_positive_int
 from ..results import Summary
-from ._runner import SimulationResult, Study, run
+from ._runner import SimulationResult, Study, recorded_warnings, run, warning_text
 
 __all__ = [
     "METHODS",
@@ -387,14 +387,15 @@ class PowerStudy(Study):
         for m in p["methods"]:
             row: dict[str, Any] = {"method": m, "n": n}
             try:
-                out = _IMPLEMENTATIONS[m](
-                    df,
-                    p["outcome"],
-                    p["by"],
-                    p["alpha"],
-                    rng=rng,
-                    bayes_options=p["bayes_options"],
-                )
+                with recorded_warnings() as caught:
+                    out = _IMPLEMENTATIONS[m](
+                        df,
+                        p["outcome"],
+                        p["by"],
+                        p["alpha"],
+                        rng=rng,
+                        bayes_options=p["bayes_options"],
+                    )
                 row.update(out, error=None)
             except Exception as exc:
                 row.update(
@@ -403,6 +404,7 @@ class PowerStudy(Study):
                     detected=None,
                     error=f"{type(exc).__name__}: {exc}",
                 )
+            row["warnings"] = warning_text(caught)
             rows.append(row)
         return rows
 
@@ -436,6 +438,7 @@ def _summarise(replicates: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame
                 "ci_high": hi,
                 "n_sims": n_ok,
                 "n_failed": len(sub) - n_ok,
+                "n_warned": int(sub["warnings"].notna().sum()),
                 "mean_n": float(sub["n"].mean()) if len(sub) else np.nan,
                 "mean_estimate": float(ok["estimate"].mean()) if n_ok else np.nan,
             }
@@ -453,10 +456,14 @@ class PowerResult:
         One row per method: ``power`` (share of replicates detecting the difference),
         ``mc_se`` (its Monte Carlo standard error), ``ci_low``/``ci_high`` (95% Wilson interval),
         ``n_sims`` (replicates analysed), ``n_failed`` (replicates where the method raised;
-        excluded from its power and listed in ``replicates``), ``mean_n`` (respondents with
+        excluded from its power and listed in ``replicates``), ``n_warned`` (replicates where
+        it warned, e.g. an empty category or a convergence warning; the messages are in
+        ``replicates["warnings"]``), ``mean_n`` (respondents with
         both variables) and ``mean_estimate``.
     replicates : pandas.DataFrame
-        One row per replicate and method: ``p_value``, ``estimate``, ``detected``, ``error``.
+        One row per replicate and method: ``p_value``, ``estimate``, ``detected``, ``error``,
+        ``warnings``. ``estimate`` is the log odds ratio for the model-based methods and the
+        difference in mean category code (group 1 minus group 0) for the chi-square tests.
     settings : dict
         The study's parameters.
     run : SimulationResult

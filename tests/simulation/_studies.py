@@ -119,3 +119,11 @@ def fit_t(data):
 
 def fit_z(data):
     return MeanResult(data["y"].to_numpy(), use_t=False)
+
+
+def survey_with_empty_category(rng: np.random.Generator, **kw):
+    """clustered_survey with an extra, never-used top category (the engines warn about it)."""
+    df = clustered_survey(rng, **kw)
+    outcome = kw["outcome"]
+    df[outcome] = df[outcome].cat.add_categories(["Afgørende"])
+    return df

@@ -9,7 +9,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from _studies import clustered_survey, two_groups
+from _studies import clustered_survey, survey_with_empty_category, two_groups
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
@@ -281,3 +281,23 @@ def test_default_simulator_or_clear_error():
     else:
         res = power(1.5, methods=("chi2",), n_sims=2, random_seed=1, n_jobs=1, progress=False)
         assert res.table["n_failed"].item() == 0
+
+
+def test_method_warnings_are_recorded_not_raised():
+    res = power(
+        1.5,
+        "y",
+        "g",
+        methods=("chi2", "ordinal-cluster"),
+        simulate=survey_with_empty_category,
+        response_rate=0.6,
+        n_sims=3,
+        random_seed=1,
+        n_jobs=1,
+        progress=False,
+    )
+    t = res.table.set_index("method")
+    assert t.loc["ordinal-cluster", "n_warned"] == 3 and t.loc["chi2", "n_warned"] == 0
+    msgs = res.replicates.loc[res.replicates.method == "ordinal-cluster", "warnings"]
+    assert msgs.str.contains("Afgørende").all()
+    assert t.loc["ordinal-cluster", "n_failed"] == 0
