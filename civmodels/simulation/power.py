@@ -737,7 +737,8 @@ def power_curve(
         raise ValueError("values must hold at least one value")
     results, tables = [], []
     for v in values:
-        r = power(**{over: v}, **kwargs)
+        point: dict[str, Any] = {over: v, **kwargs}
+        r = power(**point)
         results.append(r)
         t = r.table.copy()
         t.insert(0, over, v)
