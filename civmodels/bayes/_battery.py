@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -185,14 +186,14 @@ class Battery:
 
     def threshold_names(self) -> list[str]:
         c = self.categories
-        return [f"{it}: {a}|{b}" for it in self.items for a, b in zip(c[:-1], c[1:], strict=True)]
+        return [f"{it}: {a}|{b}" for it in self.items for a, b in itertools.pairwise(c)]
 
     def coords(self) -> dict[str, list]:
         c = self.categories
         out = {
             "term": list(self.slope_names),
             "item": list(self.items),
-            "threshold": [f"{a}|{b}" for a, b in zip(c[:-1], c[1:], strict=True)],
+            "threshold": [f"{a}|{b}" for a, b in itertools.pairwise(c)],
         }
         for g in self.groups:
             out[f"level_{g.name}"] = [str(v) for v in self.group_levels[g.name]]

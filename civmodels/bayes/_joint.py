@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -190,7 +191,7 @@ class JointResponse:
 
     def threshold_names(self) -> list[str]:
         c = [str(x) for x in self.categories]
-        return [f"{a}|{b}" for a, b in zip(c[:-1], c[1:], strict=True)]
+        return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
 
     def coords(self) -> dict[str, list]:
         out = {
