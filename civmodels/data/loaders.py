@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ._resources import resource_text
-from .codebook import AREAS, DONT_KNOW_LABEL, Question, load_codebook
+from .codebook import AREAS, DONT_KNOW_COUNT_CODE, DONT_KNOW_LABEL, Question, load_codebook
 from .frame import COVARIATES, _positions, join_municipality, load_municipalities
 
 __all__ = [
@@ -413,9 +413,10 @@ def _standardise(
         )
     dup = raw["respondent_id"][raw["respondent_id"].duplicated(keep=False)]
     if len(dup):
-        vals = sorted({str(v) for v in dup})
+        dup_ids = sorted({str(v) for v in dup})
         raise DataError(
-            f"column 'respondent_id' has {len(vals)} duplicated id(s): {_fmt_values(vals)}; "
+            f"column 'respondent_id' has {len(dup_ids)} duplicated id(s): "
+            f"{_fmt_values(dup_ids)}; "
             "each responding head must appear once"
         )
     if raw["respondent_id"].isna().any():
@@ -456,6 +457,7 @@ def _standardise(
             )
             dk_cols[f"{q.id}_dk"] = np.zeros(len(raw), dtype=bool)
             continue
+        vals: np.ndarray | pd.Categorical
         if q.type == "count":
             vals, dk = _map_count(q, raw[q.id])
         else:
@@ -742,7 +744,7 @@ def write_survey(
                 )
                 .astype(float)
             )
-            labels[q.id] = {code: DONT_KNOW_LABEL}
+            labels[q.id] = {DONT_KNOW_COUNT_CODE: DONT_KNOW_LABEL}
             continue
         to_code = {c.label_da: c.value for c in q.categories}
         value_labels: dict[int | float, str] = {c.value: c.label_da for c in q.categories}
