@@ -128,8 +128,7 @@ def cluster_codes(
             from .._validation import _suggest
 
             raise DataError(
-                f"cluster={cluster!r} is not a column of the data"
-                f"{_suggest(cluster, data.columns)}"
+                f"cluster={cluster!r} is not a column of the data{_suggest(cluster, data.columns)}"
             )
         values = data.loc[index, cluster]
         label = f"cluster column {cluster!r}"
@@ -223,7 +222,6 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
             "probability 1 (log-likelihood 0), so the maximum-likelihood estimates do not "
             "exist. Remove or merge the separating predictors, or use civmodels.bayes"
         )
-
 
 
 class MLEResultMixin:

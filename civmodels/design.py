@@ -564,6 +564,16 @@ class DesignEstimate:
     by: tuple[str, ...] = ()
 
     @property
+    def params(self) -> pd.Series:
+        """Alias of ``estimate`` (the result contract; lets :func:`pool` combine estimates)."""
+        return self.estimate.rename("estimate")
+
+    @property
+    def df_resid(self) -> float:
+        """Design degrees of freedom (complete-data df for pooling)."""
+        return float(self.df)
+
+    @property
     def std_error(self) -> pd.Series:
         """Standard errors (square roots of the diagonal of ``vcov``)."""
         return pd.Series(

@@ -402,6 +402,4 @@ class LogisticResult(MLEResultMixin):
             return pd.Series(eta, index=index, name="linear")
         if kind == "prob":
             return pd.Series(self.model.link.cdf(eta), index=index, name="prob")
-        raise ValueError(
-            f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"
-        )
+        raise ValueError(f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'")
