@@ -129,8 +129,7 @@ def cluster_codes(
             from .._validation import _suggest
 
             raise DataError(
-                f"cluster={cluster!r} is not a column of the data"
-                f"{_suggest(cluster, data.columns)}"
+                f"cluster={cluster!r} is not a column of the data{_suggest(cluster, data.columns)}"
             )
         values = data.loc[index, cluster]
         label = f"cluster column {cluster!r}"
@@ -237,7 +236,6 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
-
 
 class MLEResultMixin:
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
