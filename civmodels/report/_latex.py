@@ -37,13 +37,13 @@ def summary_to_latex(summary: Summary) -> str:
     lines = [
         r"\begin{tabular}{l" + "r" * ncol + "}",
         r"\toprule",
-        r"\multicolumn{%d}{l}{%s} \\" % (ncol + 1, latex_escape(summary.title)),
+        rf"\multicolumn{{{ncol + 1}}}{{l}}{{{latex_escape(summary.title)}}} \\",
         r"\midrule",
     ]
     for name, df in summary.blocks.items():
         if not len(df):
             continue
-        lines.append(r"\multicolumn{%d}{l}{\textit{%s}} \\" % (ncol + 1, latex_escape(name)))
+        lines.append(rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{{latex_escape(name)}}}}} \\")
         lines.append(" & ".join(["", *(latex_escape(c) for c in df.columns)]) + r" \\")
         lines.append(r"\midrule")
         for idx, row in df.iterrows():
@@ -58,8 +58,6 @@ def summary_to_latex(summary: Summary) -> str:
         lines.append(r"\midrule")
     for k, v in summary.info.items():
         val = f"{v:.{summary.digits}f}" if isinstance(v, (float, np.floating)) else str(v)
-        lines.append(
-            r"%s & \multicolumn{%d}{r}{%s} \\" % (latex_escape(k), ncol, latex_escape(val))
-        )
+        lines.append(rf"{latex_escape(k)} & \multicolumn{{{ncol}}}{{r}}{{{latex_escape(val)}}} \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
