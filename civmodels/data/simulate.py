@@ -336,9 +336,10 @@ def _build(
     rate: float,
     mnar: np.ndarray,
     positions: pd.DataFrame,
+    base: _Model | None = None,
 ) -> _Model:
+    """Set up the model; items not named in ``effects`` are taken from ``base`` if given."""
     mi, ai, codes, X = _design(positions)
-    len(AREAS)
     resp = cal.raw["response"]
     sd_v = float(resp["municipality_sd"]["value"])
     resp_area = np.array([float(resp["area_log_odds"]["value"].get(a, 0.0)) for a in AREAS])
@@ -361,7 +362,10 @@ def _build(
     dk_cfg = cal.raw["dont_know_pct"]
 
     items = []
-    for q in load_codebook().items(simulated=True):
+    for k, q in enumerate(load_codebook().items(simulated=True)):
+        if base is not None and q.id not in overrides:
+            items.append(base.items[k])
+            continue
         node = cal.raw["items"][q.id]
         d = DIMENSIONS.index(node["dimension"])
         loading = float(node["loading"]["value"]) if "loading" in node else 1.0
@@ -477,9 +481,11 @@ def _model(
     r = float(cal.raw["response"]["rate_pct"]["value"]) / 100 if rate is None else rate
     key = (cal.key, effects, r, tuple(mnar.tolist()), fkey)
     if key not in _CACHE:
+        # a power curve varies one item's effect: solve only that item, reuse the rest
+        base = _model(cal, (), rate, mnar, frame) if effects else None
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _build(cal, effects, r, mnar, positions)
+        _CACHE[key] = _build(cal, effects, r, mnar, positions, base)
     return _CACHE[key]
 
 
