@@ -167,6 +167,10 @@ def _map_municipalities(raw: pd.DataFrame, m: pd.DataFrame) -> np.ndarray:
     if "municipality_code" in raw.columns:
         col = raw["municipality_code"]
         num = pd.to_numeric(col, errors="coerce")
+        # an SPSS/Stata export may label the codes with names; labels were applied on reading
+        as_name = col.map(lambda v: by_name.get(_name_key(v)) if pd.notna(v) else None)
+        labelled = num.isna() & as_name.notna()
+        num = num.where(~labelled, as_name)
         bad_mask = num.isna() | (num % 1 != 0) | ~num.isin(list(codes_known))
         if bad_mask.any():
             bad = sorted({str(v) for v in col[bad_mask]})

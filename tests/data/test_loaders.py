@@ -267,3 +267,17 @@ def test_no_warning_on_clean_file(survey, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_survey(path)
+
+
+def test_municipality_codes_labelled_with_names(survey, tmp_path):
+    # SPSS exports often carry the municipality name as the value label of the code
+    path = write_survey(survey, tmp_path / "m.sav")
+    df, meta = pyreadstat.read_sav(str(path))
+    names = dict(zip(survey["municipality_code"], survey["municipality"], strict=True))
+    labels = meta.variable_value_labels
+    labels["municipality_code"] = {float(k): v for k, v in names.items()}
+    pyreadstat.write_sav(
+        df.drop(columns="municipality"), str(tmp_path / "m2.sav"), variable_value_labels=labels
+    )
+    back = read_survey(tmp_path / "m2.sav")
+    pd.testing.assert_frame_equal(back, survey)
