@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
-from civmodels.data import (  # noqa: E402
+from civmodels.data import (
     codebook,
     load_calibration,
     load_survey,
