@@ -383,7 +383,7 @@ def _build(
         loading = float(node["loading"]["value"]) if "loading" in node else 1.0
         eff = {t: default_effect for t in COVARIATE_TERMS}
         if "effects" in node:
-            eff.update({k: float(v) for k, v in node["effects"]["value"].items()})
+            eff.update({t: float(v) for t, v in node["effects"]["value"].items()})
         eff.update(overrides.get(q.id, {}))
         beta = np.array([eff[t] for t in COVARIATE_TERMS])
         area_src = (
