@@ -318,6 +318,16 @@ def _map_categorical(
                 + (f", {q.dont_know_code} = {DONT_KNOW_LABEL}" if q.dont_know else "")
                 + ")"
             )
+        codes_text = ", ".join(f"{c.value} = {c.label_da}" for c in q.categories) + (
+            f", {q.dont_know_code} = {DONT_KNOW_LABEL}" if q.dont_know else ""
+        )
+        nums = [u for u in unknown if _as_number(u) is not None]
+        if nums and numeric_codes:
+            raise DataError(
+                f"column {q.id!r} has number(s) that are not codebook codes of this "
+                f"{q.type} item: {_fmt_values(sorted(map(str, nums)))}; allowed codes: "
+                f"{codes_text}"
+            )
         strs = [str(u) for u in unknown]
         if len(unknown) > len(q.categories) + _FREE_TEXT_EXTRA:
             raise DataError(

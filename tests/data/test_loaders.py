@@ -120,6 +120,10 @@ def test_numeric_codes_option(survey, tmp_path):
         read_survey(tmp_path / "codes.csv")
     back = read_survey(tmp_path / "codes.csv", numeric_codes=True)
     pd.testing.assert_frame_equal(back, survey)
+    df.loc[0, "mot_trust"] = 5
+    df.to_csv(tmp_path / "codes5.csv", index=False)
+    with pytest.raises(DataError, match=r"mot_trust.*not codebook codes.*'5\.0'.*4 = Meget"):
+        read_survey(tmp_path / "codes5.csv", numeric_codes=True)
 
 
 def test_dk_companion_columns_are_honoured(survey, tmp_path):
