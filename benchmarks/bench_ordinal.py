@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
-import civmodels as cm  # noqa: E402
+import civmodels as cm
 
 FORMULA = "y ~ x1 + x2 + region + bloc + area"
 REGIONS = ["Hovedstaden", "Midtjylland", "Nordjylland", "Sjaelland", "Syddanmark"]
