@@ -51,6 +51,7 @@ clmm_case <- function(name, formula, data, link = "logit", nAGQ = 1L) {
 }
 
 data(wine, package = "ordinal")
+write.csv(wine, file.path(out_dir, "wine.csv"), row.names = FALSE)
 clmm_case("wine_logit_laplace", rating ~ temp + contact + (1 | judge), wine)
 clmm_case("wine_logit_agq10", rating ~ temp + contact + (1 | judge), wine, nAGQ = 10L)
 clmm_case("wine_probit_laplace", rating ~ temp + contact + (1 | judge), wine, link = "probit")
@@ -100,6 +101,7 @@ glmer_fit <- function(name, g, k, n, group) {
 }
 
 data(cbpp, package = "lme4")
+write.csv(cbpp, file.path(out_dir, "cbpp.csv"), row.names = FALSE)
 for (q in c(1L, 25L)) {
   g <- glmer(incidence / size ~ period + (1 | herd), weights = size, data = cbpp,
              family = binomial, nAGQ = q, control = gctrl)
