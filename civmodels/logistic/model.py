@@ -38,7 +38,8 @@ def _is_proportion(data: pd.DataFrame, formula: str) -> bool:
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
     vals = col.dropna().to_numpy(float)
-    return bool(len(vals)) and not np.isin(vals, (0.0, 1.0)).all()
+    in_unit = bool(len(vals)) and bool(((vals >= 0) & (vals <= 1)).all())
+    return in_unit and not np.isin(vals, (0.0, 1.0)).all()
 
 
 class Logistic:
