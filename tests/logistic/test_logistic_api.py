@@ -77,3 +77,17 @@ def test_random_terms_dispatch_to_mixed_engine(df):
     # fixed-effect options are rejected for random-effect formulas before any fitting
     with pytest.raises(cm.SpecificationError, match="laplace"):
         cm.Logistic("z ~ x + (1 | cl)", data=df).fit(method="newton")
+
+
+def test_separation_by_continuous_predictor_named():
+    # z = 1 exactly when x > 0; ties at x = 0 have both outcomes: quasi-complete separation
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=200)
+    x[:10] = 0.0
+    z = (x > 0).astype(int)
+    z[:5] = 1
+    df = pd.DataFrame({"z": z, "x": x, "noise": rng.normal(size=200)})
+    with pytest.warns(cm.SeparationWarning, match="effect of x"):
+        with pytest.warns(cm.ConvergenceWarning, match="ill-conditioned"):
+            res = cm.Logistic("z ~ x + noise", data=df).fit()
+    assert any("effect of x" in n for n in res.summary().notes)
