@@ -759,6 +759,8 @@ def _fit_glmm(
     max_iter: int = 200,
     gtol: float = 1e-7,
     min_log_sd: float = -9.0,
+    hold: Array | None = None,
+    covariance: bool = True,
 ) -> FitOutput:
     """Maximise the Laplace or AGQ marginal log-likelihood by damped Newton steps.
 
@@ -772,11 +774,15 @@ def _fit_glmm(
         Nodes for AGQ.
     max_iter : int
     gtol : float
-        Convergence when ``max |gradient| < gtol * max(1, |loglik| / n)`` (a per-observation
-        scale, so weighted and unweighted fits stop alike).
+        Convergence when ``max |gradient| < gtol * max(1, mean weight)``, so weighted and
+        unweighted fits stop alike.
     min_log_sd : float
         A log SD below this is treated as on the boundary (SD = 0): it is held there and
         reported.
+    hold : ndarray of bool, optional
+        Parameters held at their start values (profile likelihood).
+    covariance : bool, default True
+        Compute the covariance matrix (skipped for profile fits).
     """
     fun = _objective(d, method, n_quad)
     phi = np.asarray(start, dtype=float).copy()
@@ -787,7 +793,8 @@ def _fit_glmm(
     converged = False
     n_iter = 0
     scale = max(1.0, float(d.w.sum()) / d.n)
-    fixed = np.zeros(d.P, dtype=bool)
+    held = np.zeros(d.P, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
+    fixed = held.copy()
     for _ in range(max_iter):
         n_iter += 1
         grad = cur["grad"].copy()
@@ -838,13 +845,26 @@ def _fit_glmm(
                 fixed[j] = True
                 phi[j] = min_log_sd
                 cur = fun(phi, cur["mode"].b, 2)
-    boundary = [int(j - ka - p) for j in tau_idx if fixed[j]]
+    boundary = [int(j - ka - p) for j in tau_idx if fixed[j] and not held[j]]
     grad = cur["grad"].copy()
     max_grad = float(np.max(np.abs(np.where(fixed, 0.0, grad))))
     if not converged and not messages:
         messages.append(f"no convergence in {max_iter} Newton iterations")
-    # observed information of the marginal likelihood
     free = ~fixed
+    if not covariance:
+        return FitOutput(
+            phi=phi,
+            cov=np.full((d.P, d.P), np.nan),
+            loglik=float(cur["loglik"]),
+            converged=converged,
+            n_iter=n_iter,
+            max_grad=max_grad,
+            hessian_cond=np.nan,
+            mode=cur["mode"],
+            messages=messages,
+            boundary=boundary,
+        )
+    # observed information of the marginal likelihood
     if method == "agq":
         info = -cur["hess"]
     else:

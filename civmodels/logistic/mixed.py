@@ -123,7 +123,7 @@ def fit_mixed(
     _glmm.warn_boundary(out, names)
     out = replace(out, loglik=out.loglik + const)
     fields = _result_fields(model, d, out, list(frame.x_names), names, levels, method, n_nodes)
-    return MixedLogisticResult(**fields)
+    return MixedLogisticResult(**fields, loglik_offset=const)
 
 
 def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -255,6 +255,7 @@ def _result_fields(
         "boundary": tuple(names[j] for j in out.boundary),
         "messages": tuple(out.messages),
         "weights": model.weights,
+        "engine_data": d,
     }
 
 

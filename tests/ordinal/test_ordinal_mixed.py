@@ -289,3 +289,14 @@ def test_missing_rows_counted(wine):
     res = cm.Ordinal("rating ~ temp + contact + (1 | judge)", data=df).fit(method="agq")
     assert res.n_dropped == 2 and res.nobs == 70
     assert "2" in str(res.summary())
+
+
+@pytest.mark.parametrize(("method", "key"), [("laplace", "laplace"), ("agq", "agq10")])
+def test_profile_interval_of_sd_against_clmm2(wine, method, key):
+    """R interpolates its profile with a spline over 50 points: agreement ~2e-5, test 1e-4."""
+    ref = _ref("wine_profile_sd")[key]
+    res = cm.Ordinal("rating ~ temp + contact + (1 | judge)", data=wine).fit(method=method)
+    prof = res.profile_re_sd().loc["judge"]
+    assert prof["sd"] == pytest.approx(ref["sd"], rel=1e-5)
+    assert prof["ci_lower"] == pytest.approx(ref["ci_lower"], rel=1e-4)
+    assert prof["ci_upper"] == pytest.approx(ref["ci_upper"], rel=1e-4)
