@@ -30,6 +30,9 @@ sim$mot <- cut(eta, c(-Inf, -0.5, 0.7, 1.8, Inf), labels = c("1", "2", "3", "4")
 sim$mot[sample(nrow(sim), 25)] <- NA
 sim$w <- round(runif(nrow(sim), 1, 3.5), 3)
 sim$n_municipalities <- 98
+sim$position <- seq_len(nrow(sim))
+# positions in each municipality's population: the sampled ones plus some nonrespondents
+sim$n_positions <- ave(sim$position, sim$municipality, FUN = length) + (sim$municipality %% 4)
 write.csv(sim, "sim_survey.csv", row.names = FALSE, na = "")
 
 out <- list(versions = list(R = R.version.string, survey = as.character(packageVersion("survey"))))
@@ -113,6 +116,19 @@ out$sim_by_pressure <- list(estimate = unname(coef(bys)), se = unname(SE(bys)),
                             names = names(coef(bys)))
 out$chisq_sim_pressure_mot <- chisq(~pressure_high + mot, dsim)
 out$chisq_sim_area_mot <- chisq(~area + mot, dsim)
+
+# two-stage: census of municipalities, positions sampled within them
+d2 <- svydesign(id = ~municipality + position, fpc = ~n_municipalities + n_positions,
+                weights = ~w, data = sim)
+d2 <- update(d2, mot_f = factor(mot))
+out$twostage_prop_mot <- est(svymean(~mot_f, d2, na.rm = TRUE))
+out$twostage_mean_pressure <- est(svymean(~pressure_high, d2))
+out$chisq_twostage_area_mot <- chisq(~area + mot, d2)
+# two-stage with a stage-one sample: pretend the 98 municipalities come from 150
+sim$n_mun150 <- 150
+d2b <- svydesign(id = ~municipality + position, fpc = ~n_mun150 + n_positions, weights = ~w,
+                 data = sim)
+out$twostage150_mean_pressure <- est(svymean(~pressure_high, d2b))
 
 write_json(out, "survey_reference.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("wrote survey_reference.json\n")
