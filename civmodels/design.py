@@ -77,6 +77,19 @@ class SurveyDesign:
         What to do with a stratum that has a single PSU, as R's ``survey.lonely.psu`` option:
         ``"fail"`` raises; ``"certainty"`` and ``"remove"`` let the stratum contribute no
         variance; ``"adjust"`` centres its PSU total at the grand mean of PSU totals.
+    calibrated_on : sequence of str, optional
+        Columns the ``weights`` were calibrated to (by :func:`~civmodels.nonresponse.rake`,
+        post-stratification or :func:`~civmodels.nonresponse.calibrate`). The variance then
+        uses residuals from the calibration model, which is smaller for variables the
+        margins predict — what R ``survey`` does for a calibrated design. Without it the
+        calibrated weights are treated as fixed (conservative).
+    calibration : {"raking", "linear"}, default "raking"
+        ``"raking"`` (also post-stratification): the linearised values are centred within
+        each category of each margin in turn (R's 10 sweeps). ``"linear"``: GREG residuals
+        from a regression on the calibration variables (intercept, treatment-coded
+        categoricals, numerics), for any :func:`~civmodels.nonresponse.calibrate` distance.
+    base_weights : str or array_like, optional
+        The weights *before* calibration; required with ``calibration="linear"``.
 
     Attributes
     ----------
@@ -127,6 +140,9 @@ class SurveyDesign:
         strata: str | np.ndarray | pd.Series | None = None,
         fpc: str | np.ndarray | pd.Series | None = None,
         lonely_psu: LonelyPSU = "fail",
+        calibrated_on: Sequence[str] | None = None,
+        calibration: Literal["raking", "linear"] = "raking",
+        base_weights: str | np.ndarray | pd.Series | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -236,7 +252,75 @@ class SurveyDesign:
         self._ssu = None
         if stage2 is not None and fpc2 is not None:
             self._setup_stage2(data, stage2, fpc2, f)
+        self._w_full = w.to_numpy(float)
+        self._cal = None
+        self.calibrated_on = None if calibrated_on is None else list(calibrated_on)
+        if calibrated_on is not None:
+            self._setup_calibration(data, list(calibrated_on), calibration, base_weights)
         self._set_counts()
+
+    def _setup_calibration(
+        self, data: pd.DataFrame, cols: list[str], kind: str, base: object
+    ) -> None:
+        check_columns(data, cols, what="calibrated_on=", error=DesignError)
+        if data[cols].isna().any().any():
+            raise DesignError(f"calibration variables {cols} have missing values")
+        if kind == "raking":
+            codes = []
+            for c in cols:
+                if pd.api.types.is_numeric_dtype(data[c]) and data[c].nunique() > 20:
+                    raise DesignError(
+                        f"calibrated_on column {c!r} looks continuous; raking margins are "
+                        "categorical — use calibration='linear' for numeric totals"
+                    )
+                codes.append(pd.factorize(data[c])[0])
+            self._cal = ("raking", codes)
+        elif kind == "linear":
+            b = _column_or_array(data, base, "base_weights")
+            if b is None:
+                raise DesignError(
+                    "calibration='linear' needs base_weights= (the weights before calibration)"
+                )
+            d0 = pd.to_numeric(b, errors="coerce").to_numpy(float)
+            if not np.isfinite(d0).all() or (d0 <= 0).any():
+                raise DesignError("base_weights must be finite and positive")
+            parts = [np.ones((len(data), 1))]
+            for c in cols:
+                col = data[c]
+                if pd.api.types.is_numeric_dtype(col) and not isinstance(
+                    col.dtype, pd.CategoricalDtype
+                ):
+                    parts.append(col.to_numpy(float)[:, None])
+                else:
+                    parts.append(
+                        pd.get_dummies(col.astype(object), drop_first=True, dtype=float).to_numpy()
+                    )
+            mm = np.hstack(parts)
+            whalf = np.sqrt(d0)
+            q, r = np.linalg.qr(mm * whalf[:, None])
+            keep = np.abs(np.diag(r)) > 1e-10 * np.abs(np.diag(r)).max()
+            g = self._w_full / d0
+            self._cal = ("linear", (q[:, keep], g * whalf))
+        else:
+            raise DesignError(f"calibration={kind!r}; choose 'raking' or 'linear'")
+
+    def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
+        """Residuals of the linearised values from the calibration model (R svyrecvar)."""
+        kind, spec = self._cal  # type: ignore[misc]
+        if kind == "linear":
+            q, w = spec
+            e = z / w[:, None]
+            return (e - q @ (q.T @ e)) * w[:, None]
+        psw = self._w_full[:, None]
+        x = z.copy()
+        for _ in range(10):  # R: 10 sweeps of centring within every margin
+            for codes in spec:
+                u = x / psw
+                k = codes.max() + 1
+                sums = np.zeros((k, x.shape[1]))
+                np.add.at(sums, codes, u)
+                x = x - psw * (sums / np.bincount(codes, minlength=k)[:, None])[codes]
+        return x
 
     def _setup_stage2(
         self, data: pd.DataFrame, stage2: object, fpc2: object, fpc1: pd.Series | None
@@ -385,6 +469,8 @@ class SurveyDesign:
             Estimated covariance matrix.
         """
         z = self._scatter(z, index)
+        if self._cal is not None:
+            z = self._calibration_residuals(z)
         p = z.shape[1]
         totals = np.zeros((self._full_n_psu, p))
         np.add.at(totals, self._psu, z)

@@ -104,7 +104,9 @@ survey.groupby("area", observed=True)["w_rake"].sum().round(1)
 # %%
 rows = {}
 for label, w in [("unweighted", None), ("propensity", "w_prop"), ("raked", "w_rake")]:
-    d = SurveyDesign(survey, weights=w, cluster="municipality_code")
+    # the raked design knows its margins, so its variance uses calibration residuals
+    cal = list(margins) if label == "raked" else None
+    d = SurveyDesign(survey, weights=w, cluster="municipality_code", calibrated_on=cal)
     est = d.proportion(item, by="pressure_high")
     share = est.estimate.unstack()[top2].sum(axis=1)
     rows[label] = share

@@ -83,6 +83,8 @@ rk <- rake(dclus1, list(~stype, ~sch.wide), list(pop_types, pop_schwide),
            control = list(maxit = 200, epsilon = 1e-12))
 out$rake_weights <- unname(weights(rk))
 out$rake_mean_api00 <- est(svymean(~api00, rk))
+out$rake_prop_awards <- est(svymean(~awards, rk))
+out$rake_subset_E <- est(svymean(~api00, subset(rk, stype == "E")))
 ps <- postStratify(dclus1, ~stype, pop_types)
 out$poststrat_weights <- unname(weights(ps))
 out$poststrat_mean_api00 <- est(svymean(~api00, ps))
@@ -96,6 +98,7 @@ out$calib_linear_bounded_weights <- unname(weights(clb))
 clr <- calibrate(dclus1, ~stype + api99, pop_lin, calfun = "raking", bounds = c(0.7, 1.7),
                  maxit = 200, epsilon = 1e-10)
 out$calib_raking_bounded_weights <- unname(weights(clr))
+out$calib_raking_bounded_mean_api00 <- est(svymean(~api00, clr))
 cll <- calibrate(dclus1, ~stype + api99, pop_lin, calfun = "logit", bounds = c(0.7, 1.7),
                  maxit = 200, epsilon = 1e-10)
 out$calib_logit_bounded_weights <- unname(weights(cll))
