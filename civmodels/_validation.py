@@ -111,9 +111,7 @@ class MissingReport:
         if self.n_dropped == 0:
             return f"no rows dropped ({self.n_total} used)"
         cols = ", ".join(f"{k}: {v}" for k, v in self.by_column.items() if v)
-        return (
-            f"{self.n_dropped} of {self.n_total} rows dropped for missing values ({cols})"
-        )
+        return f"{self.n_dropped} of {self.n_total} rows dropped for missing values ({cols})"
 
 
 def drop_incomplete(

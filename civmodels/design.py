@@ -135,9 +135,7 @@ class SurveyDesign:
         s = _column_or_array(data, strata, "strata")
         if s is not None and s.isna().any():
             raise DesignError(f"strata has {int(s.isna().sum())} missing values")
-        self._psu = (
-            pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
-        )
+        self._psu = pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
         self._stratum = pd.factorize(s)[0] if s is not None else np.zeros(len(data), np.int64)
         # PSUs are nested in strata: label a PSU by its (stratum, psu) pair.
         pairs = pd.MultiIndex.from_arrays([self._stratum, self._psu])
@@ -297,4 +295,3 @@ def sandwich(
         meat = tot.T @ tot
         c = (g / (g - 1)) * ((n - 1) / (n - k)) if small_sample and n > k else 1.0
     return c * (bread_inv @ meat @ bread_inv.T)
-

@@ -8,6 +8,7 @@ is kept so the same columns can be rebuilt on new data (:meth:`FixedDesign.trans
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -342,7 +343,7 @@ class ModelFrame:
     def threshold_names(self) -> list[str]:
         """``"a|b"`` labels of the thresholds between adjacent categories."""
         c = [str(x) for x in self.categories]
-        return [f"{a}|{b}" for a, b in zip(c[:-1], c[1:], strict=True)]
+        return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
 
 
 def _ordinal_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:

@@ -49,13 +49,13 @@ def summary_to_latex(summary: Summary) -> str:
     lines = [
         r"\begin{tabular}{l" + "r" * ncol + "}",
         r"\toprule",
-        multicolumn(ncol + 1, "l", latex_escape(summary.title)),
+        rf"\multicolumn{{{ncol + 1}}}{{l}}{{{latex_escape(summary.title)}}} \\",
         r"\midrule",
     ]
     for name, df in summary.blocks.items():
         if not len(df):
             continue
-        lines.append(multicolumn(ncol + 1, "l", r"\textit{" + latex_escape(name) + "}"))
+        lines.append(rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{{latex_escape(name)}}}}} \\")
         lines.append(" & ".join(["", *(latex_escape(c) for c in df.columns)]) + r" \\")
         lines.append(r"\midrule")
         for idx, row in df.iterrows():
@@ -70,7 +70,7 @@ def summary_to_latex(summary: Summary) -> str:
         lines.append(r"\midrule")
     for k, v in summary.info.items():
         val = f"{v:.{summary.digits}f}" if isinstance(v, (float, np.floating)) else str(v)
-        lines.append(latex_escape(k) + " & " + multicolumn(ncol, "r", latex_escape(val)))
+        lines.append(rf"{latex_escape(k)} & \multicolumn{{{ncol}}}{{r}}{{{latex_escape(val)}}} \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
