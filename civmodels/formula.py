@@ -208,7 +208,8 @@ class ModelFrame:
     outcome : {"ordinal", "binary"}
         How to read the outcome. ``"ordinal"`` needs an ordered categorical or numeric codes;
         ``"binary"`` takes booleans, 0/1 numbers or a two-level categorical (the second level
-        is the event).
+        is the event). ``"proportion"`` takes numbers in [0, 1] (a share of successes, used
+        with ``weights`` = number of trials, as R ``glm``); ``y`` is then float.
     weights : str, optional
         Column of non-negative case or sampling weights.
     extra : sequence of str, optional
@@ -266,9 +267,17 @@ class ModelFrame:
             self.y, self.categories = _ordinal_codes(raw, name)
         elif outcome == "binary":
             self.y, self.categories = _binary_codes(raw, name)
+        elif outcome == "proportion":
+            self.y, self.categories = _proportion_values(raw, name), [0, 1]
         else:
-            raise ValueError(f"outcome must be 'ordinal' or 'binary', got {outcome!r}")
-        observed = np.bincount(self.y, minlength=len(self.categories))
+            raise ValueError(
+                f"outcome must be 'ordinal', 'binary' or 'proportion', got {outcome!r}"
+            )
+        # proportions count as "observed" at 0 and 1 when strictly between (both outcomes)
+        y_obs = self.y if outcome != "proportion" else np.r_[
+            np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)
+        ]
+        observed = np.bincount(y_obs, minlength=len(self.categories))
         if (observed > 0).sum() < 2:
             raise DataError(
                 f"outcome {name!r} has only one observed category "
@@ -374,6 +383,21 @@ def _ordinal_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:
         f"categorical, lowest first: df[{name!r}] = pd.Categorical(df[{name!r}], "
         "categories=[...lowest to highest...], ordered=True)"
     )
+
+
+def _proportion_values(raw: pd.Series, name: str) -> np.ndarray:
+    from .exceptions import DataError
+
+    if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        raise DataError(f"proportion outcome {name!r} must be numeric in [0, 1]")
+    vals = raw.to_numpy(float)
+    bad = (vals < 0) | (vals > 1)
+    if bad.any():
+        raise DataError(
+            f"proportion outcome {name!r} has {int(bad.sum())} values outside [0, 1] (e.g. "
+            f"{vals[bad][0]:g}); give the share of successes and the trials as weights="
+        )
+    return vals
 
 
 def _binary_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:
