@@ -259,10 +259,16 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = engine[family](formula, data=frame)
-        if mixed:
-            res = model.fit(method="agq", n_quad=10)
-        else:
-            res = model.fit(cov_type="cluster", cluster=CLUSTER)
+        try:
+            if mixed:
+                res = model.fit(method="agq", n_quad=10)
+            else:
+                res = model.fit(cov_type="cluster", cluster=CLUSTER)
+        except (ImportError, NotImplementedError) as err:
+            kind = "random-intercept" if mixed else "cluster-robust"
+            raise MethodUnavailable(
+                f"the {kind} {family} engine is not available in this installation: {err}"
+            ) from err
     for w in caught:
         task.notes.append(f"{w.category.__name__}: {w.message}")
     out: dict[str, Any] = {"n": int(res.nobs), "n_dropped": int(res.n_dropped)}

@@ -107,6 +107,7 @@ class Registry:
     patterns: tuple[Pattern, ...]
     key_outcomes: tuple[str, ...]
     count_bands: dict[str, list[float]]
+    model_events: dict[str, Any]
     adjust: tuple[str, ...]
     collinear: dict[str, list[str]]
     alpha: float
@@ -208,6 +209,7 @@ def parse_registry(raw: dict[str, Any]) -> Registry:
         patterns=tuple(patterns),
         key_outcomes=key,
         count_bands={k: list(v) for k, v in (raw.get("count_bands") or {}).items()},
+        model_events=dict(raw.get("model_events") or {}),
         adjust=_as_tuple(raw.get("adjust")),
         collinear={k: list(v) for k, v in (raw.get("collinear") or {}).items()},
         alpha=float(raw.get("alpha", 0.05)),

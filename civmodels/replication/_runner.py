@@ -262,8 +262,11 @@ def _finding_rows(
                 problem = f"grouping variable {by!r} is not in the data"
             prepared = None
             if problem is None:
+                event = f.event
+                if event is None and item in reg.model_events:
+                    event = reg.model_events[item]
                 try:
-                    prepared = prepare_outcome(data, item, f.event, bands=reg.count_bands.get(item))
+                    prepared = prepare_outcome(data, item, event, bands=reg.count_bands.get(item))
                 except (SpecificationError, ValueError) as err:
                     problem = str(err)
             for method in applicable:
