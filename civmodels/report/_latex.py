@@ -128,14 +128,13 @@ def latex_document(*bodies: str, landscape: bool = False) -> str:
     """Wrap ``tabular`` bodies in a standalone document that compiles with ``pdflatex``.
 
     Uses only packages from Debian's ``texlive-latex-base`` and
-    ``texlive-latex-recommended`` (booktabs, geometry, lmodern, fontenc).
+    ``texlive-latex-recommended`` (booktabs, geometry, graphicx). Default OT1 fonts set æ, ø
+    and å through ``inputenc``, so neither ``cm-super`` nor ``lm`` is needed.
     """
     opts = "a4paper,margin=1.5cm" + (",landscape" if landscape else "")
     head = [
         r"\documentclass[10pt]{article}",
-        r"\usepackage[T1]{fontenc}",
         r"\usepackage[utf8]{inputenc}",
-        r"\usepackage{lmodern}",
         r"\usepackage{booktabs}",
         r"\usepackage[" + opts + "]{geometry}",
         r"\begin{document}",

@@ -310,12 +310,12 @@ def regression_table(
                 if key[0] == block and key not in order:
                     order.append(key)
     # keep estimate and SE rows of a term together
-    order.sort(
-        key=lambda k: (
-            ["coef", "thresholds", "re_sd", "stats"].index(k[0]),
-            [o[:2] for o in order].index(k[:2]),
-            k[2] != "est",
-        )
+    first_seen: dict[tuple[str, str], int] = {}
+    for pos, key in enumerate(order):
+        first_seen.setdefault(key[:2], pos)
+    blocks_order = ["coef", "thresholds", "re_sd", "stats"]
+    order = sorted(
+        order, key=lambda k: (blocks_order.index(k[0]), first_seen[k[:2]], k[2] != "est")
     )
     lang = labels if isinstance(labels, str) else None
     cb = _codebook_labels(lang) if lang else {}
