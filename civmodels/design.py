@@ -8,20 +8,26 @@ the tables and ``civmodels.nonresponse`` all build on it.
   For an M-estimator with weighted estimating equations ``sum_i w_i s_i(b) = 0`` and
   ``A = -d/db sum_i w_i s_i``, the design-based covariance is
   ``A^-1 Var_design(sum_i w_i s_i) A^-1`` — what R's ``survey::svyglm`` and ``svyolr`` report.
+  It also gives design-based means, proportions and totals with standard errors and
+  design effects, overall, by domain (``by=``) and for subpopulations (:meth:`subset`).
 * :func:`sandwich` gives the heteroskedasticity-robust (HC0) and cluster-robust covariance of
   an M-estimator, with the usual small-sample correction.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._validation import check_columns
 from .exceptions import DesignError
+from .results import Summary, wald_table
 
-__all__ = ["SurveyDesign", "sandwich"]
+__all__ = ["DesignEstimate", "SurveyDesign", "sandwich"]
 
 LonelyPSU = Literal["fail", "certainty", "adjust", "remove"]
 
@@ -48,7 +54,7 @@ class SurveyDesign:
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per sampled unit.
+        One row per sampled unit. The index must be unique (rows are addressed by label).
     weights : str or array_like, optional
         Sampling (probability) weights, a column name or an array aligned with ``data``.
         All must be finite and positive. Defaults to 1 for every row.
@@ -68,14 +74,18 @@ class SurveyDesign:
 
     Attributes
     ----------
+    data : pandas.DataFrame
+        The rows of the design (of the domain, for a design made by :meth:`subset`).
+    weights : pandas.Series
+        Sampling weights aligned with ``data``.
     n_obs : int
         Number of rows.
     n_psu : int
-        Number of primary sampling units.
+        Number of primary sampling units with at least one row in ``data``.
     n_strata : int
-        Number of strata.
+        Number of strata with at least one row in ``data``.
     degf : int
-        Design degrees of freedom, ``n_psu - n_strata``.
+        Design degrees of freedom, ``n_psu - n_strata`` (as R's ``degf``).
 
     Notes
     -----
@@ -88,6 +98,16 @@ class SurveyDesign:
     where ``z_hi`` is the total of PSU ``i`` in stratum ``h``, ``n_h`` the number of PSUs in the
     stratum and ``f_h`` its sampling fraction (0 without ``fpc``). This matches
     ``survey::svyrecvar`` for one-stage designs.
+
+    Means and proportions (:meth:`mean`, :meth:`proportion`) are ratio estimators
+    ``sum w y / sum w`` linearised as ``z_i = w_i (y_i - ybar) / sum w``. Domain estimates
+    (``by=``, :meth:`subset`, rows with missing values) keep every PSU of the full design, with
+    zero contributions outside the domain, which is the correct domain variance (Lumley 2010,
+    ch. 2.3) and what R ``svyby`` / ``subset.survey.design`` do.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
     """
 
     def __init__(
@@ -106,11 +126,17 @@ class SurveyDesign:
             raise DesignError(
                 f"lonely_psu={lonely_psu!r}; choose 'fail', 'certainty', 'adjust' or 'remove'"
             )
+        if not data.index.is_unique:
+            raise DesignError(
+                "data has a non-unique index; rows are addressed by label, so call "
+                "data.reset_index(drop=True) before building the design"
+            )
         self.data = data
         self.lonely_psu = lonely_psu
         self.weights_name = weights if isinstance(weights, str) else None
         self.cluster_name = cluster if isinstance(cluster, str) else None
         self.strata_name = strata if isinstance(strata, str) else None
+        self.fpc_name = fpc if isinstance(fpc, str) else None
 
         w = _column_or_array(data, weights, "weights")
         if w is None:
@@ -135,25 +161,25 @@ class SurveyDesign:
         s = _column_or_array(data, strata, "strata")
         if s is not None and s.isna().any():
             raise DesignError(f"strata has {int(s.isna().sum())} missing values")
-        self._psu = pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
+        psu = pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
         self._stratum = pd.factorize(s)[0] if s is not None else np.zeros(len(data), np.int64)
         # PSUs are nested in strata: label a PSU by its (stratum, psu) pair.
-        pairs = pd.MultiIndex.from_arrays([self._stratum, self._psu])
+        pairs = pd.MultiIndex.from_arrays([self._stratum, psu])
         self._psu = pd.factorize(pairs)[0]
-        psu_stratum = pd.Series(self._stratum).groupby(self._psu).first().to_numpy()
-        self._psu_stratum = psu_stratum
-        self.n_obs = len(data)
-        self.n_psu = int(self._psu.max() + 1) if len(data) else 0
-        self.n_strata = int(self._stratum.max() + 1) if len(data) else 0
-        self._n_h = np.bincount(psu_stratum, minlength=self.n_strata)
+        self._psu_stratum = pd.Series(self._stratum).groupby(self._psu).first().to_numpy()
+        self._full_n = len(data)
+        self._full_n_psu = int(self._psu.max() + 1) if len(data) else 0
+        self._full_n_strata = int(self._stratum.max() + 1) if len(data) else 0
+        self._rows = np.arange(len(data))
+        self._n_h = np.bincount(self._psu_stratum, minlength=self._full_n_strata)
 
         f = _column_or_array(data, fpc, "fpc")
-        self._frac = np.zeros(self.n_strata)
+        self._frac = np.zeros(self._full_n_strata)
         if f is not None:
             fv = pd.to_numeric(f, errors="coerce").to_numpy(float)
             if np.isnan(fv).any() or (fv <= 0).any():
                 raise DesignError("fpc must be positive and non-missing in every row")
-            for h in range(self.n_strata):
+            for h in range(self._full_n_strata):
                 vals = np.unique(fv[self._stratum == h])
                 if len(vals) != 1:
                     raise DesignError(
@@ -177,13 +203,89 @@ class SurveyDesign:
                 "estimated; pass lonely_psu='certainty' (no contribution), 'remove', or "
                 "'adjust' (centre at the grand mean), as R's survey.lonely.psu option"
             )
+        self._set_counts()
+
+    def _set_counts(self) -> None:
+        self.n_obs = len(self._rows)
+        self.n_psu = len(np.unique(self._psu[self._rows]))
+        self.n_strata = len(np.unique(self._stratum[self._rows]))
         self.degf = self.n_psu - self.n_strata
 
     def __repr__(self) -> str:
         parts = [f"n_obs={self.n_obs}", f"n_psu={self.n_psu}", f"n_strata={self.n_strata}"]
         if self.weights_name:
             parts.append(f"weights={self.weights_name!r}")
+        if self.n_obs < self._full_n:
+            parts.append(f"domain of {self._full_n} rows")
         return f"SurveyDesign({', '.join(parts)})"
+
+    # ------------------------------------------------------------------ domains
+    def subset(self, condition: str | np.ndarray | pd.Series) -> SurveyDesign:
+        """The design restricted to a domain (subpopulation).
+
+        Parameters
+        ----------
+        condition : str, boolean array or boolean Series
+            Which rows belong to the domain: a :meth:`pandas.DataFrame.query` string (e.g.
+            ``"area == 'social'"``), or a boolean mask aligned with ``data``. Missing values in
+            a mask count as outside the domain.
+
+        Returns
+        -------
+        SurveyDesign
+            A design whose ``data`` and ``weights`` hold the domain rows only but whose
+            variance estimates keep every PSU of the full design (zero contributions outside
+            the domain), as R's ``subset.survey.design``. Its ``degf`` counts the domain's PSUs
+            and strata, as R does.
+        """
+        if isinstance(condition, str):
+            try:
+                keep_index = self.data.query(condition).index
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise DesignError(f"subset condition {condition!r} failed: {exc}") from exc
+            mask = self.data.index.isin(keep_index)
+        else:
+            arr = condition
+            if isinstance(arr, pd.Series):
+                if not arr.index.equals(self.data.index):
+                    arr = arr.reindex(self.data.index)
+                arr = arr.fillna(False).to_numpy()
+            mask = np.asarray(arr)
+            if mask.shape != (self.n_obs,) or mask.dtype != bool:
+                raise DesignError(
+                    f"subset condition must be a boolean mask of length {self.n_obs} or a query "
+                    f"string; got dtype {mask.dtype} and shape {mask.shape}"
+                )
+        if not mask.any():
+            raise DesignError(f"subset condition {condition!r} selects no rows")
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        new.data = self.data.loc[mask]
+        new.weights = self.weights.loc[mask]
+        new._rows = self._rows[mask]
+        new._set_counts()
+        return new
+
+    # ------------------------------------------------------------------ variances
+    def _scatter(self, z: np.ndarray, index: pd.Index | None) -> np.ndarray:
+        """Rows of ``z`` (labelled by ``index`` within ``data``) placed in the full design."""
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        if index is not None:
+            pos = self.data.index.get_indexer(index)
+            if (pos < 0).any():
+                raise DesignError("some rows of z are not rows of the design's data")
+            rows = self._rows[pos]
+        else:
+            if len(z) != self.n_obs:
+                raise DesignError(f"z has {len(z)} rows but the design has {self.n_obs}")
+            rows = self._rows
+        if len(rows) == self._full_n and np.array_equal(rows, np.arange(self._full_n)):
+            return z
+        full = np.zeros((self._full_n, z.shape[1]))
+        full[rows] = z
+        return full
 
     def total_vcov(self, z: np.ndarray, index: pd.Index | None = None) -> np.ndarray:
         """Linearisation covariance of the total ``sum_i z_i``.
@@ -202,24 +304,13 @@ class SurveyDesign:
         ndarray of shape (p, p)
             Estimated covariance matrix.
         """
-        z = np.asarray(z, dtype=float)
-        if z.ndim == 1:
-            z = z[:, None]
-        if index is not None:
-            pos = self.data.index.get_indexer(index)
-            if (pos < 0).any():
-                raise DesignError("some rows of z are not rows of the design's data")
-            full = np.zeros((self.n_obs, z.shape[1]))
-            full[pos] = z
-            z = full
-        elif len(z) != self.n_obs:
-            raise DesignError(f"z has {len(z)} rows but the design has {self.n_obs}")
+        z = self._scatter(z, index)
         p = z.shape[1]
-        totals = np.zeros((self.n_psu, p))
+        totals = np.zeros((self._full_n_psu, p))
         np.add.at(totals, self._psu, z)
         out = np.zeros((p, p))
         grand = totals.mean(axis=0) if self.lonely_psu == "adjust" else None
-        for h in range(self.n_strata):
+        for h in range(self._full_n_strata):
             t = totals[self._psu_stratum == h]
             n_h = len(t)
             if n_h == 1:
@@ -251,6 +342,281 @@ class SurveyDesign:
         """
         meat = self.total_vcov(scores, index=index)
         return bread_inv @ meat @ bread_inv.T
+
+    # ------------------------------------------------------------------ estimates
+    def mean(
+        self,
+        y: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based means (proportions of each level for categorical columns).
+
+        Parameters
+        ----------
+        y : str or sequence of str
+            Columns. A numeric or boolean column gives its mean; a categorical, string or
+            object column gives the proportion of each level (named ``"col[level]"``).
+        by : str or sequence of str, optional
+            Domain columns: one estimate per combination of their levels (R ``svyby``).
+        na_rm : bool, default True
+            Leave out rows with a missing value in ``y`` or ``by`` (as a domain, so the
+            variance stays correct) and count them in ``n_dropped``; with ``False`` missing
+            values raise.
+
+        Returns
+        -------
+        DesignEstimate
+            Estimates, linearisation covariance, standard errors, design effects.
+
+        Examples
+        --------
+        >>> d = SurveyDesign(df, weights="w", cluster="municipality")  # doctest: +SKIP
+        >>> d.mean("pressure_high", by="area").to_frame()  # doctest: +SKIP
+        """
+        return self._estimate(y, by, na_rm, kind="mean")
+
+    def total(
+        self,
+        y: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based totals (weighted counts of each level for categorical columns).
+
+        Parameters are as for :meth:`mean`.
+
+        Returns
+        -------
+        DesignEstimate
+        """
+        return self._estimate(y, by, na_rm, kind="total")
+
+    def proportion(
+        self,
+        y: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based proportions of every level of one column.
+
+        Unlike :meth:`mean`, a numeric column (e.g. 0/1 or Likert codes 1–4) is treated as
+        categorical, and the estimates are indexed by the levels themselves.
+
+        Parameters
+        ----------
+        y : str
+            The column.
+        by, na_rm
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        DesignEstimate
+        """
+        if not isinstance(y, str):
+            raise DesignError(f"proportion() takes one column name, got {y!r}")
+        return self._estimate([y], by, na_rm, kind="proportion")
+
+    def _estimate(
+        self,
+        y: str | Sequence[str],
+        by: str | Sequence[str] | None,
+        na_rm: bool,
+        kind: str,
+    ) -> DesignEstimate:
+        cols = [y] if isinstance(y, str) else list(y)
+        bys = [] if by is None else ([by] if isinstance(by, str) else list(by))
+        if not cols:
+            raise DesignError("y names no columns")
+        check_columns(self.data, cols + bys, what=f"{kind}()", error=DesignError)
+        na = self.data[cols + bys].isna().any(axis=1).to_numpy()
+        if na.any() and not na_rm:
+            counts = self.data[cols + bys].isna().sum()
+            raise DesignError(
+                f"missing values in {counts[counts > 0].to_dict()}; pass na_rm=True to leave "
+                "those rows out of the estimate (they are counted in n_dropped)"
+            )
+        keep = ~na
+        mats, names = [], []
+        for c in cols:
+            m, labels = _term_matrix(self.data[c], keep, categorical=kind == "proportion")
+            mats.append(m)
+            names += (
+                labels
+                if kind == "proportion"
+                else [c if lab is None else f"{c}[{lab}]" for lab in labels]
+            )
+        Y = np.hstack(mats)
+        w = self.weights.to_numpy() * keep
+        if bys:
+            key = self.data[bys].loc[keep]
+            groups = key.drop_duplicates().sort_values(bys)
+            dom_labels = [tuple(r) for r in groups.itertuples(index=False)]
+            code_of = {lab: i for i, lab in enumerate(dom_labels)}
+            dom = np.full(self.n_obs, -1)
+            dom[keep] = [code_of[tuple(r)] for r in key.itertuples(index=False)]
+        else:
+            dom_labels = [()]
+            dom = np.where(keep, 0, -1)
+        n_dom, p = len(dom_labels), Y.shape[1]
+        est = np.empty((n_dom, p))
+        deff_srs = np.empty((n_dom, p))
+        n_rows = np.empty(n_dom, dtype=int)
+        Z = np.zeros((self.n_obs, n_dom * p))
+        for d in range(n_dom):
+            ind = dom == d
+            wd = w * ind
+            wsum = wd.sum()
+            n_d = int(ind.sum())
+            n_rows[d] = n_d
+            m = wd @ Y / wsum
+            resid = (Y - m) * ind[:, None]
+            # svyvar: weighted variance with the n/(n-1) correction (R's svyvar)
+            s2 = (wd @ resid**2) / wsum * (n_d / (n_d - 1) if n_d > 1 else np.nan)
+            if kind == "total":
+                est[d] = wd @ Y
+                Z[:, d * p : (d + 1) * p] = wd[:, None] * Y
+                deff_srs[d] = s2 * wsum**2 / n_d
+            else:
+                est[d] = m
+                Z[:, d * p : (d + 1) * p] = wd[:, None] * resid / wsum
+                deff_srs[d] = s2 / n_d
+        V = self.total_vcov(Z)
+        if bys:
+            tuples = [(*lab, t) for lab in dom_labels for t in names]
+            index = pd.MultiIndex.from_tuples(tuples, names=[*bys, "term"])
+        else:
+            index = pd.Index(names, name="term" if kind != "proportion" else cols[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = np.diag(V) / deff_srs.ravel()
+        n_series = pd.Series(np.repeat(n_rows, p), index=index, name="n")
+        return DesignEstimate(
+            kind=kind,
+            estimate=pd.Series(est.ravel(), index=index, name="estimate"),
+            vcov=pd.DataFrame(V, index=index, columns=index),
+            deff=pd.Series(deff, index=index, name="deff"),
+            n=n_series,
+            df=self.degf,
+            n_dropped=int(na.sum()),
+            variables=tuple(cols),
+            by=tuple(bys),
+        )
+
+
+def _levels(col: pd.Series, kept: pd.Series) -> list[Any]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    return sorted(pd.unique(kept.dropna()).tolist(), key=lambda v: (str(type(v)), v))
+
+
+def _term_matrix(
+    col: pd.Series, keep: np.ndarray, *, categorical: bool
+) -> tuple[np.ndarray, list[Any]]:
+    """Numeric column -> one column; categorical -> one indicator column per level."""
+    is_num = pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+    if is_num and not isinstance(col.dtype, pd.CategoricalDtype) and not categorical:
+        v = pd.to_numeric(col, errors="coerce").astype(float).to_numpy()
+        return np.where(keep, v, 0.0)[:, None], [None]
+    levels = _levels(col, col[keep])
+    vals = col.to_numpy(dtype=object)
+    m = np.zeros((len(col), len(levels)))
+    for j, lev in enumerate(levels):
+        m[:, j] = (vals == lev) & keep
+    return m, levels
+
+
+@dataclass(frozen=True)
+class DesignEstimate:
+    """Design-based estimates of means, proportions or totals.
+
+    Attributes
+    ----------
+    kind : {"mean", "proportion", "total"}
+    estimate : pandas.Series
+        Point estimates; the index is the term (``"api00"``, ``"stype[E]"``) or level, with
+        the ``by`` columns as outer index levels for domain estimates.
+    vcov : pandas.DataFrame
+        Linearisation covariance of all estimates (domains included, so contrasts between
+        domains get the right standard error).
+    deff : pandas.Series
+        Design effect: design variance over the variance under simple random sampling *with
+        replacement* of the same number of rows (R ``deff="replace"``).
+    n : pandas.Series
+        Unweighted number of rows behind each estimate.
+    df : int
+        Design degrees of freedom used for confidence intervals.
+    n_dropped : int
+        Rows left out for missing values in ``y`` or ``by``.
+    """
+
+    kind: str
+    estimate: pd.Series
+    vcov: pd.DataFrame
+    deff: pd.Series
+    n: pd.Series
+    df: int
+    n_dropped: int
+    variables: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+
+    @property
+    def std_error(self) -> pd.Series:
+        """Standard errors (square roots of the diagonal of ``vcov``)."""
+        return pd.Series(
+            np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)),
+            index=self.estimate.index,
+            name="std_error",
+        )
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals on the t distribution with the design's degrees of freedom."""
+        tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
+        return tab[["ci_lower", "ci_upper"]]
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimate, standard error, confidence limits, design effect and n per row."""
+        ci = self.conf_int(level)
+        return pd.DataFrame(
+            {
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "ci_lower": ci["ci_lower"],
+                "ci_upper": ci["ci_upper"],
+                "deff": self.deff,
+                "n": self.n,
+            }
+        )
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """A :class:`~civmodels.results.Summary` of the estimates."""
+        info = {
+            "Estimate": self.kind,
+            "Variables": ", ".join(self.variables),
+            "Design df": self.df,
+            "Rows dropped (missing)": self.n_dropped,
+        }
+        if self.by:
+            info["Domains"] = ", ".join(self.by)
+        notes = (
+            "Standard errors by Taylor linearisation; design effects against simple random "
+            "sampling with replacement; intervals on t with the design df.",
+        )
+        frame = self.to_frame(level)
+        if isinstance(frame.index, pd.MultiIndex):
+            frame.index = [" | ".join(map(str, ix)) for ix in frame.index]
+        return Summary(
+            title=f"Design-based {self.kind}s",
+            info=info,
+            blocks={"Estimates": frame},
+            notes=notes,
+        )
+
+    def __repr__(self) -> str:
+        return f"DesignEstimate({self.kind})\n{self.to_frame().to_string()}"
 
 
 def sandwich(
