@@ -25,7 +25,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 project = "civmodels"
 author = "civmodels developers"
-copyright = "2026, civmodels developers"  # noqa: A001 - Sphinx's name
+copyright = "2026, civmodels developers"
 
 extensions = [
     "myst_nb",

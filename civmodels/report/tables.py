@@ -254,8 +254,8 @@ def regression_table(
         Show exp(coefficient) (odds ratios for logit links); standard errors by the delta
         method, intervals by transforming the bounds. Thresholds are never exponentiated.
     stars : bool, default True
-        Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***``. Only results with ``pvalues`` get stars
-        (Bayesian results do not).
+        Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***``. Only results with ``pvalues``
+        get stars (Bayesian results do not).
     ci : bool, default False
         Show the ``level`` interval under each estimate instead of the standard error.
     labels : {"da", "en"} or mapping, optional
