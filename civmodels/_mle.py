@@ -24,6 +24,7 @@ __all__ = [
     "MLEResultMixin",
     "NewtonResult",
     "check_separation",
+    "check_weight_column",
     "cluster_codes",
     "convergence_checks",
     "design_weights",
@@ -147,6 +148,19 @@ def cluster_codes(
     return pd.factorize(values)[0]
 
 
+def check_weight_column(data: pd.DataFrame, weights: str | None) -> None:
+    """Missing weights are an error (not a silently dropped row): a weight is not a datum."""
+    if weights is None or not isinstance(data, pd.DataFrame) or weights not in data.columns:
+        return
+    col = data[weights]
+    if col.isna().any():
+        raise DataError(
+            f"weights column {weights!r} has {int(col.isna().sum())} missing values (first at "
+            f"index {col.index[col.isna().to_numpy()][0]!r}); fill them, or drop those rows "
+            "explicitly before fitting"
+        )
+
+
 def design_weights(model: Any, design: SurveyDesign) -> np.ndarray:
     """Design weights of the rows the model uses; checks they match ``weights=`` if given."""
     if not isinstance(design, SurveyDesign):
@@ -199,6 +213,13 @@ def check_separation(
 
 def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> None:
     """Warn about non-convergence / ill-conditioning; raise on complete separation."""
+    # complete separation: every observation fitted with probability ~1
+    if opt.loglik > -1e-6 * max(1, nobs):
+        raise SeparationError(
+            "complete separation: the model predicts every observation's category with "
+            "probability 1 (log-likelihood 0), so the maximum-likelihood estimates do not "
+            "exist. Remove or merge the separating predictors, or use civmodels.bayes"
+        )
     if not opt.converged:
         warnings.warn(
             f"the Newton optimiser did not converge ({opt.message}; {opt.n_iter} iterations, "
@@ -216,14 +237,6 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
-    # complete separation: every observation fitted with probability ~1
-    if opt.loglik > -1e-6 * max(1, nobs):
-        raise SeparationError(
-            "complete separation: the model predicts every observation's category with "
-            "probability 1 (log-likelihood 0), so the maximum-likelihood estimates do not "
-            "exist. Remove or merge the separating predictors, or use civmodels.bayes"
-        )
-
 
 
 class MLEResultMixin:

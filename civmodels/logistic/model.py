@@ -13,6 +13,7 @@ from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
     check_separation,
+    check_weight_column,
     cluster_codes,
     convergence_checks,
     design_weights,
@@ -103,6 +104,7 @@ class Logistic:
                 "and 1); pass the number of trials as weights='n' (R glm convention), or "
                 "recode the outcome to 0/1"
             )
+        check_weight_column(data, weights)
         self.frame = ModelFrame(
             formula,
             data,
@@ -404,4 +406,62 @@ class LogisticResult(MLEResultMixin):
             return pd.Series(self.model.link.cdf(eta), index=index, name="prob")
         raise ValueError(
             f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"
+        )
+
+    # -- marginal effects -------------------------------------------------------------------
+    def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        return self.model.link.cdf(self._design(data) @ par)[:, None]
+
+    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
+        fr = self.model.frame
+        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
+        if variables is None:
+            return allowed
+        vs = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in vs if v not in allowed]
+        if bad:
+            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
+        return vs
+
+    def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
+        """Average ``P(Y = 1)`` overall or by group ``by=``, with delta-method CIs."""
+        from .._margins import average_predictions
+
+        return average_predictions(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            [str(self.model.frame.categories[-1])],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    def marginal_effects(
+        self,
+        variables: str | list[str] | None = None,
+        *,
+        by: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Average marginal effects on ``P(Y = 1)`` with delta-method CIs.
+
+        Numeric variables: average derivative; categorical: average discrete change from
+        the reference level. ``by=`` averages within groups.
+        """
+        from .._margins import average_effects
+
+        return average_effects(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            self._effect_variables(variables),
+            [str(self.model.frame.categories[-1])],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
         )

@@ -14,6 +14,7 @@ from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
     check_separation,
+    check_weight_column,
     cluster_codes,
     convergence_checks,
     design_weights,
@@ -129,6 +130,7 @@ class Ordinal:
         self.nominal = nominal
         self.scale = scale
         extra = [v for v in [*_variables(nom_rhs), *_variables(sc_rhs)]]
+        check_weight_column(data, weights)
         self.frame = ModelFrame(
             formula,
             data,
@@ -573,6 +575,95 @@ class OrdinalResult(MLEResultMixin):
             cols = [str(c) for c in self.model.frame.categories]
             return pd.DataFrame(_cum_to_prob(cum), index=index, columns=cols)
         raise ValueError(f"kind={kind!r}; choose 'prob', 'cumprob' or 'linear'")
+
+
+    # -- marginal effects -------------------------------------------------------------------
+    def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        X, N, S = self._designs(data)
+        return _cum_to_prob(self._cum_from(par, X, N, S))
+
+    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
+        m = self.model
+        fr = m.frame
+        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
+        for spec in (m.nominal, m.scale):
+            if spec:
+                allowed += parse_formula(spec, require_outcome=False).variables()
+        allowed = list(dict.fromkeys(allowed))
+        if variables is None:
+            return allowed
+        vs = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in vs if v not in allowed]
+        if bad:
+            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
+        return vs
+
+    def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
+        """Average predicted probability of each category (overall or by group ``by=``).
+
+        Averages over the rows used in the fit (weighted by the fit's weights), with
+        delta-method standard errors and confidence intervals.
+        """
+        from .._margins import average_predictions
+
+        return average_predictions(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            [str(c) for c in self.model.frame.categories],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    def marginal_effects(
+        self,
+        variables: str | list[str] | None = None,
+        *,
+        by: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Average marginal effects on each category probability, with delta-method CIs.
+
+        Numeric variables give the average derivative ``dP(Y = j)/dx``; categorical ones the
+        average change in ``P(Y = j)`` from the reference level to each other level (all
+        other variables at their observed values). ``by=`` averages within groups.
+        """
+        from .._margins import average_effects
+
+        return average_effects(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            self._effect_variables(variables),
+            [str(c) for c in self.model.frame.categories],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    # -- proportional-odds tests ------------------------------------------------------------
+    def nominal_test(self) -> pd.DataFrame:
+        """Likelihood-ratio tests of proportional odds, per term and overall.
+
+        See :func:`civmodels.ordinal.po.nominal_test`.
+        """
+        from .po import nominal_test
+
+        return nominal_test(self)
+
+    def brant_test(self) -> pd.DataFrame:
+        """Brant's Wald test of proportional odds, per coefficient and overall.
+
+        See :func:`civmodels.ordinal.po.brant_test`.
+        """
+        from .po import brant_test
+
+        return brant_test(self)
 
 
 def _cum_to_prob(cum: np.ndarray) -> np.ndarray:

@@ -26,7 +26,10 @@ for (nm in names(fits)) {
   write_json(out, paste0(nm, ".json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
 }
 # Nominal (LR) test of proportional odds, per variable, for the logit model
-nt <- nominal_test(fits$clm_logit)
+# (a fresh fit: nominal_test re-evaluates the call, which must not refer to the loop's `lk`)
+fm1 <- clm(rating ~ temp + contact, data = wine)
+nt <- nominal_test(fm1)
 write_json(list(terms = rownames(nt)[-1], LRT = nt$LRT[-1], df = nt$Df[-1],
+                logLik = nt$logLik[-1],
                 p = nt[["Pr(>Chi)"]][-1], versions = versions()),
            "clm_nominal_test.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
