@@ -91,16 +91,15 @@ def _describe(args: argparse.Namespace) -> int:
     from . import data as cmdata
 
     cb = cmdata.codebook
-    print("Codebook")
+    questions = [cb[key] for key in cb]
+    print(f"Codebook ({len(questions)} items)")
     print("========")
-    items = list(cb.items()) if hasattr(cb, "items") and callable(cb.items) else []
-    if items:
-        for key, q in items:
-            label = getattr(q, "label_en", "") or getattr(q, "label_da", "")
-            kind = getattr(q, "type", getattr(q, "kind", ""))
-            print(f"  {key:<36} {kind!s:<10} {label}")
-    else:
-        print(f"  {cb!r}")
+    for q in questions:
+        flags = [] if q.confirmed else ["labels not confirmed"]
+        if not q.simulated:
+            flags.append("not in the synthetic data")
+        note = f"  [{'; '.join(flags)}]" if flags else ""
+        print(f"  {q.id:<34} {q.type:<9} {q.label_en}{note}")
     print()
     frame = cmdata.load_frame()
     mun = cmdata.load_municipalities()
@@ -133,7 +132,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise _UsageError(f"--out {out} exists; pass --overwrite to replace it")
     sim = cmdata.simulate_survey(random_seed=args.seed)
-    df = sim[0] if isinstance(sim, tuple) else getattr(sim, "data", sim)
+    df = sim.data
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)
     print(f"wrote {len(df)} simulated respondents (seed {args.seed}) to {out}")

@@ -42,7 +42,9 @@ def fake_data(monkeypatch):
     mod.load_frame = lambda: frame
     mod.load_municipalities = lambda: frame.drop_duplicates("municipality_code")
     mod.codebook = {}
-    mod.simulate_survey = lambda random_seed: (make_survey(random_seed=random_seed), {})
+    mod.simulate_survey = lambda random_seed: types.SimpleNamespace(
+        data=make_survey(random_seed=random_seed)
+    )
     monkeypatch.setitem(sys.modules, "civmodels.data", mod)
     monkeypatch.setattr(civmodels, "data", mod, raising=False)
     return mod
@@ -146,6 +148,16 @@ def test_describe_and_simulate(tmp_path, capsys, fake_data):
     assert main(["simulate", "--seed", "5", "--out", str(target)]) == 0
     assert len(pd.read_csv(target)) > 0
     assert main(["simulate", "--seed", "5", "--out", str(target)]) == 2  # exists
+
+
+def test_real_loader_rejection_reaches_the_user(tmp_path, capsys):
+    bad = tmp_path / "survey.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a spreadsheet")
+    code = main(["replicate", "--data", str(bad), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "rejected by the loader" in err
+    assert not (tmp_path / "o").exists()  # nothing written
 
 
 def test_no_command_prints_help(capsys):

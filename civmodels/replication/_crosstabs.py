@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._outcomes import group_codes, prepare_outcome
+from ._outcomes import contingency, group_codes, prepare_outcome
 from ._registry import GROUPINGS, load_registry
 
 __all__ = ["crosstabs", "default_outcomes"]
@@ -62,26 +62,25 @@ def crosstabs(
             if b not in data.columns:
                 continue
             g = group_codes(data, b)
-            ok = g.notna() & y.notna()
-            tab = pd.crosstab(g[ok], y[ok])
-            tab = tab.loc[tab.sum(axis=1) > 0, tab.sum(axis=0) > 0]
-            pct = tab.div(tab.sum(axis=1), axis=0) * 100
-            for grp in tab.index:
-                for cat in tab.columns:
+            tab, groups, cats = contingency(g, y)
+            n_missing = int(len(data) - tab.sum())
+            pct = tab / np.maximum(tab.sum(axis=1, keepdims=True), 1) * 100
+            for i, grp in enumerate(groups):
+                for j, cat in enumerate(cats):
                     tab_rows.append(
                         {
                             "outcome": item,
                             "by": b,
                             "group": str(grp),
                             "category": str(cat),
-                            "count": int(tab.loc[grp, cat]),
-                            "row_pct": float(pct.loc[grp, cat]),
+                            "count": int(tab[i, j]),
+                            "row_pct": float(pct[i, j]),
                         }
                     )
-            row = {"outcome": item, "by": b, "n": int(ok.sum()), "n_missing": int((~ok).sum())}
+            row = {"outcome": item, "by": b, "n": int(tab.sum()), "n_missing": n_missing}
             if min(tab.shape) >= 2:
-                chi = stats.chi2_contingency(tab.to_numpy(), correction=False)
-                n = tab.to_numpy().sum()
+                chi = stats.chi2_contingency(tab, correction=False)
+                n = tab.sum()
                 row.update(
                     statistic=float(chi.statistic),
                     df=int(chi.dof),

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from ..design import SurveyDesign
-from ._outcomes import PreparedOutcome, contrast_indicator, group_codes
+from ._outcomes import PreparedOutcome, contingency, contrast_indicator, group_codes
 
 __all__ = ["METHOD_LABELS", "MethodUnavailable", "Task", "run_method"]
 
@@ -65,12 +65,10 @@ def _diff_proportions(y: np.ndarray, g: np.ndarray) -> tuple[float, float, float
 def _crosstab(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     g = group_codes(data, task.by)
     y = task.outcome.table
-    ok = g.notna() & y.notna()
-    tab = pd.crosstab(g[ok], y[ok])
-    tab = tab.loc[tab.sum(axis=1) > 0, tab.sum(axis=0) > 0]
+    tab, _, _ = contingency(g, y)
     if tab.shape[0] < 2 or tab.shape[1] < 2:
         raise ValueError(f"the table {task.by} x {task.item} has fewer than two rows or columns")
-    chi = stats.chi2_contingency(tab.to_numpy(), correction=False)
+    chi = stats.chi2_contingency(tab, correction=False)
     expected = np.asarray(chi.expected_freq)
     if (expected < 5).mean() > 0.2:
         task.notes.append(
@@ -81,7 +79,7 @@ def _crosstab(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         "statistic": float(chi.statistic),
         "df": float(chi.dof),
         "p_value": float(chi.pvalue),
-        "n": int(ok.sum()),
+        "n": int(tab.sum()),
     }
     if task.contrast is not None and task.outcome.event is not None:
         ind, _, _ = contrast_indicator(data, task.by, task.contrast)
@@ -94,7 +92,7 @@ def _crosstab(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
             estimate_type="difference in proportions",
         )
     else:
-        n = tab.to_numpy().sum()
+        n = tab.sum()
         v = np.sqrt(chi.statistic / (n * (min(tab.shape) - 1)))
         out.update(estimate=float(v), estimate_type="Cramér's V")
     return out

@@ -17,7 +17,13 @@ import pandas as pd
 
 from ..exceptions import SpecificationError
 
-__all__ = ["PreparedOutcome", "contrast_indicator", "group_codes", "prepare_outcome"]
+__all__ = [
+    "PreparedOutcome",
+    "contingency",
+    "contrast_indicator",
+    "group_codes",
+    "prepare_outcome",
+]
 
 #: Answers treated as "don't know" wherever they appear as a category.
 DONT_KNOW = ("ved ikke", "don't know", "dont know", "do not know")
@@ -118,8 +124,28 @@ def _band(values: pd.Series, bounds: list[float]) -> pd.Series:
     return pd.cut(values, bins=edges, right=False, labels=labels, ordered=True)
 
 
+def _codebook_labels(item: str, codes: list[Any]) -> list[str]:
+    """Danish and English labels of category ``codes`` of ``item`` in the data codebook."""
+    try:
+        from ..data import codebook
+    except ImportError:
+        return []
+    if item not in codebook:
+        return []
+    wanted = {str(c) for c in codes}
+    out = []
+    for cat in getattr(codebook[item], "categories", ()):
+        if str(cat.code) in wanted:
+            out += [str(cat.label_da), str(cat.label_en)]
+    return out
+
+
 def _match_labels(s: pd.Series, event: dict[str, Any]) -> pd.Series:
-    wanted = {str(v).strip().casefold() for v in event.get("codes", []) + event.get("labels", [])}
+    names = list(event.get("codes", [])) + list(event.get("labels", []))
+    # The codebook maps stable category codes to the labels stored in the data, so a
+    # registry entry keeps working when a label is reworded.
+    names += _codebook_labels(str(s.name), list(event.get("codes", [])))
+    wanted = {str(v).strip().casefold() for v in names}
     present = {str(v).strip().casefold() for v in s.dropna().unique()}
     if not wanted & present:
         raise SpecificationError(
@@ -278,3 +304,29 @@ def contrast_indicator(
         ind[g == ref] = 0.0
         ref_label = f"{by}={ref}"
     return ind, f"{by}={focal}", ref_label
+
+
+def contingency(g: pd.Series, y: pd.Series) -> tuple[np.ndarray, list[Any], list[Any]]:
+    """Counts of two categoricals (rows with either missing left out), empty rows and columns
+    removed.
+
+    A bincount on the category codes: the replication tabulates a few hundred tables per run,
+    and ``pandas.crosstab`` costs ~30 ms each.
+
+    Returns
+    -------
+    counts : ndarray of shape (r, c)
+    rows, cols : list
+        Level labels of the rows and columns kept.
+    """
+    gc = pd.Categorical(g)
+    yc = pd.Categorical(y)
+    a, b = np.asarray(gc.codes), np.asarray(yc.codes)
+    ok = (a >= 0) & (b >= 0)
+    r, c = len(gc.categories), len(yc.categories)
+    counts = np.bincount(a[ok] * c + b[ok], minlength=r * c).reshape(r, c)
+    keep_r, keep_c = counts.sum(axis=1) > 0, counts.sum(axis=0) > 0
+    counts = counts[keep_r][:, keep_c]
+    rows = [v for v, k in zip(gc.categories, keep_r, strict=True) if k]
+    cols = [v for v, k in zip(yc.categories, keep_c, strict=True) if k]
+    return counts, rows, cols

@@ -295,7 +295,12 @@ def _finding_rows(
                     adjust=adjust if method in ("ordinal", "mixed", "bayes") else (),
                     notes=notes if method in ("ordinal", "mixed", "bayes") else [],
                 )
-                if prepared.n_dont_know:
+                if f"{item}_dk" in data.columns:
+                    # the data engineer's convention: 'Ved ikke' is NaN plus an <item>_dk flag
+                    n_dk = int(data[f"{item}_dk"].fillna(False).astype(bool).sum())
+                    if n_dk:
+                        task.notes.append(f"{n_dk} 'Ved ikke' answers as missing")
+                elif prepared.n_dont_know:
                     task.notes.append(f"{prepared.n_dont_know} 'Ved ikke' answers as missing")
                 try:
                     out = run_method(method, task, data, ctx)

@@ -34,8 +34,8 @@ def respondent_weights(
 
     The response propensity is estimated on the frame of all invited positions (default
     formula of :func:`civmodels.nonresponse.propensity_weights`); each respondent gets the
-    weight of its position, matched on ``respondent_id`` when both tables have it, otherwise on
-    (municipality, area), which identifies a position.
+    weight of its position, matched on ``respondent_id`` or ``position_id`` when both tables
+    have it, otherwise on (municipality, area).
 
     Returns
     -------
@@ -50,6 +50,8 @@ def respondent_weights(
         fr = fr[fr["responded"].astype(bool)]
     if "respondent_id" in data.columns and "respondent_id" in fr.columns:
         keys = ["respondent_id"]
+    elif "position_id" in data.columns and "position_id" in fr.columns:
+        keys = ["position_id"]
     else:
         keys = list(_KEYS)
         missing = [k for k in keys if k not in data.columns or k not in fr.columns]

@@ -135,6 +135,9 @@ def _tex_tables(table: pd.DataFrame, results: Mapping, out: Path) -> list[Path]:
     # One regression table per directional finding: the models side by side.
     by_finding: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
     for (fid, item, by, method), entry in results.items():
+        # one table per directional finding (the ones with a focal contrast)
+        if isinstance(entry, Mapping) and entry.get("focal") is None:
+            continue
         res = entry["result"] if isinstance(entry, Mapping) else entry
         by_finding.setdefault((fid, item, by), []).append((method, res))
     bodies = []
@@ -269,14 +272,20 @@ def write_report(
             "continuity correction; 'Ved ikke' and unanswered excluded.",
             "",
         ]
+        test_of = {(t["outcome"], t["by"]): t for t in tests.to_dict("records")}
         for (item, by), sub in tabs.groupby(["outcome", "by"], sort=False):
-            wide = sub.pivot(index="group", columns="category", values="row_pct")
-            wide = wide[list(dict.fromkeys(sub["category"]))].round(1)
-            test = tests[(tests["outcome"] == item) & (tests["by"] == by)].iloc[0]
+            cats = list(dict.fromkeys(sub["category"]))
+            lines = ["| group | " + " | ".join(cats) + " |", "|---|" + "---:|" * len(cats)]
+            for grp, rows in sub.groupby("group", sort=False):
+                pct = dict(zip(rows["category"], rows["row_pct"], strict=True))
+                cells = " | ".join(f"{pct.get(c, 0):.1f}" for c in cats)
+                lines.append(f"| {grp} | {cells} |")
+            test = test_of[(item, by)]
             parts += [
                 f"## {item} by {by}",
                 "",
-                _md_table(wide.reset_index()),
+                *lines,
+                "",
                 f"chi2 = {_fmt(test.get('statistic'), 2)}, df = {test.get('df')}, "
                 f"p = {_fmt(test.get('p_value'))}, n = {test.get('n')}",
                 "",

@@ -29,6 +29,13 @@ _ESCAPES = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # symbols that utf8 inputenc does not know without extra packages
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "−": "$-$",
+    "×": r"$\times$",
+    "²": r"$^2$",
+    "χ": r"$\chi$",
 }
 
 

@@ -92,14 +92,11 @@ def _codebook_labels(lang: str) -> dict[str, str]:
     except ImportError:
         return {}
     out: dict[str, str] = {}
-    try:
-        entries = codebook.items() if hasattr(codebook, "items") else []
-        for key, q in entries:
-            label = getattr(q, f"label_{lang}", None)
-            if label:
-                out[str(key)] = str(label)
-    except (TypeError, AttributeError):
-        return {}
+    for key in codebook:
+        q = codebook[key]
+        out[str(key)] = str(getattr(q, f"label_{lang}", "") or key)
+    for q in getattr(codebook, "independent", ()):
+        out[str(q.id)] = str(getattr(q, f"label_{lang}", "") or q.id)
     return out
 
 
