@@ -129,7 +129,8 @@ def cluster_codes(
             from .._validation import _suggest
 
             raise DataError(
-                f"cluster={cluster!r} is not a column of the data{_suggest(cluster, data.columns)}"
+                f"cluster={cluster!r} is not a column of the data"
+                f"{_suggest(cluster, data.columns)}"
             )
         values = data.loc[index, cluster]
         label = f"cluster column {cluster!r}"
