@@ -173,7 +173,7 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in str(name))
 
 
-def _model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None, str]:
+def model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None, str]:
     """Outcome, grouping dummies and adjustment columns under formula-safe names."""
     out = pd.DataFrame(index=data.index)
     kind = task.outcome.kind
@@ -191,6 +191,18 @@ def _model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str
             ev = task.outcome.ordered.cat.codes.replace(-1, np.nan).astype(float)
         out["y"] = ev
         family = "binary"
+    pred, terms, focal_term = predictor_columns(task, data)
+    out = pd.concat([out, pred], axis=1)
+    return out, terms, focal_term, family
+
+
+def predictor_columns(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None]:
+    """Grouping dummies (``g_*``) and adjustment covariates (``a_*``) under formula-safe names.
+
+    Applied to the respondents for fitting and to the 838-position frame for MRP, so both get
+    identical columns.
+    """
+    out = pd.DataFrame(index=data.index)
     terms: list[str] = []
     focal_term: str | None = None
     if task.contrast is not None and task.contrast.get("reference") == "rest":
@@ -201,12 +213,11 @@ def _model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str
     else:
         g = group_codes(data, task.by)
         levels = list(g.cat.categories)
+        focal = None
         if task.contrast is not None:
             ref = levels[0] if task.contrast["reference"] == "first" else task.contrast["reference"]
             focal = levels[-1] if task.contrast["focal"] == "last" else task.contrast["focal"]
             levels = [ref, *[lv for lv in levels if lv != ref]]
-        else:
-            focal = None
         for j, lev in enumerate(levels[1:], start=1):
             col = f"g_{j}"
             out[col] = (g == lev).astype(float).where(g.notna())
@@ -222,7 +233,7 @@ def _model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str
             s = s.astype("object").astype(str).where(s.notna())
         out[col] = s
     out[CLUSTER] = data[CLUSTER]
-    return out, terms, focal_term, family
+    return out, terms, focal_term
 
 
 def _wald(res: Any, names: list[str]) -> tuple[float, int, float]:
@@ -247,7 +258,7 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         raise MethodUnavailable(
             f"the ordinal/logistic engines (civmodels.Ordinal/Logistic) are not available: {err}"
         ) from err
-    frame, terms, focal_term, family = _model_frame(task, data)
+    frame, terms, focal_term, family = model_frame(task, data)
     adj = [c for c in frame.columns if c.startswith("a_")]
     rhs = " + ".join(terms + adj)
     if mixed:
@@ -303,10 +314,9 @@ def _mixed(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
 def _bayes(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
         from .. import bayes  # noqa: F401
+        from ._bayes import bayes_difference
     except ImportError as err:
         raise MethodUnavailable(f"civmodels.bayes is not available: {err}") from err
-    from ._bayes import bayes_difference
-
     return bayes_difference(task, data, ctx)
 
 
