@@ -299,7 +299,12 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         out.update(statistic=stat, df=float(df), p_value=p, estimate_type="Wald chi-square")
     if mixed and getattr(res, "re_sd", None) is not None:
         task.notes.append(f"random-intercept SD {float(res.re_sd[CLUSTER]):.3f}")
-    out["_result"] = {"result": res, "frame": frame, "focal": focal_term}
+    entry = {"result": res, "frame": frame, "focal": focal_term}
+    if task.contrast is not None:
+        _, entry["focal_label"], entry["reference_label"] = contrast_indicator(
+            data, task.by, task.contrast
+        )
+    out["_result"] = entry
     return out
 
 

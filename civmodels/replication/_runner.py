@@ -117,6 +117,7 @@ class _Context:
         self._weights_arg = weights
         self._weights: pd.Series | None = None
         self.random_seed = random_seed
+        self.propensity: Any = None
         self.seeds = np.random.SeedSequence(random_seed)
 
     def frame(self) -> pd.DataFrame:
@@ -154,7 +155,11 @@ def _resolve_weights(ctx: _Context) -> pd.Series:
         ) from err
     from ._weights import respondent_weights
 
-    return respondent_weights(ctx.data, ctx.frame(), propensity_weights)
+    def fitted(frame: pd.DataFrame) -> Any:
+        ctx.propensity = propensity_weights(frame)
+        return ctx.propensity
+
+    return respondent_weights(ctx.data, ctx.frame(), fitted)
 
 
 def _adjust_set(reg: Registry, by: str, data: pd.DataFrame) -> tuple[tuple[str, ...], list[str]]:
@@ -597,8 +602,10 @@ def run(
         Show a progress bar on stderr (tqdm), or a callable taking the number of steps and
         returning an object with ``update()`` and ``close()``.
     results : dict, optional
-        If given, filled with the fitted model results keyed by
-        ``(finding_id, outcome, by, method)`` (for regression tables and plots).
+        If given, filled with the fitted models keyed by ``(finding_id, outcome, by, method)``
+        (each a dict with the ``result``, the model ``frame`` and the ``focal`` term; for the
+        Bayesian method also the posterior ``draws`` of the difference), and with the
+        nonresponse weights under ``"propensity_weights"`` (for tables and plots).
 
     Returns
     -------
@@ -678,4 +685,6 @@ def run(
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
     table["method_label"] = table["method"].map(METHOD_LABELS)
+    if results is not None and ctx.propensity is not None:
+        results["propensity_weights"] = ctx.propensity
     return table

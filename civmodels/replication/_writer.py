@@ -134,7 +134,10 @@ def _tex_tables(table: pd.DataFrame, results: Mapping, out: Path) -> list[Path]:
     paths.append(tex_dir / "findings.tex")
     # One regression table per directional finding: the models side by side.
     by_finding: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
-    for (fid, item, by, method), entry in results.items():
+    for key, entry in results.items():
+        if not (isinstance(key, tuple) and len(key) == 4):
+            continue
+        fid, item, by, method = key
         # one table per directional finding (the ones with a focal contrast)
         if isinstance(entry, Mapping) and entry.get("focal") is None:
             continue
@@ -206,7 +209,12 @@ def write_report(
     dict of str to Path
         ``html``, ``markdown``, ``csv``, ``latex`` (findings table) and ``figures`` folder.
     """
-    from ..report.plots import forest_plot, predicted_probabilities_plot
+    from ..report.plots import (
+        forest_plot,
+        posterior_difference_plot,
+        predicted_probabilities_plot,
+        weight_plot,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,7 +238,32 @@ def write_report(
                 _png(fig, fig_dir / "forest.png"),
             )
         )
-    for key, entry in sorted(results.items(), key=lambda kv: kv[0]):
+    models = {k: v for k, v in results.items() if isinstance(k, tuple) and len(k) == 4}
+    draws = {
+        f"{k[0]} {k[1]}": v["draws"]
+        for k, v in sorted(models.items())
+        if k[3] == "bayes" and isinstance(v, Mapping) and "draws" in v
+    }
+    if draws:
+        fig = posterior_difference_plot(draws, xlabel="population difference in proportions")
+        images.append(
+            (
+                "Posterior of each directional difference (MRP)",
+                "figures/posterior_differences.png",
+                _png(fig, fig_dir / "posterior_differences.png"),
+            )
+        )
+    pw = results.get("propensity_weights")
+    if pw is not None:
+        fig = weight_plot(pw)
+        images.append(
+            (
+                "Nonresponse weights: distribution and balance",
+                "figures/weights.png",
+                _png(fig, fig_dir / "weights.png"),
+            )
+        )
+    for key, entry in sorted(models.items(), key=lambda kv: kv[0]):
         fid, item, by, method = key
         if method != "ordinal" or not isinstance(entry, Mapping):
             continue
@@ -252,11 +285,7 @@ def write_report(
             )
         )
 
-    tex_paths = _tex_tables(
-        table,
-        {k: v for k, v in results.items()},
-        out,
-    )
+    tex_paths = _tex_tables(table, models, out)
 
     ct_md = ""
     if crosstabs is not None:

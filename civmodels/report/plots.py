@@ -25,6 +25,19 @@ __all__ = [
 _COLORS = ["#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#66a182", "#8d96a3"]
 
 
+def _log_ticks(ax: Any) -> None:
+    """Readable ticks (0.25, 0.5, 1, 2, ...) on a log-scaled odds-ratio axis."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if lo <= t <= hi]
+    if len(ticks) >= 2:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _model_name(res: Any, i: int) -> str:
     return str(getattr(res, "name", None) or f"({i + 1})")
 
@@ -108,6 +121,7 @@ def coefficient_plot(
     ax.axvline(1.0 if exponentiate else 0.0, color="grey", lw=0.8, ls="--")
     if exponentiate:
         ax.set_xscale("log")
+        _log_ticks(ax)
     ax.set_yticks(np.arange(len(order)), order)
     ax.invert_yaxis()
     ax.set_xlabel(("odds ratio" if exponentiate else "coefficient") + f" ({level:.0%} interval)")
@@ -184,6 +198,7 @@ def forest_plot(
         ax.axvline(1.0 if name == "odds ratio" else 0.0, color="grey", lw=0.8, ls="--")
         if name == "odds ratio":
             ax.set_xscale("log")
+            _log_ticks(ax)
         ax.set_xlabel(name + " (95% interval)")
         ax.set_yticks(np.arange(len(labels)), labels)
         ax.invert_yaxis() if ax is axes[0] else None
@@ -328,17 +343,26 @@ def weight_plot(
 
     Parameters
     ----------
-    weights : array_like
-        Positive weights.
+    weights : array_like or PropensityWeights
+        Positive weights, or the result of :func:`civmodels.nonresponse.propensity_weights`
+        (whose balance table is then used).
     balance : pandas.DataFrame, optional
-        Index = covariate (level); columns ``before`` and ``after`` with standardised
-        differences (respondents vs frame). Adds a second panel.
+        Index = covariate (level); columns ``before`` and ``after`` (or ``std_diff_before``
+        and ``std_diff_after``) with standardised differences, respondents vs frame. Adds a
+        second panel.
     bins : int, default 30
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    if hasattr(weights, "weights") and hasattr(weights, "balance"):
+        # a civmodels.nonresponse.PropensityWeights: its weights and its balance table
+        if balance is None:
+            balance = weights.balance
+        weights = weights.weights
+    if balance is not None and {"std_diff_before", "std_diff_after"} <= set(balance.columns):
+        balance = balance.rename(columns={"std_diff_before": "before", "std_diff_after": "after"})
     w = np.asarray(weights, dtype=float)
     if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ValueError("weights must be finite and positive")

@@ -161,3 +161,22 @@ def test_ordinal_method_odds_ratio_matches_statsmodels(survey, frame):
     assert out["estimate"] == pytest.approx(np.exp(ref.params["hp"]), rel=1e-4)
     assert out["estimate_type"] == "odds ratio"
     assert out["ci_lower"] < out["estimate"] < out["ci_upper"]
+
+
+@pytest.mark.slow
+@pytest.mark.bayes
+def test_bayes_method_recovers_the_planted_direction(survey, frame):
+    results: dict = {}
+    out = run(survey, methods=["crosstab", "bayes"], frame=frame, findings=["F12", "F13"],
+              results=results, random_seed=11)
+    b = out[out["method"] == "bayes"].set_index("finding_id")
+    # planted: high pressure raises both items, so F12 is replicated and F13 reversed
+    assert b.loc["F12", "prob_direction"] > 0.975
+    assert b.loc["F12", "verdict"] == "replicated"
+    assert b.loc["F13", "prob_direction"] < 0.025
+    assert b.loc["F13", "verdict"] == "reversed"
+    assert b.loc["F12", "estimate_type"] == "difference in proportions (MRP)"
+    assert b.loc["F12", "ci_lower"] < b.loc["F12", "estimate"] < b.loc["F12", "ci_upper"]
+    assert np.isnan(b["p_value"]).all()  # no p-values for a posterior
+    draws = results[("F12", "mot_cost_effectiveness", "pressure_high", "bayes")]["draws"]
+    assert draws.mean() == pytest.approx(b.loc["F12", "estimate"])
