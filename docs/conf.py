@@ -133,3 +133,16 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_static_path: list[str] = []
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Leave out members inherited from third-party bases (e.g. scikit-learn's
+    ``set_fit_request``), whose docstrings cross-reference *their* documentation."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] in {"sklearn", "numpy", "pandas", "scipy"}:
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)
