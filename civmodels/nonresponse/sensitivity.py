@@ -48,6 +48,10 @@ class DeltaAnalysis:
     predictors : sequence of str
     shift_items : sequence of str, optional
         Items whose imputations are shifted (default: all ``items``).
+    shift_rows : str or boolean array, optional
+        Rows whose imputations are shifted (``delta_rows`` of
+        :func:`~civmodels.nonresponse.impute`), e.g. ``"pressure_high == 1"`` to ask how
+        differently one group's nonrespondents would have to answer. Default: all.
     m, n_iter : int
         Imputations and sweeps (see :func:`~civmodels.nonresponse.impute`).
     random_seed : int, optional
@@ -61,6 +65,7 @@ class DeltaAnalysis:
     term: str
     predictors: Sequence[str] = ()
     shift_items: Sequence[str] | None = None
+    shift_rows: Any = None
     m: int = 10
     n_iter: int = 5
     random_seed: int | None = None
@@ -75,6 +80,7 @@ class DeltaAnalysis:
             m=self.m,
             n_iter=self.n_iter,
             delta={it: float(delta) for it in shift},
+            delta_rows=self.shift_rows,
             random_seed=self.random_seed,
             **self.impute_kwargs,
         )
