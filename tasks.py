@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Developer entry points for civmodels: ``python3 tasks.py replicate`` and ``python3 tasks.py test``.
+"""Developer entry points: ``python3 tasks.py replicate`` and ``python3 tasks.py test``.
 
 Each command creates (or refreshes) a local virtual environment in ``.venv`` with the
 package and its development dependencies installed, then runs inside it. Only Python 3.11+
@@ -40,7 +40,7 @@ def _stamp() -> str:
 
 def ensure_env() -> None:
     """Create ``.venv`` and install ``civmodels[dev]`` unless it is already current."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be run by an older python3
         sys.exit(f"civmodels needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if PY.exists() and STAMP.exists() and STAMP.read_text() == _stamp():
         return

@@ -1,14 +1,15 @@
 """Inverse link functions for cumulative-link and binary models (NumPy/SciPy only).
 
 Each link is described by the distribution function F of the latent error, its density
-f = F' and the derivative of the density f'. All are vectorised and numerically stable in
-the tails: the log-likelihood code calls :func:`log_cdf_diff` rather than subtracting CDFs.
+f = F' and the derivative of the density f'. All are vectorised; the extreme-value links
+clip their argument where ``exp`` would overflow, which leaves the values exact to double
+precision.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import special, stats
@@ -115,6 +116,4 @@ def get_link(name: str) -> Link:
     try:
         return LINKS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"link={name!r} is not supported; choose one of {sorted(LINKS)}"
-        ) from None
+        raise ValueError(f"link={name!r} is not supported; choose one of {sorted(LINKS)}") from None

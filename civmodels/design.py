@@ -8,20 +8,26 @@ the tables and ``civmodels.nonresponse`` all build on it.
   For an M-estimator with weighted estimating equations ``sum_i w_i s_i(b) = 0`` and
   ``A = -d/db sum_i w_i s_i``, the design-based covariance is
   ``A^-1 Var_design(sum_i w_i s_i) A^-1`` — what R's ``survey::svyglm`` and ``svyolr`` report.
+  It also gives design-based means, proportions and totals with standard errors and
+  design effects, overall, by domain (``by=``) and for subpopulations (:meth:`subset`).
 * :func:`sandwich` gives the heteroskedasticity-robust (HC0) and cluster-robust covariance of
   an M-estimator, with the usual small-sample correction.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._validation import check_columns
 from .exceptions import DesignError
+from .results import Summary, wald_table
 
-__all__ = ["SurveyDesign", "sandwich"]
+__all__ = ["DesignEstimate", "SurveyDesign", "sandwich"]
 
 LonelyPSU = Literal["fail", "certainty", "adjust", "remove"]
 
@@ -48,34 +54,57 @@ class SurveyDesign:
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per sampled unit.
+        One row per sampled unit. The index must be unique (rows are addressed by label).
     weights : str or array_like, optional
         Sampling (probability) weights, a column name or an array aligned with ``data``.
         All must be finite and positive. Defaults to 1 for every row.
-    cluster : str or array_like, optional
+    cluster : str, array_like or list of two str, optional
         Primary sampling unit of each row (e.g. ``"municipality_code"``). Defaults to each row
-        being its own PSU.
+        being its own PSU. A list of two column names, e.g.
+        ``["municipality_code", "position_id"]``, gives a two-stage design; the second stage
+        enters the variance only when ``fpc`` has a second element (as in R ``svydesign``;
+        otherwise the first stage is the "ultimate cluster").
     strata : str or array_like, optional
         Stratum of each row. Defaults to a single stratum.
-    fpc : str or array_like, optional
+    fpc : str, array_like or list of two str, optional
         Finite population correction, constant within a stratum: either the number of PSUs in
         the population stratum (values > 1) or the sampling fraction of PSUs (values in (0, 1]),
-        as in R ``survey::svydesign``.
+        as in R ``survey::svydesign``. For a two-stage design, a list: the stage-one fpc and
+        the number (or fraction) of second-stage units in each PSU's population, constant
+        within a PSU. With every municipality in the frame (a census of PSUs) only the second
+        stage contributes variance.
     lonely_psu : {"fail", "certainty", "adjust", "remove"}, default "fail"
         What to do with a stratum that has a single PSU, as R's ``survey.lonely.psu`` option:
         ``"fail"`` raises; ``"certainty"`` and ``"remove"`` let the stratum contribute no
         variance; ``"adjust"`` centres its PSU total at the grand mean of PSU totals.
+    calibrated_on : sequence of str, optional
+        Columns the ``weights`` were calibrated to (by :func:`~civmodels.nonresponse.rake`,
+        post-stratification or :func:`~civmodels.nonresponse.calibrate`). The variance then
+        uses residuals from the calibration model, which is smaller for variables the
+        margins predict — what R ``survey`` does for a calibrated design. Without it the
+        calibrated weights are treated as fixed (conservative).
+    calibration : {"raking", "linear"}, default "raking"
+        ``"raking"`` (also post-stratification): the linearised values are centred within
+        each category of each margin in turn (R's 10 sweeps). ``"linear"``: GREG residuals
+        from a regression on the calibration variables (intercept, treatment-coded
+        categoricals, numerics), for any :func:`~civmodels.nonresponse.calibrate` distance.
+    base_weights : str or array_like, optional
+        The weights *before* calibration; required with ``calibration="linear"``.
 
     Attributes
     ----------
+    data : pandas.DataFrame
+        The rows of the design (of the domain, for a design made by :meth:`subset`).
+    weights : pandas.Series
+        Sampling weights aligned with ``data``.
     n_obs : int
         Number of rows.
     n_psu : int
-        Number of primary sampling units.
+        Number of primary sampling units with at least one row in ``data``.
     n_strata : int
-        Number of strata.
+        Number of strata with at least one row in ``data``.
     degf : int
-        Design degrees of freedom, ``n_psu - n_strata``.
+        Design degrees of freedom, ``n_psu - n_strata`` (as R's ``degf``).
 
     Notes
     -----
@@ -87,7 +116,19 @@ class SurveyDesign:
 
     where ``z_hi`` is the total of PSU ``i`` in stratum ``h``, ``n_h`` the number of PSUs in the
     stratum and ``f_h`` its sampling fraction (0 without ``fpc``). This matches
-    ``survey::svyrecvar`` for one-stage designs.
+    ``survey::svyrecvar`` for one-stage designs. A two-stage design adds, for each PSU,
+    ``f_h (1 - f_2) m/(m-1) Σ_j (z_j - z̄)(z_j - z̄)'`` over its ``m`` sampled second-stage
+    units (R's ``multistage``).
+
+    Means and proportions (:meth:`mean`, :meth:`proportion`) are ratio estimators
+    ``sum w y / sum w`` linearised as ``z_i = w_i (y_i - ybar) / sum w``. Domain estimates
+    (``by=``, :meth:`subset`, rows with missing values) keep every PSU of the full design, with
+    zero contributions outside the domain, which is the correct domain variance (Lumley 2010,
+    ch. 2.3) and what R ``svyby`` / ``subset.survey.design`` do.
+
+    References
+    ----------
+    Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
     """
 
     def __init__(
@@ -99,6 +140,9 @@ class SurveyDesign:
         strata: str | np.ndarray | pd.Series | None = None,
         fpc: str | np.ndarray | pd.Series | None = None,
         lonely_psu: LonelyPSU = "fail",
+        calibrated_on: Sequence[str] | None = None,
+        calibration: Literal["raking", "linear"] = "raking",
+        base_weights: str | np.ndarray | pd.Series | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -106,11 +150,39 @@ class SurveyDesign:
             raise DesignError(
                 f"lonely_psu={lonely_psu!r}; choose 'fail', 'certainty', 'adjust' or 'remove'"
             )
+        if not data.index.is_unique:
+            raise DesignError(
+                "data has a non-unique index; rows are addressed by label, so call "
+                "data.reset_index(drop=True) before building the design"
+            )
         self.data = data
         self.lonely_psu = lonely_psu
         self.weights_name = weights if isinstance(weights, str) else None
+        stage2 = None
+        fpc2 = None
+        if isinstance(cluster, (list, tuple)):
+            if len(cluster) == 1:
+                cluster = cluster[0]
+            elif len(cluster) == 2:
+                cluster, stage2 = cluster
+            else:
+                raise DesignError(
+                    f"cluster={cluster!r}: give one PSU column or two (PSU, second-stage unit)"
+                )
+        if isinstance(fpc, (list, tuple)):
+            if len(fpc) == 1:
+                fpc = fpc[0]
+            elif len(fpc) == 2:
+                fpc, fpc2 = fpc
+                if stage2 is None:
+                    raise DesignError(
+                        "fpc has two stages but cluster names one; pass cluster=[psu, ssu]"
+                    )
+            else:
+                raise DesignError(f"fpc={fpc!r}: give one column or two (one per stage)")
         self.cluster_name = cluster if isinstance(cluster, str) else None
         self.strata_name = strata if isinstance(strata, str) else None
+        self.fpc_name = fpc if isinstance(fpc, str) else None
 
         w = _column_or_array(data, weights, "weights")
         if w is None:
@@ -135,27 +207,25 @@ class SurveyDesign:
         s = _column_or_array(data, strata, "strata")
         if s is not None and s.isna().any():
             raise DesignError(f"strata has {int(s.isna().sum())} missing values")
-        self._psu = (
-            pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
-        )
+        psu = pd.factorize(c)[0] if c is not None else np.arange(len(data), dtype=np.int64)
         self._stratum = pd.factorize(s)[0] if s is not None else np.zeros(len(data), np.int64)
         # PSUs are nested in strata: label a PSU by its (stratum, psu) pair.
-        pairs = pd.MultiIndex.from_arrays([self._stratum, self._psu])
+        pairs = pd.MultiIndex.from_arrays([self._stratum, psu])
         self._psu = pd.factorize(pairs)[0]
-        psu_stratum = pd.Series(self._stratum).groupby(self._psu).first().to_numpy()
-        self._psu_stratum = psu_stratum
-        self.n_obs = len(data)
-        self.n_psu = int(self._psu.max() + 1) if len(data) else 0
-        self.n_strata = int(self._stratum.max() + 1) if len(data) else 0
-        self._n_h = np.bincount(psu_stratum, minlength=self.n_strata)
+        self._psu_stratum = pd.Series(self._stratum).groupby(self._psu).first().to_numpy()
+        self._full_n = len(data)
+        self._full_n_psu = int(self._psu.max() + 1) if len(data) else 0
+        self._full_n_strata = int(self._stratum.max() + 1) if len(data) else 0
+        self._rows = np.arange(len(data))
+        self._n_h = np.bincount(self._psu_stratum, minlength=self._full_n_strata)
 
         f = _column_or_array(data, fpc, "fpc")
-        self._frac = np.zeros(self.n_strata)
+        self._frac = np.zeros(self._full_n_strata)
         if f is not None:
             fv = pd.to_numeric(f, errors="coerce").to_numpy(float)
             if np.isnan(fv).any() or (fv <= 0).any():
                 raise DesignError("fpc must be positive and non-missing in every row")
-            for h in range(self.n_strata):
+            for h in range(self._full_n_strata):
                 vals = np.unique(fv[self._stratum == h])
                 if len(vals) != 1:
                     raise DesignError(
@@ -179,13 +249,207 @@ class SurveyDesign:
                 "estimated; pass lonely_psu='certainty' (no contribution), 'remove', or "
                 "'adjust' (centre at the grand mean), as R's survey.lonely.psu option"
             )
+        self._ssu = None
+        if stage2 is not None and fpc2 is not None:
+            self._setup_stage2(data, stage2, fpc2, f)
+        self._w_full = w.to_numpy(float)
+        self._cal = None
+        self.calibrated_on = None if calibrated_on is None else list(calibrated_on)
+        if calibrated_on is not None:
+            self._setup_calibration(data, list(calibrated_on), calibration, base_weights)
+        self._set_counts()
+
+    def _setup_calibration(
+        self, data: pd.DataFrame, cols: list[str], kind: str, base: object
+    ) -> None:
+        check_columns(data, cols, what="calibrated_on=", error=DesignError)
+        if data[cols].isna().any().any():
+            raise DesignError(f"calibration variables {cols} have missing values")
+        if kind == "raking":
+            codes = []
+            for c in cols:
+                if pd.api.types.is_numeric_dtype(data[c]) and data[c].nunique() > 20:
+                    raise DesignError(
+                        f"calibrated_on column {c!r} looks continuous; raking margins are "
+                        "categorical — use calibration='linear' for numeric totals"
+                    )
+                codes.append(pd.factorize(data[c])[0])
+            self._cal = ("raking", codes)
+        elif kind == "linear":
+            b = _column_or_array(data, base, "base_weights")
+            if b is None:
+                raise DesignError(
+                    "calibration='linear' needs base_weights= (the weights before calibration)"
+                )
+            d0 = pd.to_numeric(b, errors="coerce").to_numpy(float)
+            if not np.isfinite(d0).all() or (d0 <= 0).any():
+                raise DesignError("base_weights must be finite and positive")
+            parts = [np.ones((len(data), 1))]
+            for c in cols:
+                col = data[c]
+                if pd.api.types.is_numeric_dtype(col) and not isinstance(
+                    col.dtype, pd.CategoricalDtype
+                ):
+                    parts.append(col.to_numpy(float)[:, None])
+                else:
+                    parts.append(
+                        pd.get_dummies(col.astype(object), drop_first=True, dtype=float).to_numpy()
+                    )
+            mm = np.hstack(parts)
+            whalf = np.sqrt(d0)
+            q, r = np.linalg.qr(mm * whalf[:, None])
+            keep = np.abs(np.diag(r)) > 1e-10 * np.abs(np.diag(r)).max()
+            g = self._w_full / d0
+            self._cal = ("linear", (q[:, keep], g * whalf))
+        else:
+            raise DesignError(f"calibration={kind!r}; choose 'raking' or 'linear'")
+
+    def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
+        """Residuals of the linearised values from the calibration model (R svyrecvar)."""
+        kind, spec = self._cal  # type: ignore[misc]
+        if kind == "linear":
+            q, w = spec
+            e = z / w[:, None]
+            return (e - q @ (q.T @ e)) * w[:, None]
+        psw = self._w_full[:, None]
+        x = z.copy()
+        for _ in range(10):  # R: 10 sweeps of centring within every margin
+            for codes in spec:
+                u = x / psw
+                k = codes.max() + 1
+                sums = np.zeros((k, x.shape[1]))
+                np.add.at(sums, codes, u)
+                x = x - psw * (sums / np.bincount(codes, minlength=k)[:, None])[codes]
+        return x
+
+    def _setup_stage2(
+        self, data: pd.DataFrame, stage2: object, fpc2: object, fpc1: pd.Series | None
+    ) -> None:
+        u = _column_or_array(data, stage2, "cluster[1]")
+        if u is None or u.isna().any():
+            raise DesignError("the second-stage cluster column has missing values")
+        if fpc1 is None:
+            raise DesignError(
+                "a two-stage variance needs the stage-one fpc too (fpc=[stage1, stage2]); "
+                "without it the first stage is the ultimate cluster — pass cluster=<psu> only"
+            )
+        pairs = pd.MultiIndex.from_arrays([self._psu, pd.factorize(u)[0]])
+        self._ssu = pd.factorize(pairs)[0]
+        n_ssu = int(self._ssu.max() + 1)
+        self._ssu_psu = pd.Series(self._psu).groupby(self._ssu).first().to_numpy()
+        m = np.bincount(self._ssu_psu, minlength=self._full_n_psu)
+        fv = pd.to_numeric(_column_or_array(data, fpc2, "fpc[1]"), errors="coerce").to_numpy(float)
+        if np.isnan(fv).any() or (fv <= 0).any():
+            raise DesignError("the second-stage fpc must be positive and non-missing in every row")
+        f2 = np.zeros(self._full_n_psu)
+        for p in range(self._full_n_psu):
+            vals = np.unique(fv[self._psu == p])
+            if len(vals) != 1:
+                raise DesignError(
+                    f"the second-stage fpc must be constant within a PSU; PSU {p} has "
+                    f"{vals[:5].tolist()}"
+                )
+            v = vals[0]
+            if v > 1:
+                if v < m[p]:
+                    raise DesignError(
+                        f"second-stage fpc={v:g} is smaller than the {m[p]} units sampled in a PSU"
+                    )
+                f2[p] = m[p] / v
+            else:
+                f2[p] = v
+        lonely = (m == 1) & (f2 < 1 - 1e-9)
+        if lonely.any() and self.lonely_psu == "fail":
+            raise DesignError(
+                f"{int(lonely.sum())} PSU(s) have a single second-stage unit (and it is not a "
+                "census), so their second-stage variance cannot be estimated; pass "
+                "lonely_psu='certainty', 'remove' or 'adjust' (each then contributes 0)"
+            )
+        self._m2 = m
+        self._f2 = f2
+        self._n_ssu = n_ssu
+
+    def _set_counts(self) -> None:
+        self.n_obs = len(self._rows)
+        self.n_psu = len(np.unique(self._psu[self._rows]))
+        self.n_strata = len(np.unique(self._stratum[self._rows]))
         self.degf = self.n_psu - self.n_strata
 
     def __repr__(self) -> str:
         parts = [f"n_obs={self.n_obs}", f"n_psu={self.n_psu}", f"n_strata={self.n_strata}"]
         if self.weights_name:
             parts.append(f"weights={self.weights_name!r}")
+        if self.n_obs < self._full_n:
+            parts.append(f"domain of {self._full_n} rows")
         return f"SurveyDesign({', '.join(parts)})"
+
+    # ------------------------------------------------------------------ domains
+    def subset(self, condition: str | np.ndarray | pd.Series) -> SurveyDesign:
+        """The design restricted to a domain (subpopulation).
+
+        Parameters
+        ----------
+        condition : str, boolean array or boolean Series
+            Which rows belong to the domain: a :meth:`pandas.DataFrame.query` string (e.g.
+            ``"area == 'social'"``), or a boolean mask aligned with ``data``. Missing values in
+            a mask count as outside the domain.
+
+        Returns
+        -------
+        SurveyDesign
+            A design whose ``data`` and ``weights`` hold the domain rows only but whose
+            variance estimates keep every PSU of the full design (zero contributions outside
+            the domain), as R's ``subset.survey.design``. Its ``degf`` counts the domain's PSUs
+            and strata, as R does.
+        """
+        if isinstance(condition, str):
+            try:
+                keep_index = self.data.query(condition).index
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise DesignError(f"subset condition {condition!r} failed: {exc}") from exc
+            mask = self.data.index.isin(keep_index)
+        else:
+            arr = condition
+            if isinstance(arr, pd.Series):
+                if not arr.index.equals(self.data.index):
+                    arr = arr.reindex(self.data.index)
+                arr = arr.fillna(False).to_numpy()
+            mask = np.asarray(arr)
+            if mask.shape != (self.n_obs,) or mask.dtype != bool:
+                raise DesignError(
+                    f"subset condition must be a boolean mask of length {self.n_obs} or a query "
+                    f"string; got dtype {mask.dtype} and shape {mask.shape}"
+                )
+        if not mask.any():
+            raise DesignError(f"subset condition {condition!r} selects no rows")
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        new.data = self.data.loc[mask]
+        new.weights = self.weights.loc[mask]
+        new._rows = self._rows[mask]
+        new._set_counts()
+        return new
+
+    # ------------------------------------------------------------------ variances
+    def _scatter(self, z: np.ndarray, index: pd.Index | None) -> np.ndarray:
+        """Rows of ``z`` (labelled by ``index`` within ``data``) placed in the full design."""
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        if index is not None:
+            pos = self.data.index.get_indexer(index)
+            if (pos < 0).any():
+                raise DesignError("some rows of z are not rows of the design's data")
+            rows = self._rows[pos]
+        else:
+            if len(z) != self.n_obs:
+                raise DesignError(f"z has {len(z)} rows but the design has {self.n_obs}")
+            rows = self._rows
+        if len(rows) == self._full_n and np.array_equal(rows, np.arange(self._full_n)):
+            return z
+        full = np.zeros((self._full_n, z.shape[1]))
+        full[rows] = z
+        return full
 
     def total_vcov(self, z: np.ndarray, index: pd.Index | None = None) -> np.ndarray:
         """Linearisation covariance of the total ``sum_i z_i``.
@@ -204,24 +468,15 @@ class SurveyDesign:
         ndarray of shape (p, p)
             Estimated covariance matrix.
         """
-        z = np.asarray(z, dtype=float)
-        if z.ndim == 1:
-            z = z[:, None]
-        if index is not None:
-            pos = self.data.index.get_indexer(index)
-            if (pos < 0).any():
-                raise DesignError("some rows of z are not rows of the design's data")
-            full = np.zeros((self.n_obs, z.shape[1]))
-            full[pos] = z
-            z = full
-        elif len(z) != self.n_obs:
-            raise DesignError(f"z has {len(z)} rows but the design has {self.n_obs}")
+        z = self._scatter(z, index)
+        if self._cal is not None:
+            z = self._calibration_residuals(z)
         p = z.shape[1]
-        totals = np.zeros((self.n_psu, p))
+        totals = np.zeros((self._full_n_psu, p))
         np.add.at(totals, self._psu, z)
         out = np.zeros((p, p))
         grand = totals.mean(axis=0) if self.lonely_psu == "adjust" else None
-        for h in range(self.n_strata):
+        for h in range(self._full_n_strata):
             t = totals[self._psu_stratum == h]
             n_h = len(t)
             if n_h == 1:
@@ -231,7 +486,23 @@ class SurveyDesign:
                 continue
             d = t - t.mean(axis=0)
             out += (1 - self._frac[h]) * n_h / (n_h - 1) * d.T @ d
+        if self._ssu is not None:
+            out += self._stage2_vcov(z)
         return out
+
+    def _stage2_vcov(self, z: np.ndarray) -> np.ndarray:
+        """Second-stage term: within each PSU, the variance of its sampled units' totals,
+        scaled by the stage-one sampling fraction (R ``survey:::multistage``)."""
+        p = z.shape[1]
+        tot = np.zeros((self._n_ssu, p))
+        np.add.at(tot, self._ssu, z)
+        m = self._m2[self._ssu_psu]
+        sums = np.zeros((self._full_n_psu, p))
+        np.add.at(sums, self._ssu_psu, tot)
+        d = tot - (sums / np.maximum(self._m2, 1)[:, None])[self._ssu_psu]
+        f1 = self._frac[self._psu_stratum][self._ssu_psu]
+        scale = np.where(m > 1, f1 * (1 - self._f2[self._ssu_psu]) * m / np.maximum(m - 1, 1), 0.0)
+        return (d * scale[:, None]).T @ d
 
     def vcov(
         self, scores: np.ndarray, bread_inv: np.ndarray, index: pd.Index | None = None
@@ -253,6 +524,291 @@ class SurveyDesign:
         """
         meat = self.total_vcov(scores, index=index)
         return bread_inv @ meat @ bread_inv.T
+
+    # ------------------------------------------------------------------ estimates
+    def mean(
+        self,
+        y: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based means (proportions of each level for categorical columns).
+
+        Parameters
+        ----------
+        y : str or sequence of str
+            Columns. A numeric or boolean column gives its mean; a categorical, string or
+            object column gives the proportion of each level (named ``"col[level]"``).
+        by : str or sequence of str, optional
+            Domain columns: one estimate per combination of their levels (R ``svyby``).
+        na_rm : bool, default True
+            Leave out rows with a missing value in ``y`` or ``by`` (as a domain, so the
+            variance stays correct) and count them in ``n_dropped``; with ``False`` missing
+            values raise.
+
+        Returns
+        -------
+        DesignEstimate
+            Estimates, linearisation covariance, standard errors, design effects.
+
+        Examples
+        --------
+        >>> d = SurveyDesign(df, weights="w", cluster="municipality")  # doctest: +SKIP
+        >>> d.mean("pressure_high", by="area").to_frame()  # doctest: +SKIP
+        """
+        return self._estimate(y, by, na_rm, kind="mean")
+
+    def total(
+        self,
+        y: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based totals (weighted counts of each level for categorical columns).
+
+        Parameters are as for :meth:`mean`.
+
+        Returns
+        -------
+        DesignEstimate
+        """
+        return self._estimate(y, by, na_rm, kind="total")
+
+    def proportion(
+        self,
+        y: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = True,
+    ) -> DesignEstimate:
+        """Design-based proportions of every level of one column.
+
+        Unlike :meth:`mean`, a numeric column (e.g. 0/1 or Likert codes 1–4) is treated as
+        categorical, and the estimates are indexed by the levels themselves.
+
+        Parameters
+        ----------
+        y : str
+            The column.
+        by, na_rm
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        DesignEstimate
+        """
+        if not isinstance(y, str):
+            raise DesignError(f"proportion() takes one column name, got {y!r}")
+        return self._estimate([y], by, na_rm, kind="proportion")
+
+    def _estimate(
+        self,
+        y: str | Sequence[str],
+        by: str | Sequence[str] | None,
+        na_rm: bool,
+        kind: str,
+    ) -> DesignEstimate:
+        cols = [y] if isinstance(y, str) else list(y)
+        bys = [] if by is None else ([by] if isinstance(by, str) else list(by))
+        if not cols:
+            raise DesignError("y names no columns")
+        check_columns(self.data, cols + bys, what=f"{kind}()", error=DesignError)
+        na = self.data[cols + bys].isna().any(axis=1).to_numpy()
+        if na.any() and not na_rm:
+            counts = self.data[cols + bys].isna().sum()
+            raise DesignError(
+                f"missing values in {counts[counts > 0].to_dict()}; pass na_rm=True to leave "
+                "those rows out of the estimate (they are counted in n_dropped)"
+            )
+        keep = ~na
+        mats, names = [], []
+        for c in cols:
+            m, labels = _term_matrix(self.data[c], keep, categorical=kind == "proportion")
+            mats.append(m)
+            names += (
+                labels
+                if kind == "proportion"
+                else [c if lab is None else f"{c}[{lab}]" for lab in labels]
+            )
+        Y = np.hstack(mats)
+        w = self.weights.to_numpy() * keep
+        if bys:
+            key = self.data[bys].loc[keep]
+            groups = key.drop_duplicates().sort_values(bys)
+            dom_labels = [tuple(r) for r in groups.itertuples(index=False)]
+            code_of = {lab: i for i, lab in enumerate(dom_labels)}
+            dom = np.full(self.n_obs, -1)
+            dom[keep] = [code_of[tuple(r)] for r in key.itertuples(index=False)]
+        else:
+            dom_labels = [()]
+            dom = np.where(keep, 0, -1)
+        n_dom, p = len(dom_labels), Y.shape[1]
+        est = np.empty((n_dom, p))
+        deff_srs = np.empty((n_dom, p))
+        n_rows = np.empty(n_dom, dtype=int)
+        Z = np.zeros((self.n_obs, n_dom * p))
+        for d in range(n_dom):
+            ind = dom == d
+            wd = w * ind
+            wsum = wd.sum()
+            n_d = int(ind.sum())
+            n_rows[d] = n_d
+            m = wd @ Y / wsum
+            resid = (Y - m) * ind[:, None]
+            # svyvar: weighted variance with the n/(n-1) correction (R's svyvar)
+            s2 = (wd @ resid**2) / wsum * (n_d / (n_d - 1) if n_d > 1 else np.nan)
+            if kind == "total":
+                est[d] = wd @ Y
+                Z[:, d * p : (d + 1) * p] = wd[:, None] * Y
+                deff_srs[d] = s2 * wsum**2 / n_d
+            else:
+                est[d] = m
+                Z[:, d * p : (d + 1) * p] = wd[:, None] * resid / wsum
+                deff_srs[d] = s2 / n_d
+        V = self.total_vcov(Z)
+        if bys:
+            tuples = [(*lab, t) for lab in dom_labels for t in names]
+            index = pd.MultiIndex.from_tuples(tuples, names=[*bys, "term"])
+        else:
+            index = pd.Index(names, name="term" if kind != "proportion" else cols[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = np.diag(V) / deff_srs.ravel()
+        n_series = pd.Series(np.repeat(n_rows, p), index=index, name="n")
+        return DesignEstimate(
+            kind=kind,
+            estimate=pd.Series(est.ravel(), index=index, name="estimate"),
+            vcov=pd.DataFrame(V, index=index, columns=index),
+            deff=pd.Series(deff, index=index, name="deff"),
+            n=n_series,
+            df=self.degf,
+            n_dropped=int(na.sum()),
+            variables=tuple(cols),
+            by=tuple(bys),
+        )
+
+
+def _levels(col: pd.Series, kept: pd.Series) -> list[Any]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    return sorted(pd.unique(kept.dropna()).tolist(), key=lambda v: (str(type(v)), v))
+
+
+def _term_matrix(
+    col: pd.Series, keep: np.ndarray, *, categorical: bool
+) -> tuple[np.ndarray, list[Any]]:
+    """Numeric column -> one column; categorical -> one indicator column per level."""
+    is_num = pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+    if is_num and not isinstance(col.dtype, pd.CategoricalDtype) and not categorical:
+        v = pd.to_numeric(col, errors="coerce").astype(float).to_numpy()
+        return np.where(keep, v, 0.0)[:, None], [None]
+    levels = _levels(col, col[keep])
+    vals = col.to_numpy(dtype=object)
+    m = np.zeros((len(col), len(levels)))
+    for j, lev in enumerate(levels):
+        m[:, j] = (vals == lev) & keep
+    return m, levels
+
+
+@dataclass(frozen=True)
+class DesignEstimate:
+    """Design-based estimates of means, proportions or totals.
+
+    Attributes
+    ----------
+    kind : {"mean", "proportion", "total"}
+    estimate : pandas.Series
+        Point estimates; the index is the term (``"api00"``, ``"stype[E]"``) or level, with
+        the ``by`` columns as outer index levels for domain estimates.
+    vcov : pandas.DataFrame
+        Linearisation covariance of all estimates (domains included, so contrasts between
+        domains get the right standard error).
+    deff : pandas.Series
+        Design effect: design variance over the variance under simple random sampling *with
+        replacement* of the same number of rows (R ``deff="replace"``).
+    n : pandas.Series
+        Unweighted number of rows behind each estimate.
+    df : int
+        Design degrees of freedom used for confidence intervals.
+    n_dropped : int
+        Rows left out for missing values in ``y`` or ``by``.
+    """
+
+    kind: str
+    estimate: pd.Series
+    vcov: pd.DataFrame
+    deff: pd.Series
+    n: pd.Series
+    df: int
+    n_dropped: int
+    variables: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> pd.Series:
+        """Alias of ``estimate`` (the result contract; lets :func:`pool` combine estimates)."""
+        return self.estimate.rename("estimate")
+
+    @property
+    def df_resid(self) -> float:
+        """Design degrees of freedom (complete-data df for pooling)."""
+        return float(self.df)
+
+    @property
+    def std_error(self) -> pd.Series:
+        """Standard errors (square roots of the diagonal of ``vcov``)."""
+        return pd.Series(
+            np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)),
+            index=self.estimate.index,
+            name="std_error",
+        )
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals on the t distribution with the design's degrees of freedom."""
+        tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
+        return tab[["ci_lower", "ci_upper"]]
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimate, standard error, confidence limits, design effect and n per row."""
+        ci = self.conf_int(level)
+        return pd.DataFrame(
+            {
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "ci_lower": ci["ci_lower"],
+                "ci_upper": ci["ci_upper"],
+                "deff": self.deff,
+                "n": self.n,
+            }
+        )
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """A :class:`~civmodels.results.Summary` of the estimates."""
+        info = {
+            "Estimate": self.kind,
+            "Variables": ", ".join(self.variables),
+            "Design df": self.df,
+            "Rows dropped (missing)": self.n_dropped,
+        }
+        if self.by:
+            info["Domains"] = ", ".join(self.by)
+        notes = (
+            "Standard errors by Taylor linearisation; design effects against simple random "
+            "sampling with replacement; intervals on t with the design df.",
+        )
+        frame = self.to_frame(level)
+        if isinstance(frame.index, pd.MultiIndex):
+            frame.index = [" | ".join(map(str, ix)) for ix in frame.index]
+        return Summary(
+            title=f"Design-based {self.kind}s",
+            info=info,
+            blocks={"Estimates": frame},
+            notes=notes,
+        )
+
+    def __repr__(self) -> str:
+        return f"DesignEstimate({self.kind})\n{self.to_frame().to_string()}"
 
 
 def sandwich(
@@ -297,4 +853,3 @@ def sandwich(
         meat = tot.T @ tot
         c = (g / (g - 1)) * ((n - 1) / (n - k)) if small_sample and n > k else 1.0
     return c * (bread_inv @ meat @ bread_inv.T)
-

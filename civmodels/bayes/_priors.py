@@ -40,10 +40,11 @@ class Prior:
 
     Parameters
     ----------
-    dist : {"normal", "studentt", "halfnormal", "halfstudentt", "exponential", "lognormal",
-            "dirichlet"}
-        Distribution family. ``"dirichlet"`` is only valid for cutpoints, where it is the
-        induced-Dirichlet prior on the category probabilities at the centre of the data.
+    dist : str
+        Distribution family: ``"normal"``, ``"studentt"``, ``"halfnormal"``,
+        ``"halfstudentt"``, ``"exponential"``, ``"lognormal"`` or ``"dirichlet"``.
+        ``"dirichlet"`` is only valid for cutpoints, where it is the induced-Dirichlet prior
+        on the category probabilities at the centre of the data.
     **params : float
         Parameters of the family (``mu``, ``sigma``, ``nu``, ``lam``, ``alpha``); omitted ones
         take the family's default.

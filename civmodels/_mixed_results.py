@@ -1,0 +1,379 @@
+"""Result objects shared by the random-intercept ordinal and binary models.
+
+:class:`MixedResultBase` holds everything computed by :func:`civmodels._glmm.fit_glmm` and
+implements the result contract (``params``, ``std_errors``, ``vcov``, ``conf_int``,
+``pvalues``, ``loglik``, ``aic``, ``bic``, ``summary()``, ``to_frame()``, ``predict()``) plus
+the mixed-model extras: ``re_sd`` with standard errors and intervals, ``icc``,
+``conditional_modes()`` and conditional or marginal predictions. The ordinal and logistic
+subclasses only add their outcome-specific views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._glmm import Dist, _gh, latent_variance
+from .exceptions import DataError
+from .results import wald_table
+
+__all__ = ["MixedResultBase", "group_codes_for"]
+
+_METHOD_LABEL = {
+    "laplace": "Laplace approximation",
+    "agq": "adaptive Gauss-Hermite quadrature",
+}
+
+
+def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:
+    """Codes of ``values`` among the fitted ``levels``; -1 for levels not seen in the fit."""
+    return levels.get_indexer(pd.Index(values))
+
+
+@dataclass(frozen=True)
+class MixedResultBase:
+    """Fitted random-intercept model (frozen). See the subclasses for the public view.
+
+    Attributes
+    ----------
+    model : Ordinal or Logistic
+        The specification that was fitted.
+    params : pandas.Series
+        Fixed-effect parameters (thresholds, then location effects / coefficients).
+    vcov : pandas.DataFrame
+        Covariance of ``params``: the inverse observed information of the marginal
+        likelihood (restricted to the fixed effects).
+    loglik : float
+        Maximised marginal log-likelihood (Laplace approximation or AGQ).
+    method : {"laplace", "agq"}
+    n_quad : int
+        Quadrature nodes (1 for Laplace).
+    converged : bool
+    """
+
+    model: Any
+    params: pd.Series
+    vcov: pd.DataFrame
+    loglik: float
+    method: str
+    n_quad: int
+    converged: bool
+    n_iter: int
+    max_grad: float
+    hessian_cond: float
+    log_sd: pd.Series = field(repr=False)
+    log_sd_se: pd.Series = field(repr=False)
+    cov_full: np.ndarray = field(repr=False)
+    modes: dict = field(repr=False)
+    dist: Dist = field(repr=False)
+    k_alpha: int = 0
+    boundary: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+    weights: np.ndarray | None = field(default=None, repr=False)
+    engine_data: Any = field(default=None, repr=False)
+    loglik_offset: float = 0.0
+
+    # -- result contract --------------------------------------------------------------------
+    @cached_property
+    def std_errors(self) -> pd.Series:
+        """Standard errors aligned with :attr:`params`."""
+        return pd.Series(
+            np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)),
+            index=self.params.index,
+            name="std_error",
+        )
+
+    @property
+    def nobs(self) -> int:
+        """Rows used in the fit."""
+        return int(self.model.frame.nobs)
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return int(self.model.frame.n_dropped)
+
+    @property
+    def k_params(self) -> int:
+        """Estimated parameters: fixed effects plus one SD per grouping factor."""
+        return len(self.params) + len(self.log_sd)
+
+    @property
+    def aic(self) -> float:
+        """``-2 loglik + 2 k`` with ``k`` counting the random-effect SDs."""
+        return -2.0 * self.loglik + 2.0 * self.k_params
+
+    @property
+    def bic(self) -> float:
+        """``-2 loglik + k log(n)`` with ``n`` the number of rows."""
+        return -2.0 * self.loglik + self.k_params * np.log(self.nobs)
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald confidence intervals of :attr:`params`."""
+        return wald_table(self.params, self.std_errors, level=level)[["ci_lower", "ci_upper"]]
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided Wald p-values of :attr:`params`."""
+        return wald_table(self.params, self.std_errors)["p_value"].rename("p_value")
+
+    # -- random effects ---------------------------------------------------------------------
+    @property
+    def group_names(self) -> list[str]:
+        """Grouping factors, in formula order."""
+        return list(self.log_sd.index)
+
+    @property
+    def re_sd(self) -> pd.Series:
+        """Random-intercept standard deviation per grouping factor (latent scale)."""
+        return np.exp(self.log_sd).rename("re_sd")
+
+    @property
+    def re_sd_se(self) -> pd.Series:
+        """Standard error of :attr:`re_sd` (delta method from the SE of ``log sd``)."""
+        return (self.re_sd * self.log_sd_se).rename("std_error")
+
+    def re_sd_conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Confidence interval of each SD, Wald on the log scale (always positive).
+
+        The log scale makes the sampling distribution much closer to normal than the SD
+        scale; see ``docs/mixed.md`` for its coverage by simulation.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        z = stats.norm.ppf(0.5 + level / 2)
+        lo = (self.log_sd - z * self.log_sd_se).to_numpy()
+        hi = (self.log_sd + z * self.log_sd_se).to_numpy()
+        # an SD near 0 has a flat likelihood in log SD: a huge SE, an upper limit of inf
+        with np.errstate(over="ignore"):
+            return pd.DataFrame(
+                {"ci_lower": np.exp(lo), "ci_upper": np.exp(hi)}, index=self.log_sd.index
+            )
+
+    def profile_re_sd(self, level: float = 0.95) -> pd.DataFrame:
+        """Profile-likelihood confidence interval of each random-intercept SD.
+
+        For each grouping factor the SD is held at trial values and the other parameters
+        re-estimated; the interval is where twice the drop in the log-likelihood stays below
+        the ``chi2(1)`` quantile. A lower limit of 0 means the likelihood at SD = 0 is within
+        that range. Costs about ten refits per limit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sd``, ``ci_lower``, ``ci_upper`` per grouping factor.
+        """
+        from scipy import optimize
+
+        from ._glmm import fit_glmm
+
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        d = self.engine_data
+        crit = stats.chi2.ppf(level, 1)
+        k0 = len(self.params)
+        phi_hat = np.r_[self.params.to_numpy(), self.log_sd.to_numpy()]
+        ll_hat = self.loglik - self.loglik_offset
+        rows = {}
+        for j, g in enumerate(self.group_names):
+            idx = k0 + j
+            hold = np.zeros(len(phi_hat), dtype=bool)
+            hold[idx] = True
+
+            def deviance(tau: float, idx=idx, hold=hold) -> float:
+                start = phi_hat.copy()
+                start[idx] = tau
+                out = fit_glmm(
+                    d,
+                    start,
+                    method=self.method,
+                    n_quad=max(self.n_quad, 1),
+                    hold=hold,
+                    covariance=False,
+                )
+                return 2.0 * (ll_hat - out.loglik) - crit
+
+            tau_hat = phi_hat[idx]
+            if g in self.boundary:
+                lower = 0.0
+                tau_hat = np.log(1e-3)
+            else:
+                lo = tau_hat - 1.0
+                while deviance(lo) < 0 and lo > tau_hat - 12:
+                    lo -= 2.0
+                lower = (
+                    0.0
+                    if deviance(lo) < 0
+                    else float(np.exp(optimize.brentq(deviance, lo, tau_hat, xtol=1e-6)))
+                )
+            hi = tau_hat + 1.0
+            while deviance(hi) < 0 and hi < tau_hat + 12:
+                hi += 1.0
+            upper = float(np.exp(optimize.brentq(deviance, tau_hat, hi, xtol=1e-6)))
+            rows[g] = {"sd": float(np.exp(phi_hat[idx])), "ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(rows).T
+
+    @property
+    def re_variance(self) -> pd.Series:
+        """Random-intercept variances."""
+        return (self.re_sd**2).rename("variance")
+
+    @property
+    def icc(self) -> pd.Series:
+        """Intra-class correlation per grouping factor on the latent scale.
+
+        ``sigma_k^2 / (sum_l sigma_l^2 + v)`` with ``v`` the variance of the latent error
+        (``pi^2/3`` for logit, 1 for probit, ``pi^2/6`` for cloglog/loglog); NaN for cauchit,
+        whose latent error has no variance.
+        """
+        v = latent_variance(self.model.link_name)
+        var = self.re_variance
+        total = var.sum() + v
+        out = var / total if np.isfinite(v) else var * np.nan
+        return out.rename("icc")
+
+    def conditional_modes(self) -> pd.DataFrame:
+        """Conditional modes of the random intercepts with their conditional variances.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``(group, level)``; columns ``mode`` (on the latent scale: the estimated
+            shift of that level's linear predictor), ``cond_var`` and ``cond_sd`` (from the
+            curvature of the log-posterior at the mode, as R ``ranef(condVar=TRUE)``).
+        """
+        frames = []
+        for name in self.group_names:
+            levels, mode, var = self.modes[name]
+            frames.append(
+                pd.DataFrame(
+                    {"mode": mode, "cond_var": var, "cond_sd": np.sqrt(var)},
+                    index=pd.MultiIndex.from_arrays(
+                        [[name] * len(levels), levels], names=["group", "level"]
+                    ),
+                )
+            )
+        return pd.concat(frames)
+
+    # -- tables -----------------------------------------------------------------------------
+    def _random_block(self, level: float) -> pd.DataFrame:
+        ci = self.re_sd_conf_int(level)
+        return pd.DataFrame(
+            {
+                "n_levels": [len(self.modes[g][0]) for g in self.group_names],
+                "sd": self.re_sd,
+                "std_error": self.re_sd_se,
+                "ci_lower": ci["ci_lower"],
+                "ci_upper": ci["ci_upper"],
+                "variance": self.re_variance,
+                "icc": self.icc,
+            },
+            index=self.log_sd.index,
+        )
+
+    def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError  # each subclass names its fixed-effect blocks
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """All estimates with a ``block`` column: fixed effects (Wald) and random-effect SDs.
+
+        The SD rows carry the standard error of the SD and the log-scale interval; their
+        statistic and p-value are NaN (a Wald test of an SD on its boundary is not valid).
+        """
+        blocks = self._blocks(level)
+        rows = []
+        for name, tab in blocks.items():
+            rows.append(tab.assign(block=name))
+        ci = self.re_sd_conf_int(level)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "estimate": self.re_sd.to_numpy(),
+                    "std_error": self.re_sd_se.to_numpy(),
+                    "statistic": np.nan,
+                    "p_value": np.nan,
+                    "ci_lower": ci["ci_lower"].to_numpy(),
+                    "ci_upper": ci["ci_upper"].to_numpy(),
+                    "block": "Random effects",
+                },
+                index=[f"sd({g})" for g in self.group_names],
+            )
+        )
+        out = pd.concat(rows)
+        return out[["block", *[c for c in out.columns if c != "block"]]]
+
+    def _info(self) -> dict[str, Any]:
+        m = self.model
+        method = _METHOD_LABEL[self.method]
+        if self.method == "agq":
+            method += f", {self.n_quad} nodes"
+        groups = ", ".join(f"{g} ({len(self.modes[g][0])})" for g in self.group_names)
+        info: dict[str, Any] = {
+            "Formula": m.formula,
+            "Link": m.link_name,
+            "Estimation": f"maximum likelihood, {method}",
+            "Observations": self.nobs,
+            "Rows dropped (missing)": self.n_dropped,
+            "Groups": groups,
+            "Log-likelihood": self.loglik,
+            "AIC": self.aic,
+            "BIC": self.bic,
+            "Converged": f"{self.converged} ({self.n_iter} Newton iterations, max |grad| "
+            f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
+        }
+        if getattr(m, "weights_name", None):
+            info["Weights"] = m.weights_name
+        return info
+
+    def _notes(self) -> list[str]:
+        notes = [self.model.frame.missing.describe()]
+        notes.append(
+            "Standard errors: inverse observed information of the marginal likelihood. "
+            "SD intervals: Wald on the log-SD scale."
+        )
+        if self.boundary:
+            notes.append(
+                f"Random-effect SD of {list(self.boundary)} is estimated at 0 (boundary): its "
+                "standard error is not available; the fit equals the model without that term."
+            )
+        notes.extend(self.messages)
+        return notes
+
+    # -- prediction helpers -----------------------------------------------------------------
+    def _newdata_parts(
+        self, newdata: pd.DataFrame | None, conditional: bool
+    ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+        """Fixed design, random shift ``u`` per row (0 if marginal or unknown), index."""
+        frame = self.model.frame
+        if newdata is None:
+            X = frame.X
+            index = frame.data.index
+            codes = {g: frame.groups[g][0] for g in self.group_names}
+        else:
+            if not isinstance(newdata, pd.DataFrame):
+                raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+            X = frame.fixed.transform(newdata)
+            index = newdata.index
+            codes = {}
+            for g in self.group_names:
+                if g in newdata.columns:
+                    codes[g] = group_codes_for(self.modes[g][0], newdata[g])
+        u = np.zeros(len(X))
+        if conditional:
+            for g, c in codes.items():
+                mode = self.modes[g][1]
+                u += np.where(c >= 0, mode[np.clip(c, 0, None)], 0.0)
+        return X, u, index
+
+    def _integrate_cdf(self, t: np.ndarray, n_nodes: int = 40) -> np.ndarray:
+        """``E_u F(t - u)`` over ``u ~ N(0, sum of the random-intercept variances)``."""
+        x, logw = _gh(n_nodes)
+        wq = np.exp(logw) / np.sqrt(2 * np.pi)
+        sd = float(np.sqrt(self.re_variance.sum()))
+        vals = self.dist.cdf(t[..., None] - sd * x)
+        return vals @ wq

@@ -1,0 +1,484 @@
+"""The :class:`Logistic` binary regression model and its :class:`LogisticResult`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._links import Link, get_link
+from .._mle import (
+    MLEResultMixin,
+    check_separation,
+    check_weight_column,
+    cluster_codes,
+    convergence_checks,
+    design_weights,
+    extreme_effects,
+    newton,
+)
+from ..design import SurveyDesign, sandwich
+from ..exceptions import DataError, SeparationWarning, SpecificationError
+from ..formula import ModelFrame, parse_formula
+from ..results import Summary, wald_table
+from . import _core
+
+__all__ = ["Logistic", "LogisticResult"]
+
+CovType = Literal["nonrobust", "robust", "cluster"]
+
+
+def _is_proportion(data: pd.DataFrame, formula: str) -> bool:
+    name = parse_formula(formula).outcome
+    if name is None or name not in data.columns:
+        return False
+    col = data[name]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return False
+    vals = col.dropna().to_numpy(float)
+    in_unit = bool(len(vals)) and bool(((vals >= 0) & (vals <= 1)).all())
+    return in_unit and not np.isin(vals, (0.0, 1.0)).all()
+
+
+class Logistic:
+    """Binary regression (logistic and other links), with the :class:`~civmodels.Ordinal` API.
+
+    .. math:: P(Y_i = 1 \\mid x_i) = F(x_i^\\top \\beta)
+
+    with ``F`` the inverse link (logistic for ``link="logit"``). The design has an intercept.
+    For the logit link ``exp(beta)`` are odds ratios.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2"``; ``y`` is 0/1, boolean, a two-level categorical (second level =
+        event) or a proportion in [0, 1] with ``weights=`` the number of trials (R ``glm``).
+        Random intercepts ``(1 | g)`` make it a mixed model (see :meth:`fit`).
+    data : pandas.DataFrame
+        Not modified.
+    link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
+    weights : str, optional
+        Case weights, or the number of trials for a proportion outcome.
+
+    Attributes
+    ----------
+    frame : ModelFrame
+    link : Link
+    link_name, formula : str
+    weights : ndarray or None
+    proportion : bool
+        Whether the outcome is a proportion of trials.
+
+    Notes
+    -----
+    The log-likelihood follows R's ``logLik.glm``: with a proportion outcome it includes the
+    binomial coefficients ``log C(m_i, m_i y_i)``. Standard errors use the expected
+    information (as R ``glm``; identical to the observed one for the logit link).
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). *Generalized Linear Models*, 2nd ed.
+    Agresti, A. (2013). *Categorical Data Analysis*, 3rd ed. Wiley.
+    """
+
+    nominal = None
+    scale = None
+    thresholds = None
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        link: str = "logit",
+        weights: str | None = None,
+    ) -> None:
+        self.link: Link = get_link(link)
+        self.link_name = link
+        self.formula = formula
+        self.proportion = isinstance(data, pd.DataFrame) and _is_proportion(data, formula)
+        if self.proportion and weights is None:
+            raise SpecificationError(
+                f"the outcome of {formula!r} holds proportions (values strictly between 0 "
+                "and 1); pass the number of trials as weights='n' (R glm convention), or "
+                "recode the outcome to 0/1"
+            )
+        check_weight_column(data, weights)
+        self.frame = ModelFrame(
+            formula,
+            data,
+            outcome="proportion" if self.proportion else "binary",
+            weights=weights,
+            intercept=True,
+        )
+        self.data = data
+        self.weights = self.frame.weights
+        self.weights_name = weights
+        self.has_intercept = "Intercept" in self.frame.x_names
+
+    @property
+    def has_random(self) -> bool:
+        """Whether the formula has random terms ``(1 | g)``."""
+        return bool(self.frame.parsed.random)
+
+    @property
+    def param_names(self) -> list[str]:
+        """Coefficient names (formulaic; ``"Intercept"`` first)."""
+        return list(self.frame.x_names)
+
+    def fit(
+        self,
+        method: str | None = None,
+        *,
+        cov_type: CovType = "nonrobust",
+        cluster: str | np.ndarray | pd.Series | None = None,
+        design: SurveyDesign | None = None,
+        n_quad: int = 10,
+        max_iter: int = 100,
+        gtol: float | None = None,
+        **options: Any,
+    ) -> LogisticResult:
+        """Fit by maximum likelihood (Fisher scoring); return a frozen :class:`LogisticResult`.
+
+        Parameters
+        ----------
+        method : {"newton", "laplace", "agq"}, optional
+            ``"newton"`` for fixed-effect models (Fisher scoring: Newton steps with the
+            expected information, identical to Newton-Raphson for the logit link). With random
+            terms the default is ``"laplace"`` and :func:`civmodels.logistic.mixed.fit_mixed`
+            does the fit.
+        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+            Inverse information; HC1 sandwich; CR1 cluster sandwich
+            (``G/(G-1) (n-1)/(n-k)``).
+        cluster : str or array_like, optional
+        design : SurveyDesign, optional
+            Design-based errors as R ``svyglm(family=quasibinomial)``; t reference with
+            ``degf - k + 1`` degrees of freedom as ``summary.svyglm``.
+        n_quad : int, default 10
+        max_iter : int, default 100
+        gtol : float, optional
+        """
+        if self.has_random:
+            method = method or "laplace"
+            if method not in ("laplace", "agq"):
+                raise SpecificationError(
+                    f"method={method!r} cannot fit random terms; use 'laplace' or 'agq'"
+                )
+            from . import mixed  # lazy: the mixed engine is optional at import time
+
+            return mixed.fit_mixed(
+                self,
+                method=method,
+                n_quad=n_quad,
+                cov_type=cov_type,
+                cluster=cluster,
+                design=design,
+                **options,
+            )
+        method = method or "newton"
+        if method != "newton":
+            raise SpecificationError(
+                f"method={method!r} is for models with random terms (1 | g); this formula has "
+                "none, so use method='newton' (the default)"
+            )
+        if options:
+            raise TypeError(f"fit() got unexpected options {sorted(options)}")
+        return _fit_fixed(
+            self, cov_type=cov_type, cluster=cluster, design=design, max_iter=max_iter, gtol=gtol
+        )
+
+    def __repr__(self) -> str:
+        return f"Logistic({self.formula!r}, link={self.link_name!r}, nobs={self.frame.nobs})"
+
+
+def _fit_fixed(
+    model: Logistic,
+    *,
+    cov_type: str,
+    cluster: Any,
+    design: SurveyDesign | None,
+    max_iter: int,
+    gtol: float | None,
+) -> LogisticResult:
+    if cov_type not in ("nonrobust", "robust", "cluster"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
+            "design= for design-based errors)"
+        )
+    if cov_type == "cluster" and cluster is None:
+        raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
+    if cluster is not None and cov_type != "cluster":
+        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
+    if design is not None and cov_type != "nonrobust":
+        raise SpecificationError(
+            "design= gives design-based errors; do not combine it with cov_type"
+        )
+    frame = model.frame
+    X = frame.X
+    y = np.asarray(frame.y, dtype=float)
+    if design is not None:
+        w = design_weights(model, design)
+    else:
+        w = model.weights if model.weights is not None else np.ones(len(y))
+    groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
+    link = model.link
+    names = model.param_names
+
+    sep: list[str] = []
+    if not model.proportion:
+        k0 = 1 if model.has_intercept else 0
+        sep = check_separation(X[:, k0:], names[k0:], frame.y, frame.categories, w)
+        if sep:
+            warnings.warn(
+                "quasi-complete separation: " + "; ".join(sep) + ". The maximum-likelihood "
+                "estimates of these effects are infinite; merge categories, drop the variable, "
+                "or use a penalised/Bayesian model (civmodels.bayes)",
+                SeparationWarning,
+                stacklevel=3,
+            )
+
+    def fun(b: np.ndarray) -> dict:
+        return _core.binary_derivatives(b, X, y, w, link)
+
+    start = _core.start_values(X, y, w, link, model.has_intercept)
+    tol = gtol if gtol is not None else 1e-10 * max(1.0, float(w.sum()))
+    opt = newton(fun, start, gtol=tol, max_iter=max_iter)
+    final = _core.binary_derivatives(opt.params, X, y, w, link, scores=True)
+    try:
+        bread_inv = np.linalg.inv(-final["hess"])
+    except np.linalg.LinAlgError:
+        bread_inv = np.full_like(final["hess"], np.nan)
+    const = _core.binomial_constant(y, w) if model.proportion else 0.0
+    loglik = float(final["loglik"]) + const
+    convergence_checks(opt, frame.nobs, stacklevel=5)
+    k0 = 1 if model.has_intercept else 0
+    se0 = np.sqrt(np.abs(np.diag(bread_inv)))
+    extreme = [
+        m_
+        for m_ in extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:])
+        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
+    ]
+    if extreme:
+        warnings.warn(
+            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
+            "these predictors with the outcome; merge categories or drop the predictor",
+            SeparationWarning,
+            stacklevel=4,
+        )
+        sep = [*sep, *extreme]
+
+    df = None
+    if design is not None:
+        vc = design.vcov(final["scores"], bread_inv, index=frame.data.index)
+        label = "design-based (Taylor linearisation)"
+        df = float(design.degf - len(names) + 1)
+    elif cov_type == "nonrobust":
+        vc, label = bread_inv, "nonrobust (inverse expected information)"
+    elif cov_type == "robust":
+        vc, label = sandwich(bread_inv, final["scores"]), "robust sandwich (HC1)"
+    else:
+        vc = sandwich(bread_inv, final["scores"], groups)
+        label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
+    return LogisticResult(
+        model=model,
+        params=pd.Series(opt.params, index=names, name="estimate"),
+        vcov=pd.DataFrame(vc, index=names, columns=names),
+        loglik=loglik,
+        converged=opt.converged,
+        n_iter=opt.n_iter,
+        message=opt.message,
+        hessian_cond=opt.cond,
+        max_grad=float(np.max(np.abs(final["grad"]))),
+        cov_type="design" if design is not None else cov_type,
+        cov_label=label,
+        df_resid=df,
+        weights=None if (model.weights is None and design is None) else w,
+        separation=tuple(sep),
+    )
+
+
+@dataclass(frozen=True)
+class LogisticResult(MLEResultMixin):
+    """A fitted binary regression (frozen; refit for another covariance).
+
+    Attributes
+    ----------
+    params : pandas.Series
+        Coefficients (``"Intercept"`` first), also available as :attr:`coef`.
+    vcov : pandas.DataFrame
+    loglik : float
+        Log-likelihood (R ``logLik.glm`` convention).
+    converged : bool
+    cov_type : str
+    """
+
+    model: Logistic
+    params: pd.Series
+    vcov: pd.DataFrame
+    loglik: float
+    converged: bool
+    n_iter: int
+    message: str
+    hessian_cond: float
+    max_grad: float
+    cov_type: str
+    cov_label: str
+    df_resid: float | None = None
+    weights: np.ndarray | None = field(default=None, repr=False)
+    separation: tuple[str, ...] = ()
+
+    @property
+    def coef(self) -> pd.Series:
+        """The coefficients (same as :attr:`params`)."""
+        return self.params.rename("coef")
+
+    @property
+    def nobs(self) -> int:
+        """Rows used in the fit."""
+        return self.model.frame.nobs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.model.frame.n_dropped
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimates, SEs, statistics, p-values and CIs (``block`` = "Coefficients")."""
+        t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        t.insert(0, "block", "Coefficients")
+        return t
+
+    def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:
+        """A :class:`~civmodels.results.Summary` with a "Coefficients" block.
+
+        Parameters
+        ----------
+        odds_ratios : bool, default False
+            Add ``exp(estimate)`` with its CI (odds ratios for the logit link).
+        level : float, default 0.95
+        """
+        part = self.to_frame(level=level).drop(columns="block")
+        if odds_ratios:
+            part = part.assign(
+                odds_ratio=np.exp(part["estimate"]),
+                or_lower=np.exp(part["ci_lower"]),
+                or_upper=np.exp(part["ci_upper"]),
+            )
+        m = self.model
+        info: dict[str, Any] = {
+            "Formula": m.formula,
+            "Link": m.link_name,
+            "Observations": self.nobs,
+            "Rows dropped (missing)": self.n_dropped,
+            "Log-likelihood": self.loglik,
+            "AIC": self.aic,
+            "BIC": self.bic,
+            "Covariance": self.cov_label,
+            "Converged": f"{self.converged} ({self.n_iter} iterations, max |grad| "
+            f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
+        }
+        if m.weights_name or self.cov_type == "design":
+            info["Weights"] = m.weights_name or "design weights"
+        notes = [m.frame.missing.describe()]
+        if m.proportion:
+            notes.append("Outcome is a proportion; weights are the numbers of trials.")
+        if self.separation:
+            notes.append("Separation: " + "; ".join(self.separation))
+        if self.cov_type == "design":
+            notes.append(f"t reference with {self.df_resid:g} degrees of freedom.")
+        return Summary(
+            title=f"Binary regression ({m.link_name})",
+            info=info,
+            blocks={"Coefficients": part},
+            notes=tuple(notes),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"LogisticResult(nobs={self.nobs}, loglik={self.loglik:.4f}, "
+            f"converged={self.converged}, cov_type={self.cov_type!r})"
+        )
+
+    def _design(self, newdata: pd.DataFrame | None) -> np.ndarray:
+        if newdata is None:
+            return self.model.frame.X
+        if not isinstance(newdata, pd.DataFrame):
+            raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+        return self.model.frame.fixed.transform(newdata)
+
+    def predict(self, newdata: pd.DataFrame | None = None, kind: str = "prob") -> pd.Series:
+        """``P(Y = 1)`` (``kind="prob"``) or the linear predictor (``"linear"``).
+
+        ``newdata`` is never modified.
+        """
+        X = self._design(newdata)
+        index = self.model.frame.data.index if newdata is None else newdata.index
+        eta = X @ self.params.to_numpy()
+        if kind == "linear":
+            return pd.Series(eta, index=index, name="linear")
+        if kind == "prob":
+            return pd.Series(self.model.link.cdf(eta), index=index, name="prob")
+        raise ValueError(
+            f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"
+        )
+
+    # -- marginal effects -------------------------------------------------------------------
+    def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        return self.model.link.cdf(self._design(data) @ par)[:, None]
+
+    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
+        fr = self.model.frame
+        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
+        if variables is None:
+            return allowed
+        vs = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in vs if v not in allowed]
+        if bad:
+            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
+        return vs
+
+    def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
+        """Average ``P(Y = 1)`` overall or by group ``by=``, with delta-method CIs."""
+        from .._margins import average_predictions
+
+        return average_predictions(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            [str(self.model.frame.categories[-1])],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    def marginal_effects(
+        self,
+        variables: str | list[str] | None = None,
+        *,
+        by: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Average marginal effects on ``P(Y = 1)`` with delta-method CIs.
+
+        Numeric variables: average derivative; categorical: average discrete change from
+        the reference level. ``by=`` averages within groups.
+        """
+        from .._margins import average_effects
+
+        return average_effects(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            self._effect_variables(variables),
+            [str(self.model.frame.categories[-1])],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )

@@ -1,0 +1,688 @@
+"""The :class:`Ordinal` cumulative link model and its :class:`OrdinalResult`."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._links import Link, get_link
+from .._mle import (
+    MLEResultMixin,
+    check_separation,
+    check_weight_column,
+    cluster_codes,
+    convergence_checks,
+    design_weights,
+    extreme_effects,
+)
+from ..design import SurveyDesign, sandwich
+from ..exceptions import DataError, SeparationWarning, SpecificationError
+from ..formula import FixedDesign, ModelFrame, parse_formula
+from ..results import Summary, wald_table
+from . import _core
+
+__all__ = ["Ordinal", "OrdinalResult"]
+
+CovType = Literal["nonrobust", "robust", "cluster"]
+
+
+def _rhs(spec: str | None, what: str) -> str | None:
+    """Normalise a one-sided formula ``"~ x"`` to its right-hand side ``"x"``."""
+    if spec is None:
+        return None
+    if not isinstance(spec, str) or not spec.strip():
+        raise SpecificationError(f"{what} must be a one-sided formula such as '~ x', got {spec!r}")
+    parsed = parse_formula(spec, require_outcome=False)
+    if parsed.outcome is not None:
+        raise SpecificationError(
+            f"{what}={spec!r} must be one-sided (no outcome); write it as '~ {parsed.fixed}'"
+        )
+    if parsed.random:
+        raise SpecificationError(f"{what}={spec!r} cannot contain random terms")
+    return parsed.fixed
+
+
+def _variables(rhs: str | None) -> list[str]:
+    if rhs is None:
+        return []
+    return parse_formula("~" + rhs, require_outcome=False).variables()
+
+
+class Ordinal:
+    """Cumulative link model for an ordered outcome (proportional odds and extensions).
+
+    .. math::
+
+        P(Y_i \\le j \\mid x_i) = F\\left(\\frac{\\theta_j + \\tilde z_i^\\top \\gamma_j
+        - x_i^\\top \\beta}{\\exp(s_i^\\top \\zeta)}\\right), \\quad j = 1, \\dots, J - 1,
+
+    with ``F`` the inverse link (logistic for ``link="logit"``), thresholds
+    ``theta_1 < ... < theta_{J-1}``, location effects ``beta``, optional nominal
+    (threshold-specific) effects ``gamma_j`` of ``nominal=`` variables and optional scale
+    effects ``zeta`` of ``scale=`` variables.
+
+    Identification: the location design has no intercept (it is absorbed by the thresholds);
+    the latent error has the fixed scale of ``F`` (scale effects are relative to it). The sign
+    convention is that of R ``ordinal::clm`` and ``MASS::polr``: a positive ``beta`` moves
+    probability towards the *higher* categories.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2"``; the outcome must be an ordered categorical or integer codes.
+        Random intercepts ``(1 | g)`` make it a mixed model (see :meth:`fit`).
+    data : pandas.DataFrame
+        Not modified.
+    link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
+    nominal : str, optional
+        One-sided formula ``"~ z"`` of variables with threshold-specific effects (partial
+        proportional odds). A variable may not be in both ``formula`` and ``nominal``.
+    scale : str, optional
+        One-sided formula ``"~ s"`` of variables acting on the log latent scale.
+    thresholds : {"flexible", "equidistant", "symmetric"}, default "flexible"
+        Threshold structure, as R ``ordinal``.
+    weights : str, optional
+        Column of non-negative case weights (frequency or sampling weights). For
+        design-based inference pass a :class:`~civmodels.SurveyDesign` to :meth:`fit`.
+
+    Attributes
+    ----------
+    frame : ModelFrame
+        Validated complete-case data, outcome codes and location design.
+    link : Link
+    link_name, formula, nominal, scale, thresholds : str
+    weights : ndarray or None
+
+    References
+    ----------
+    McCullagh, P. (1980). Regression models for ordinal data. *JRSS B* 42, 109–142.
+    Agresti, A. (2010). *Analysis of Ordinal Categorical Data*, 2nd ed. Wiley.
+    Christensen, R. H. B. (2022). ordinal: Regression models for ordinal data. R package
+    2022.11-16.
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        link: str = "logit",
+        nominal: str | None = None,
+        scale: str | None = None,
+        thresholds: str = "flexible",
+        weights: str | None = None,
+    ) -> None:
+        self.link: Link = get_link(link)
+        self.link_name = link
+        self.formula = formula
+        if thresholds not in ("flexible", "equidistant", "symmetric"):
+            raise SpecificationError(
+                f"thresholds={thresholds!r} is not supported; choose 'flexible', "
+                "'equidistant' or 'symmetric'"
+            )
+        self.thresholds = thresholds
+        nom_rhs = _rhs(nominal, "nominal")
+        sc_rhs = _rhs(scale, "scale")
+        self.nominal = nominal
+        self.scale = scale
+        extra = [v for v in [*_variables(nom_rhs), *_variables(sc_rhs)]]
+        check_weight_column(data, weights)
+        self.frame = ModelFrame(
+            formula,
+            data,
+            outcome="ordinal",
+            weights=weights,
+            extra=tuple(dict.fromkeys(extra)),
+            intercept=False,
+        )
+        self.data = data
+        self.weights = self.frame.weights
+        self.weights_name = weights
+        n_thr = self.frame.n_categories - 1
+        try:
+            self._tjac, alpha_names = _core.threshold_jacobian(n_thr, thresholds)
+        except ValueError as exc:
+            raise SpecificationError(str(exc)) from None
+        self._alpha_names = alpha_names or self.frame.threshold_names()
+        self._nominal_design = (
+            FixedDesign(nom_rhs, self.frame.data, intercept=False) if nom_rhs else None
+        )
+        self._scale_design = (
+            FixedDesign(sc_rhs, self.frame.data, intercept=False) if sc_rhs else None
+        )
+        if self._nominal_design is not None:
+            both = set(_variables(nom_rhs)) & set(_variables(self.frame.parsed.fixed))
+            if both:
+                raise SpecificationError(
+                    f"{sorted(both)} appear in both the location formula and nominal=; the "
+                    "nominal effects include the location effect, so keep each variable in one"
+                )
+
+    # -- structure --------------------------------------------------------------------------
+    @property
+    def has_random(self) -> bool:
+        """Whether the formula has random terms ``(1 | g)``."""
+        return bool(self.frame.parsed.random)
+
+    @property
+    def param_names(self) -> list[str]:
+        """Names of the fixed-effect parameters: thresholds, location, nominal, scale."""
+        names = list(self._alpha_names) + list(self.frame.x_names)
+        if self._nominal_design is not None:
+            names += [f"{a}:{c}" for c in self._nominal_design.names for a in self._alpha_names]
+        if self._scale_design is not None:
+            names += [f"scale:{c}" for c in self._scale_design.names]
+        return names
+
+    def core_data(self, weights: np.ndarray | None = None) -> _core.CLMData:
+        """Arrays for :mod:`civmodels.ordinal._core` (``weights`` overrides the model's)."""
+        w = self.weights if weights is None else weights
+        return _core.CLMData(
+            y=self.frame.y,
+            X=self.frame.X,
+            tjac=self._tjac,
+            N=None if self._nominal_design is None else self._nominal_design.X,
+            S=None if self._scale_design is None else self._scale_design.X,
+            w=None if w is None else np.asarray(w, dtype=float),
+        )
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(
+        self,
+        method: str | None = None,
+        *,
+        cov_type: CovType = "nonrobust",
+        cluster: str | np.ndarray | pd.Series | None = None,
+        design: SurveyDesign | None = None,
+        n_quad: int = 10,
+        max_iter: int = 100,
+        gtol: float | None = None,
+        start: np.ndarray | None = None,
+        **options: Any,
+    ) -> OrdinalResult:
+        """Fit by maximum likelihood; return a frozen :class:`OrdinalResult`.
+
+        Parameters
+        ----------
+        method : {"newton", "laplace", "agq"}, optional
+            ``"newton"`` (default without random terms): Newton-Raphson with the analytic
+            gradient and Hessian and step halving. With random terms the default is
+            ``"laplace"``; ``"agq"`` is adaptive Gauss-Hermite quadrature with ``n_quad``
+            nodes (mixed models are fitted by :func:`civmodels.ordinal.mixed.fit_mixed`).
+        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+            Inverse observed information; sandwich with the HC1 factor ``n/(n-p)``;
+            cluster-robust sandwich with the CR1 factor ``G/(G-1) (n-1)/(n-p)``.
+        cluster : str or array_like, optional
+            Cluster labels (column name or array aligned with ``data``) for
+            ``cov_type="cluster"``.
+        design : SurveyDesign, optional
+            Design-based (Taylor linearisation) inference as R ``survey::svyolr``: the model
+            is fitted with the design's weights and the covariance is ``A^-1 V A^-1`` with
+            ``V`` the design variance of the score totals. Confidence intervals and p-values
+            then use a t reference with the design's degrees of freedom.
+        n_quad : int, default 10
+            Quadrature nodes for ``method="agq"``.
+        max_iter : int, default 100
+        gtol : float, optional
+            Convergence tolerance on ``max |gradient|``; default ``1e-10 * max(1, sum w)``.
+        start : ndarray, optional
+            Starting values in :attr:`param_names` order.
+
+        Returns
+        -------
+        OrdinalResult
+        """
+        if self.has_random:
+            method = method or "laplace"
+            if method not in ("laplace", "agq"):
+                raise SpecificationError(
+                    f"method={method!r} cannot fit random terms; use 'laplace' or 'agq'"
+                )
+            from . import mixed  # lazy: the mixed engine is optional at import time
+
+            return mixed.fit_mixed(
+                self,
+                method=method,
+                n_quad=n_quad,
+                cov_type=cov_type,
+                cluster=cluster,
+                design=design,
+                **options,
+            )
+        method = method or "newton"
+        if method != "newton":
+            raise SpecificationError(
+                f"method={method!r} is for models with random terms (1 | g); this formula has "
+                "none, so use method='newton' (the default)"
+            )
+        if options:
+            raise TypeError(f"fit() got unexpected options {sorted(options)}")
+        return _fit_fixed(
+            self,
+            cov_type=cov_type,
+            cluster=cluster,
+            design=design,
+            max_iter=max_iter,
+            gtol=gtol,
+            start=start,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Ordinal({self.formula!r}, link={self.link_name!r}, "
+            f"thresholds={self.thresholds!r}, nobs={self.frame.nobs})"
+        )
+
+
+def _fit_fixed(
+    model: Ordinal,
+    *,
+    cov_type: str,
+    cluster: Any,
+    design: SurveyDesign | None,
+    max_iter: int,
+    gtol: float | None,
+    start: np.ndarray | None,
+) -> OrdinalResult:
+    if cov_type not in ("nonrobust", "robust", "cluster"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
+            "design= for design-based errors)"
+        )
+    if cov_type == "cluster" and cluster is None:
+        raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
+    if cluster is not None and cov_type != "cluster":
+        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
+    if design is not None and cov_type != "nonrobust":
+        raise SpecificationError(
+            "design= gives design-based errors; do not combine it with cov_type (the design's "
+            "clusters and strata are used)"
+        )
+    frame = model.frame
+    weights = design_weights(model, design) if design is not None else model.weights
+    groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
+    d = model.core_data(weights)
+    link = model.link
+    names = model.param_names
+
+    sep = check_separation(frame.X, frame.x_names, frame.y, frame.categories, d.w)
+    if sep:
+        warnings.warn(
+            "quasi-complete separation: " + "; ".join(sep) + ". The maximum-likelihood "
+            "estimates of these effects are infinite; merge categories, drop or recode the "
+            "variable, or use a penalised/Bayesian model (civmodels.bayes)",
+            SeparationWarning,
+            stacklevel=3,
+        )
+
+    par0 = _core.start_values(d, link) if start is None else np.asarray(start, float)
+    if len(par0) != d.n_params:
+        raise SpecificationError(f"start has {len(par0)} values; the model has {d.n_params}")
+    tol = gtol if gtol is not None else 1e-10 * max(1.0, float(d.w.sum()))
+
+    def fun(p: np.ndarray) -> dict:
+        return _core.clm_derivatives(p, d, link)
+
+    opt = _core.newton(fun, par0, gtol=tol, max_iter=max_iter)
+    final = _core.clm_derivatives(opt.params, d, link, scores=True)
+    H = final["hess"]
+    info = -H
+    try:
+        bread_inv = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        bread_inv = np.full_like(info, np.nan)
+
+    convergence_checks(opt, frame.nobs)
+    sl_beta = d.slices()["beta"]
+    se0 = np.sqrt(np.abs(np.diag(bread_inv)))
+    extreme = [
+        m_
+        for m_ in extreme_effects(opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names)
+        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
+    ]
+    if extreme:
+        warnings.warn(
+            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
+            "these predictors with the outcome; merge categories or drop the predictor",
+            SeparationWarning,
+            stacklevel=3,
+        )
+        sep = [*sep, *extreme]
+
+    df = None
+    if design is not None:
+        vc = design.vcov(final["scores"], bread_inv, index=frame.data.index)
+        cov_label = "design-based (Taylor linearisation)"
+        df = float(design.degf)
+    elif cov_type == "nonrobust":
+        vc = bread_inv
+        cov_label = "nonrobust (inverse observed information)"
+    elif cov_type == "robust":
+        vc = sandwich(bread_inv, final["scores"])
+        cov_label = "robust sandwich (HC1)"
+    else:
+        vc = sandwich(bread_inv, final["scores"], groups)
+        cov_label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
+    return OrdinalResult(
+        model=model,
+        params=pd.Series(opt.params, index=names, name="estimate"),
+        vcov=pd.DataFrame(vc, index=names, columns=names),
+        loglik=float(final["loglik"]),
+        converged=opt.converged,
+        n_iter=opt.n_iter,
+        message=opt.message,
+        hessian_cond=opt.cond,
+        max_grad=float(np.max(np.abs(final["grad"]))) if len(final["grad"]) else 0.0,
+        cov_type="design" if design is not None else cov_type,
+        cov_label=cov_label,
+        df_resid=df,
+        weights=None if weights is None else np.asarray(weights, float),
+        separation=tuple(sep),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrdinalResult(MLEResultMixin):
+    """A fitted cumulative link model (frozen; refit for another covariance).
+
+    Attributes
+    ----------
+    params : pandas.Series
+        Threshold parameters, then location effects, then nominal and scale effects.
+    vcov : pandas.DataFrame
+        Covariance of ``params`` (of the type given by ``cov_type``).
+    loglik : float
+        Maximised (weighted) log-likelihood.
+    converged : bool
+    cov_type : str
+    """
+
+    model: Ordinal
+    params: pd.Series
+    vcov: pd.DataFrame
+    loglik: float
+    converged: bool
+    n_iter: int
+    message: str
+    hessian_cond: float
+    max_grad: float
+    cov_type: str
+    cov_label: str
+    df_resid: float | None = None
+    weights: np.ndarray | None = field(default=None, repr=False)
+    separation: tuple[str, ...] = ()
+
+    # -- contract ---------------------------------------------------------------------------
+    @property
+    def _slices(self) -> dict[str, slice]:
+        return self.model.core_data().slices()
+
+    @cached_property
+    def thresholds(self) -> pd.Series:
+        """The ``J - 1`` thresholds (at zero nominal covariates), named ``"a|b"``."""
+        a = self.params.iloc[self._slices["alpha"]].to_numpy()
+        return pd.Series(
+            self.model._tjac @ a, index=self.model.frame.threshold_names(), name="threshold"
+        )
+
+    @cached_property
+    def threshold_std_errors(self) -> pd.Series:
+        """Standard errors of :attr:`thresholds` (delta method through the structure)."""
+        s = self._slices["alpha"]
+        V = self.vcov.to_numpy()[s, s]
+        T = self.model._tjac
+        return pd.Series(
+            np.sqrt(np.diag(T @ V @ T.T)), index=self.thresholds.index, name="std_error"
+        )
+
+    @cached_property
+    def coef(self) -> pd.Series:
+        """Location effects ``beta`` (formulaic names)."""
+        return self.params.iloc[self._slices["beta"]].rename("coef")
+
+    @property
+    def nominal_effects(self) -> pd.Series:
+        """Threshold-specific effects (``"a|b:variable"``); empty without ``nominal=``."""
+        return self.params.iloc[self._slices["nominal"]]
+
+    @property
+    def scale_effects(self) -> pd.Series:
+        """Effects on the log latent scale (``"scale:variable"``)."""
+        return self.params.iloc[self._slices["scale"]]
+
+    @property
+    def nobs(self) -> int:
+        """Rows used in the fit."""
+        return self.model.frame.nobs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.model.frame.n_dropped
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimates, SEs, statistics, p-values and CIs with a ``block`` column."""
+        t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        blocks = np.empty(len(t), dtype=object)
+        for name, s in self._slices.items():
+            blocks[s] = {"alpha": "Thresholds", "beta": "Location"}.get(name, name.title())
+        t.insert(0, "block", blocks)
+        return t
+
+    def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:
+        """A :class:`~civmodels.results.Summary` with blocks Thresholds/Location/Nominal/Scale.
+
+        Parameters
+        ----------
+        odds_ratios : bool, default False
+            Add ``exp(estimate)`` and its CI for the location effects (cumulative odds ratios
+            for the logit link: the odds of a *higher* response per unit of ``x``).
+        level : float, default 0.95
+        """
+        tab = self.to_frame(level=level)
+        blocks: dict[str, pd.DataFrame] = {}
+        for b in ("Thresholds", "Location", "Nominal", "Scale"):
+            part = tab[tab["block"] == b].drop(columns="block")
+            if b == "Location" and odds_ratios:
+                part = part.assign(
+                    odds_ratio=np.exp(part["estimate"]),
+                    or_lower=np.exp(part["ci_lower"]),
+                    or_upper=np.exp(part["ci_upper"]),
+                )
+            if len(part) or b in ("Thresholds", "Location"):
+                blocks[b] = part
+        m = self.model
+        info: dict[str, Any] = {
+            "Formula": m.formula,
+            "Link": m.link_name,
+            "Thresholds": m.thresholds,
+            "Observations": self.nobs,
+            "Rows dropped (missing)": self.n_dropped,
+            "Log-likelihood": self.loglik,
+            "AIC": self.aic,
+            "BIC": self.bic,
+            "Covariance": self.cov_label,
+            "Converged": f"{self.converged} ({self.n_iter} Newton iterations, max |grad| "
+            f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
+        }
+        if m.nominal:
+            info["Nominal"] = m.nominal
+        if m.scale:
+            info["Scale"] = m.scale
+        if m.weights_name or self.weights is not None:
+            info["Weights"] = m.weights_name or "design weights"
+        notes = [m.frame.missing.describe()]
+        notes.append(
+            "P(Y <= j | x) = F(theta_j - x'beta): positive location effects shift responses "
+            "to higher categories."
+        )
+        if self.separation:
+            notes.append("Separation: " + "; ".join(self.separation))
+        if self.cov_type == "design":
+            notes.append(f"t reference with {self.df_resid:g} design degrees of freedom.")
+        return Summary(
+            title=f"Cumulative link model ({m.link_name})",
+            info=info,
+            blocks=blocks,
+            notes=tuple(notes),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OrdinalResult(nobs={self.nobs}, loglik={self.loglik:.4f}, "
+            f"converged={self.converged}, cov_type={self.cov_type!r})"
+        )
+
+    # -- prediction -------------------------------------------------------------------------
+    def _designs(self, newdata: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+        m = self.model
+        if newdata is None:
+            X = m.frame.X
+            N = None if m._nominal_design is None else m._nominal_design.X
+            S = None if m._scale_design is None else m._scale_design.X
+            return X, N, S
+        if not isinstance(newdata, pd.DataFrame):
+            raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+        X = m.frame.fixed.transform(newdata)
+        N = None if m._nominal_design is None else m._nominal_design.transform(newdata)
+        S = None if m._scale_design is None else m._scale_design.transform(newdata)
+        return X, N, S
+
+    def _cum_from(self, par: np.ndarray, X, N, S) -> np.ndarray:
+        """(n, J-1) cumulative probabilities for parameter vector ``par``."""
+        m = self.model
+        sl = self._slices
+        alpha = par[sl["alpha"]]
+        theta = np.broadcast_to(m._tjac @ alpha, (len(X), m._tjac.shape[0])).copy()
+        if N is not None:
+            g = par[sl["nominal"]].reshape(N.shape[1], -1)
+            theta += N @ (g @ m._tjac.T)
+        eta = X @ par[sl["beta"]] if X.shape[1] else np.zeros(len(X))
+        sigma = np.exp(S @ par[sl["scale"]]) if S is not None else np.ones(len(X))
+        return m.link.cdf((theta - eta[:, None]) / sigma[:, None])
+
+    def predict(
+        self, newdata: pd.DataFrame | None = None, kind: str = "prob"
+    ) -> pd.DataFrame | pd.Series:
+        """Predictions for the fit data or ``newdata`` (never modified).
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+        kind : {"prob", "cumprob", "linear"}
+            Category probabilities (columns = category labels), cumulative probabilities
+            ``P(Y <= j)`` (columns = threshold names), or the linear predictor ``x'beta``.
+        """
+        X, N, S = self._designs(newdata)
+        index = self.model.frame.data.index if newdata is None else newdata.index
+        par = self.params.to_numpy()
+        if kind == "linear":
+            return pd.Series(X @ par[self._slices["beta"]], index=index, name="linear")
+        cum = self._cum_from(par, X, N, S)
+        if kind == "cumprob":
+            return pd.DataFrame(cum, index=index, columns=self.model.frame.threshold_names())
+        if kind == "prob":
+            cols = [str(c) for c in self.model.frame.categories]
+            return pd.DataFrame(_cum_to_prob(cum), index=index, columns=cols)
+        raise ValueError(f"kind={kind!r}; choose 'prob', 'cumprob' or 'linear'")
+
+
+    # -- marginal effects -------------------------------------------------------------------
+    def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        X, N, S = self._designs(data)
+        return _cum_to_prob(self._cum_from(par, X, N, S))
+
+    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
+        m = self.model
+        fr = m.frame
+        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
+        for spec in (m.nominal, m.scale):
+            if spec:
+                allowed += parse_formula(spec, require_outcome=False).variables()
+        allowed = list(dict.fromkeys(allowed))
+        if variables is None:
+            return allowed
+        vs = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in vs if v not in allowed]
+        if bad:
+            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
+        return vs
+
+    def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
+        """Average predicted probability of each category (overall or by group ``by=``).
+
+        Averages over the rows used in the fit (weighted by the fit's weights), with
+        delta-method standard errors and confidence intervals.
+        """
+        from .._margins import average_predictions
+
+        return average_predictions(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            [str(c) for c in self.model.frame.categories],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    def marginal_effects(
+        self,
+        variables: str | list[str] | None = None,
+        *,
+        by: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Average marginal effects on each category probability, with delta-method CIs.
+
+        Numeric variables give the average derivative ``dP(Y = j)/dx``; categorical ones the
+        average change in ``P(Y = j)`` from the reference level to each other level (all
+        other variables at their observed values). ``by=`` averages within groups.
+        """
+        from .._margins import average_effects
+
+        return average_effects(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            self._effect_variables(variables),
+            [str(c) for c in self.model.frame.categories],
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    # -- proportional-odds tests ------------------------------------------------------------
+    def nominal_test(self) -> pd.DataFrame:
+        """Likelihood-ratio tests of proportional odds, per term and overall.
+
+        See :func:`civmodels.ordinal.po.nominal_test`.
+        """
+        from .po import nominal_test
+
+        return nominal_test(self)
+
+    def brant_test(self) -> pd.DataFrame:
+        """Brant's Wald test of proportional odds, per coefficient and overall.
+
+        See :func:`civmodels.ordinal.po.brant_test`.
+        """
+        from .po import brant_test
+
+        return brant_test(self)
+
+
+def _cum_to_prob(cum: np.ndarray) -> np.ndarray:
+    n = len(cum)
+    full = np.hstack([np.zeros((n, 1)), cum, np.ones((n, 1))])
+    return np.diff(full, axis=1)

@@ -1,0 +1,191 @@
+"""Tests of the proportional-odds (parallel lines) assumption.
+
+* :func:`nominal_test` — likelihood-ratio test of the model against the partial proportional
+  odds model in which one location term (or all of them) gets threshold-specific effects, as
+  R ``ordinal::nominal_test``.
+* :func:`brant_test` — Brant's (1990) Wald test comparing the slopes of the ``J - 1``
+  separate binary logits ``1{Y > j}``, per coefficient and overall (as the R ``brant``
+  package and Stata ``brant``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula
+from scipy import stats
+
+from ..exceptions import ConvergenceWarning, SpecificationError
+
+if TYPE_CHECKING:
+    from .model import OrdinalResult
+
+__all__ = ["brant_test", "nominal_test"]
+
+
+def _terms(rhs: str) -> list[str]:
+    return [str(t) for t in Formula(rhs) if str(t) != "1"]
+
+
+def nominal_test(result: OrdinalResult) -> pd.DataFrame:
+    """Likelihood-ratio tests of proportional odds (R ``ordinal::nominal_test``).
+
+    For each location term the model is refitted with that term moved to ``nominal=``
+    (threshold-specific effects); the last row ("all terms") moves every term at once.
+
+    Parameters
+    ----------
+    result : OrdinalResult
+        A fixed-effect fit without ``nominal=`` and ``scale=``, not design-based (a
+        likelihood-ratio test needs a likelihood).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = term; columns ``df``, ``loglik`` (of the nominal model), ``lr_stat``,
+        ``p_value``.
+
+    Notes
+    -----
+    A small p-value is evidence that the effect of the term differs between thresholds.
+    With many categories and predictors the nominal model may fail to converge or give
+    crossing cumulative probabilities; such rows are reported with a NaN statistic.
+    """
+    from .model import Ordinal
+
+    m = result.model
+    if m.nominal or m.scale or result.cov_type == "design":
+        raise SpecificationError(
+            "nominal_test needs a plain cumulative link model fitted by maximum likelihood "
+            "(no nominal=, no scale=, no design=)"
+        )
+    rhs = m.frame.parsed.fixed
+    terms = _terms(rhs)
+    if not terms:
+        raise SpecificationError("the model has no location terms to test")
+    outcome = m.frame.outcome_name
+    rows = {}
+    specs = [(t, [t]) for t in terms]
+    if len(terms) > 1:
+        specs.append(("all terms", terms))
+    for label, moved in specs:
+        keep = [t for t in terms if t not in moved]
+        f = f"{outcome} ~ " + (" + ".join(keep) if keep else "1")
+        alt = Ordinal(
+            f,
+            m.frame.data,
+            link=m.link_name,
+            nominal="~ " + " + ".join(moved),
+            thresholds=m.thresholds,
+            weights=m.weights_name,
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                fit = alt.fit()
+                ll, ok = fit.loglik, fit.converged
+                dfree = fit.k_params - result.k_params
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+                ll, ok, dfree = np.nan, False, np.nan
+        ok = ok and not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        lr = 2 * (ll - result.loglik) if ok else np.nan
+        rows[label] = {
+            "df": dfree,
+            "loglik": ll,
+            "lr_stat": lr,
+            "p_value": stats.chi2.sf(lr, dfree) if ok else np.nan,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def brant_test(result: OrdinalResult) -> pd.DataFrame:
+    """Brant's Wald test of proportional odds, per coefficient and overall ("Omnibus").
+
+    Fits the ``J - 1`` binary logits of ``1{Y > j}`` on the location design and tests that
+    their slopes are equal, using the joint covariance of the separate fits (Brant 1990).
+
+    Parameters
+    ----------
+    result : OrdinalResult
+        A logit-link fit with flexible thresholds, no ``nominal=`` and no ``scale=``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = ``"Omnibus"`` then one row per coefficient; columns ``chi2``, ``df``,
+        ``p_value``.
+
+    References
+    ----------
+    Brant, R. (1990). Assessing proportionality in the proportional odds model for ordinal
+    logistic regression. *Biometrics* 46, 1171–1178.
+    """
+    from .._links import get_link
+    from .._mle import newton
+    from ..logistic._core import binary_derivatives
+
+    m = result.model
+    if m.link_name != "logit" or m.nominal or m.scale or m.thresholds != "flexible":
+        raise SpecificationError(
+            "the Brant test is defined for the proportional-odds logit model with flexible "
+            "thresholds and no nominal/scale effects; use nominal_test() otherwise"
+        )
+    X0 = m.frame.X
+    k = X0.shape[1]
+    if k == 0:
+        raise SpecificationError("the model has no location effects to test")
+    X = np.column_stack([np.ones(len(X0)), X0])
+    y = m.frame.y
+    J = m.frame.n_categories
+    if J < 3:
+        raise SpecificationError("the Brant test needs at least 3 outcome categories")
+    w = result.weights if result.weights is not None else np.ones(len(y))
+    logit = get_link("logit")
+    betas, pis = [], []
+    for j in range(J - 1):
+        z = (y > j).astype(float)
+
+        def fun(b: np.ndarray, z: np.ndarray = z) -> dict:
+            return binary_derivatives(b, X, z, w, logit)
+
+        opt = newton(fun, np.zeros(k + 1), gtol=1e-9 * max(1.0, w.sum()))
+        betas.append(opt.params)
+        pis.append(logit.cdf(X @ opt.params))
+    Jm = J - 1
+    inv_info = [np.linalg.inv((X * (w * p * (1 - p))[:, None]).T @ X) for p in pis]
+    V = np.zeros((Jm * (k + 1), Jm * (k + 1)))
+    for a in range(Jm):
+        for b in range(a, Jm):
+            if a == b:
+                blk = inv_info[a]
+            else:
+                # P(Y > j_b) = pi_b for j_a < j_b, so Cov(score_a, score_b) uses pi_b - pi_a pi_b
+                wab = w * (pis[b] - pis[a] * pis[b])
+                blk = inv_info[a] @ ((X * wab[:, None]).T @ X) @ inv_info[b]
+            V[a * (k + 1) : (a + 1) * (k + 1), b * (k + 1) : (b + 1) * (k + 1)] = blk
+            V[b * (k + 1) : (b + 1) * (k + 1), a * (k + 1) : (a + 1) * (k + 1)] = blk.T
+    # slopes only (drop each fit's intercept)
+    keep = np.concatenate([np.arange(a * (k + 1) + 1, (a + 1) * (k + 1)) for a in range(Jm)])
+    bstar = np.concatenate([b[1:] for b in betas])
+    Vs = V[np.ix_(keep, keep)]
+    # contrasts beta_1 - beta_j, j = 2..J-1
+    D = np.zeros(((Jm - 1) * k, Jm * k))
+    for j in range(1, Jm):
+        D[(j - 1) * k : j * k, :k] = np.eye(k)
+        D[(j - 1) * k : j * k, j * k : (j + 1) * k] = -np.eye(k)
+    rows = {}
+    db = D @ bstar
+    stat = float(db @ np.linalg.solve(D @ Vs @ D.T, db))
+    rows["Omnibus"] = {"chi2": stat, "df": (Jm - 1) * k}
+    for c, name in enumerate(m.frame.x_names):
+        idx = [r * k + c for r in range(Jm - 1)]
+        Dc = D[idx]
+        dbc = Dc @ bstar
+        rows[name] = {"chi2": float(dbc @ np.linalg.solve(Dc @ Vs @ Dc.T, dbc)), "df": Jm - 1}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out["df"] = out["df"].astype(int)
+    out["p_value"] = stats.chi2.sf(out["chi2"], out["df"])
+    return out
