@@ -37,6 +37,7 @@ import hashlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -137,15 +138,26 @@ class SimulatedSurvey:
     """
 
     data: pd.DataFrame
-    population: pd.DataFrame
-    truth: SurveyTruth
     random_seed: Any
     calibration: Calibration = field(repr=False)
+    _draw: _Drawn = field(repr=False, compare=False)
 
     @property
     def n_respondents(self) -> int:
         """Number of responding heads."""
         return len(self.data)
+
+    # population and truth are built on first access: simulation studies that only analyse
+    # .data then pay for the draws and the respondents' frame alone
+    @cached_property
+    def population(self) -> pd.DataFrame:
+        """All positions with full answers and ``responded`` (built on first access)."""
+        return self._draw.population()
+
+    @cached_property
+    def truth(self) -> SurveyTruth:
+        """The true parameters and drawn random effects (built on first access)."""
+        return _truth(self._draw.model, self._draw.u, self._draw.v, self._draw.p_resp)
 
 
 # ------------------------------------------------------------------------------------------
@@ -188,6 +200,8 @@ class _Model:
 
 
 _CACHE: dict[tuple[Any, ...], _Model] = {}
+#: Area contrasts an ``effects`` override may set (treatment coding, first area reference).
+_AREA_TERMS: tuple[str, ...] = tuple(f"area[T.{a}]" for a in AREAS[1:])
 _CACHE_SIZE = 32
 
 
@@ -296,9 +310,10 @@ def _effects_key(effects: Mapping[str, Mapping[str, float]] | None) -> tuple[Any
         if not isinstance(eff, Mapping):
             raise DataError(f"effects[{item!r}] must be a mapping covariate -> value")
         for cov, val in eff.items():
-            if cov not in COVARIATE_TERMS:
+            if cov not in COVARIATE_TERMS and cov not in _AREA_TERMS:
                 raise DataError(
-                    f"effects[{item!r}] names covariate {cov!r}; allowed: {list(COVARIATE_TERMS)}"
+                    f"effects[{item!r}] names covariate {cov!r}; allowed: "
+                    f"{list(COVARIATE_TERMS)} and area contrasts such as {_AREA_TERMS[4]!r}"
                 )
             try:
                 v = float(val)
@@ -336,9 +351,10 @@ def _build(
     rate: float,
     mnar: np.ndarray,
     positions: pd.DataFrame,
+    base: _Model | None = None,
 ) -> _Model:
+    """Set up the model; items not named in ``effects`` are taken from ``base`` if given."""
     mi, ai, codes, X = _design(positions)
-    len(AREAS)
     resp = cal.raw["response"]
     sd_v = float(resp["municipality_sd"]["value"])
     resp_area = np.array([float(resp["area_log_odds"]["value"].get(a, 0.0)) for a in AREAS])
@@ -361,14 +377,18 @@ def _build(
     dk_cfg = cal.raw["dont_know_pct"]
 
     items = []
-    for q in load_codebook().items(simulated=True):
+    for k, q in enumerate(load_codebook().items(simulated=True)):
+        if base is not None and q.id not in overrides:
+            items.append(base.items[k])
+            continue
         node = cal.raw["items"][q.id]
         d = DIMENSIONS.index(node["dimension"])
         loading = float(node["loading"]["value"]) if "loading" in node else 1.0
         eff = {t: default_effect for t in COVARIATE_TERMS}
         if "effects" in node:
-            eff.update({k: float(v) for k, v in node["effects"]["value"].items()})
-        eff.update(overrides.get(q.id, {}))
+            eff.update({t: float(v) for t, v in node["effects"]["value"].items()})
+        item_over = overrides.get(q.id, {})
+        eff.update({t: v for t, v in item_over.items() if t in COVARIATE_TERMS})
         beta = np.array([eff[t] for t in COVARIATE_TERMS])
         area_src = (
             node["area_effects"]["value"]
@@ -376,6 +396,11 @@ def _build(
             else dims[node["dimension"]]["area_effects"]["value"]
         )
         alpha = np.array([float(area_src.get(a, 0.0)) for a in AREAS])
+        # an area contrast override is relative to the first area and replaces any area
+        # target of the calibration for that area
+        area_over = {t[7:-1]: v for t, v in item_over.items() if t in _AREA_TERMS}
+        for a, v in area_over.items():
+            alpha[AREAS.index(a)] = alpha[0] + v
         sd = loading * float(np.sqrt(sd_u[d] ** 2 + sd_theta[d] ** 2))
         dk_node = dk_cfg.get(q.id, dk_cfg.get(q.battery or "", None))
         dk = float(dk_node["value"]) / 100 if (q.dont_know and dk_node) else 0.0
@@ -409,7 +434,11 @@ def _build(
             probs = np.asarray(target, dtype=float) / 100
             order = list(node.get("latent_order", q.codes))
         perm = np.array([q.codes.index(c) for c in order])
-        area_targets = node["by_area_pct"]["value"] if "by_area_pct" in node else {}
+        area_targets = {
+            a: pct
+            for a, pct in (node["by_area_pct"]["value"] if "by_area_pct" in node else {}).items()
+            if a not in area_over
+        }
         special = np.zeros(len(ai), dtype=bool)
         by_area: dict[str, np.ndarray] = {}
         for a, pct in area_targets.items():
@@ -477,9 +506,11 @@ def _model(
     r = float(cal.raw["response"]["rate_pct"]["value"]) / 100 if rate is None else rate
     key = (cal.key, effects, r, tuple(mnar.tolist()), fkey)
     if key not in _CACHE:
+        # a power curve varies one item's effect: solve only that item, reuse the rest
+        base = _model(cal, (), rate, mnar, frame) if effects else None
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _build(cal, effects, r, mnar, positions)
+        _CACHE[key] = _build(cal, effects, r, mnar, positions, base)
     return _CACHE[key]
 
 
@@ -536,9 +567,7 @@ def _truth(model: _Model, u: np.ndarray, v: np.ndarray, p_resp: np.ndarray) -> S
     )
 
 
-def _draw(
-    model: _Model, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame, SurveyTruth]:
+def _draw(model: _Model, rng: np.random.Generator) -> tuple[pd.DataFrame, _Drawn]:
     n = len(model.mi)
     n_mun = len(model.codes)
     n_dim = len(DIMENSIONS)
@@ -577,37 +606,59 @@ def _draw(
     draws = rng.random((n_r, len(model.items)))
 
     pos = model.positions
-    base_cols = ["position_id", "municipality_code", "municipality", "area", *COVARIATES]
-    pop = pos[[c for c in base_cols if c in pos.columns]].reset_index(drop=True).copy()
-    pop_items = {}
+    base = pos[[c for c in _BASE_COLS if c in pos.columns]]
     resp_items: dict[str, Any] = {}
-    dk_cols: dict[str, np.ndarray] = {}
+    dk = np.zeros((n_r, len(model.items)), dtype=bool)
     for k, it in enumerate(model.items):
         q = it.q
         full = answers[q.id]
         reached = last_section >= q.section
-        dk = reached & (draws[:, k] < it.dk)
-        skipped = reached & ~dk & (draws[:, k] < it.dk + model.skip)
-        missing = ~reached | dk | skipped
+        dk[:, k] = reached & (draws[:, k] < it.dk)
+        skipped = reached & ~dk[:, k] & (draws[:, k] < it.dk + model.skip)
+        missing = ~reached | dk[:, k] | skipped
         if it.kind == "count":
-            pop_items[q.id] = full.astype("int64")
             vals = full[ridx].astype(float)
             vals[missing] = np.nan
             resp_items[q.id] = vals
         else:
-            dtype = it.dtype
-            pop_items[q.id] = pd.Categorical.from_codes(full, dtype=dtype)
             codes = full[ridx].copy()
             codes[missing] = -1
-            resp_items[q.id] = pd.Categorical.from_codes(codes, dtype=dtype)
-        dk_cols[f"{q.id}_dk"] = dk
-    population = pd.concat([pop, pd.DataFrame(pop_items)], axis=1)
-    population["responded"] = responded.astype("int64")
-
-    data = pop.iloc[ridx].reset_index(drop=True)
+            resp_items[q.id] = pd.Categorical.from_codes(codes, dtype=it.dtype)
+    data = base.iloc[ridx].reset_index(drop=True)
     data.insert(0, "respondent_id", np.arange(1, n_r + 1, dtype="int64"))
-    data = pd.concat([data, pd.DataFrame(resp_items), pd.DataFrame(dk_cols)], axis=1)
-    return data, population, _truth(model, u, v, p_resp)
+    dk_frame = pd.DataFrame(dk, columns=[f"{it.q.id}_dk" for it in model.items])
+    data = pd.concat([data, pd.DataFrame(resp_items), dk_frame], axis=1)
+    return data, _Drawn(model, answers, responded, u, v, p_resp)
+
+
+_BASE_COLS = ("position_id", "municipality_code", "municipality", "area", *COVARIATES)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What one draw produced beyond the respondents' frame (for the lazy attributes)."""
+
+    model: _Model
+    answers: dict[str, np.ndarray]
+    responded: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    p_resp: np.ndarray
+
+    def population(self) -> pd.DataFrame:
+        pos = self.model.positions
+        pop = pos[[c for c in _BASE_COLS if c in pos.columns]].reset_index(drop=True)
+        items: dict[str, Any] = {}
+        for it in self.model.items:
+            full = self.answers[it.q.id]
+            items[it.q.id] = (
+                full.astype("int64")
+                if it.kind == "count"
+                else pd.Categorical.from_codes(full, dtype=it.dtype)
+            )
+        out = pd.concat([pop, pd.DataFrame(items)], axis=1)
+        out["responded"] = self.responded.astype("int64")
+        return out
 
 
 def simulate_survey(
@@ -637,7 +688,10 @@ def simulate_survey(
         53 %.
     effects : mapping, optional
         Overrides of covariate effects on an item's latent (logit) scale, e.g.
-        ``{"mot_cost_effectiveness": {"pressure_high": 0.5}}`` (a log odds ratio). The
+        ``{"mot_cost_effectiveness": {"pressure_high": 0.5}}`` (a log odds ratio). Keys are
+        the covariate terms (``log_population``, ``pressure_high``, ``spending_pressure``,
+        ``bloc[T.blue]``, ``region[T.<region>]``) or area contrasts against the first area
+        (``area[T.teknik_miljo]``; this replaces an area target of the calibration). The
         item's thresholds are re-solved so its overall distribution still matches the
         calibration target.
     mnar : float or mapping, default 0.0
@@ -679,7 +733,5 @@ def simulate_survey(
         response_rate = rate
     model = _model(cal, _effects_key(effects), response_rate, _mnar_vector(mnar), frame)
     rng = np.random.default_rng(random_seed)
-    data, population, truth = _draw(model, rng)
-    return SimulatedSurvey(
-        data=data, population=population, truth=truth, random_seed=random_seed, calibration=cal
-    )
+    data, drawn = _draw(model, rng)
+    return SimulatedSurvey(data=data, random_seed=random_seed, calibration=cal, _draw=drawn)

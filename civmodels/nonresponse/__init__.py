@@ -15,10 +15,12 @@ from .imputation import MultipleImputation, PooledResult, impute, pool
 from .poststratify import Poststratified, poststratify, prediction_draws
 from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, rake
+from .sensitivity import DeltaAnalysis, TippingPoint, tipping_point
 
 __all__ = [
     "Crosstab",
     "CrosstabTest",
+    "DeltaAnalysis",
     "DesignEstimate",
     "DontKnowReport",
     "MultipleImputation",
@@ -26,6 +28,7 @@ __all__ = [
     "Poststratified",
     "PropensityWeights",
     "SurveyDesign",
+    "TippingPoint",
     "apply_dont_know",
     "calibrate",
     "crosstab",
@@ -35,4 +38,5 @@ __all__ = [
     "prediction_draws",
     "propensity_weights",
     "rake",
+    "tipping_point",
 ]

@@ -405,7 +405,7 @@ def _draw_params(par: np.ndarray, V: np.ndarray, rng: np.random.Generator) -> np
 
 
 def _impute_item(
-    item: _Item, X: np.ndarray, delta: float, ridge: float, rng: np.random.Generator
+    item: _Item, X: np.ndarray, delta: np.ndarray, ridge: float, rng: np.random.Generator
 ) -> np.ndarray:
     obs = ~item.missing
     y = item.codes[obs]
@@ -444,6 +444,7 @@ def impute(
     m: int = 5,
     n_iter: int = 10,
     delta: float | Mapping[str, float] = 0.0,
+    delta_rows: str | np.ndarray | pd.Series | None = None,
     dont_know: DontKnowPolicy = "missing",
     ridge: float = 1e-2,
     random_seed: int | np.random.SeedSequence | None = None,
@@ -469,6 +470,10 @@ def impute(
         Shift of the latent linear predictor for imputed values (δ > 0 moves them to higher
         categories; on the logit scale). 0 is MAR; other values give the pattern-mixture
         MNAR models of a tipping-point analysis.
+    delta_rows : str or boolean array, optional
+        Which rows' imputations are shifted: a :meth:`pandas.DataFrame.query` string (e.g.
+        ``"pressure_high == 1"``) or a mask aligned with ``data``. Default: every imputed
+        value. Shifting one group only tests a finding that compares groups.
     dont_know : {"missing", "category", "drop"}, default "missing"
         'Ved ikke' policy for items with a ``<item>_dk`` column (see
         :func:`civmodels.missing.apply_dont_know`); "missing" imputes them, "drop" removes
@@ -517,6 +522,21 @@ def impute(
         unknown = set(delta) - set(items)
         raise DataError(f"delta names items {sorted(unknown)} that are not in items=")
     P = _predictor_matrix(data, predictors)
+    if delta_rows is None:
+        shift_mask = np.ones(len(data), bool)
+    elif isinstance(delta_rows, str):
+        try:
+            shift_mask = data.index.isin(data.query(delta_rows).index)
+        except Exception as exc:  # pandas raises many types for a bad expression
+            raise DataError(f"delta_rows={delta_rows!r} failed: {exc}") from exc
+    else:
+        shift_mask = np.asarray(
+            delta_rows.reindex(data.index) if isinstance(delta_rows, pd.Series) else delta_rows
+        )
+        if shift_mask.shape != (len(data),) or shift_mask.dtype != bool:
+            raise DataError(
+                f"delta_rows must be a query string or a boolean mask of length {len(data)}"
+            )
     seeds = (
         random_seed
         if isinstance(random_seed, np.random.SeedSequence)
@@ -536,7 +556,8 @@ def impute(
                     others.std(axis=0) > 0, others.std(axis=0), 1.0
                 )
                 X = np.hstack([P, others])
-                cur[it.missing, j] = _impute_item(it, X, deltas[it.name], ridge, rng)
+                shift = deltas[it.name] * shift_mask[it.missing]
+                cur[it.missing, j] = _impute_item(it, X, shift, ridge, rng)
             means[c, sweep] = cur.mean(axis=0)
         out = data.copy()
         for j, it in enumerate(enc):

@@ -226,3 +226,27 @@ def test_does_not_mutate_default_calibration():
 
 def test_bundled_seed_constant():
     assert BUNDLED_SEED == 20151001
+
+
+def test_override_with_default_value_reproduces_default():
+    # re-solving one item with its calibrated effect gives the same model and the same draws
+    a = simulate_survey(random_seed=11, effects={"mot_quality": {"pressure_high": -0.45}})
+    b = simulate_survey(random_seed=11)
+    pd.testing.assert_frame_equal(a.data, b.data)
+    pd.testing.assert_series_equal(
+        a.truth.thresholds["mot_quality"], b.truth.thresholds["mot_quality"]
+    )
+
+
+def test_area_contrast_override():
+    sim = simulate_survey(
+        random_seed=1, effects={"new_focus_last_year": {"area[T.teknik_miljo]": -1.5}}
+    )
+    area = sim.truth.area_effects.loc["new_focus_last_year"]
+    assert area["teknik_miljo"] == -1.5
+    assert (area.drop("teknik_miljo") == 0).all()
+    # the default instead solves Teknik og miljø's effect from its 70 % target
+    default = simulate_survey(random_seed=1).truth.area_effects.loc["new_focus_last_year"]
+    assert -1.5 < default["teknik_miljo"] < -0.5
+    with pytest.raises(DataError, match="area contrasts"):
+        simulate_survey(random_seed=1, effects={"mot_quality": {"area[T.ældre]": 1.0}})

@@ -148,3 +148,27 @@ def test_impute_errors():
         impute(df, ["q"], m=1)
     with pytest.raises(DataError, match="not in items"):
         impute(df, ["q"], delta={"zz": 1.0})
+
+
+def test_delta_rows_shift_only_selected_rows():
+    df, _ = make_data(6)
+    df["grp"] = (df["x"] > 0).astype(int)
+    base = impute(df, ["q"], predictors=["x"], m=2, n_iter=1, random_seed=4)
+    shifted = impute(
+        df,
+        ["q"],
+        predictors=["x"],
+        m=2,
+        n_iter=1,
+        delta=3.0,
+        delta_rows="grp == 1",
+        random_seed=4,
+    )
+    mis0 = df["q"].isna() & (df["grp"] == 0)
+    mis1 = df["q"].isna() & (df["grp"] == 1)
+    # same seed and one sweep: unshifted rows get exactly the same draws
+    for a, b in zip(base.datasets, shifted.datasets, strict=True):
+        assert (a.loc[mis0, "q"] == b.loc[mis0, "q"]).all()
+        assert b.loc[mis1, "q"].cat.codes.mean() > a.loc[mis1, "q"].cat.codes.mean()
+    with pytest.raises(DataError, match="boolean mask"):
+        impute(df, ["q"], predictors=["x"], delta_rows=np.ones(3))

@@ -95,3 +95,23 @@ def test_errors(frame, fitted):
         poststratify(pred, frame, by="regio")
     with pytest.raises(DataError, match="differences need draws"):
         poststratify(pred, frame, by="region").difference("H", "S")
+
+
+def test_mixed_model_draws(frame):
+    f = frame.assign(
+        q=pd.Categorical.from_codes(
+            (frame["y"] + (frame["area"] == "social")).to_numpy(), ["a", "b", "c"], ordered=True
+        )
+    )
+    resp = f[f["responded"] == 1]
+    res = Ordinal("q ~ pressure_high + (1 | municipality_code)", resp).fit()
+    ps = poststratify(res, f, by="pressure_high", n_draws=300, random_seed=2)
+    point = res.predict(f)
+    np.testing.assert_allclose(
+        ps.table.loc[("overall", "c"), "estimate"], point["c"].mean(), atol=0.01
+    )
+    lg = Logistic("y ~ pressure_high + (1 | municipality_code)", resp).fit()
+    pl = poststratify(lg, f, n_draws=300, random_seed=2)
+    np.testing.assert_allclose(
+        pl.table.loc[("overall", "1"), "estimate"], lg.predict(f).mean(), atol=0.01
+    )
