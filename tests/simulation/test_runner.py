@@ -264,3 +264,14 @@ def test_dask_tasks_carry_chunks_of_replicates(dask_client, monkeypatch):
     pd.testing.assert_frame_equal(
         res.table, run(STUDY, 23, n_jobs=1, random_seed=5, progress=False).table
     )
+
+
+@pytest.mark.slow
+def test_dask_backend_starts_and_closes_its_own_cluster():
+    """Without client= the runner starts a LocalCluster of worker processes and closes it."""
+    distributed = pytest.importorskip("distributed")
+    res = run(STUDY, 12, backend="dask", n_jobs=2, random_seed=5, progress=False)
+    one = run(STUDY, 12, n_jobs=1, random_seed=5, progress=False)
+    pd.testing.assert_frame_equal(res.table, one.table)
+    with pytest.raises(ValueError, match="[Nn]o .*client"):
+        distributed.get_client()
