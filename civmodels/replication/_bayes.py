@@ -52,7 +52,7 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
     if task.contrast is None or task.outcome.event is None:
         raise ValueError("the Bayesian method applies to directional findings only")
     frame_df, terms, focal_term, family = model_frame(task, data)
-    adj = [c for c in frame_df.columns if c.startswith("a_")]
+    adj = [c for c in frame_df.columns if c not in ("y", CLUSTER, *terms)]
     formula = f"y ~ {' + '.join(terms + adj)} + (1 | {CLUSTER})"
     engine = bayes.Ordinal if family == "ordinal" else bayes.Logistic
     seed = int(ctx.seeds.spawn(1)[0].generate_state(1)[0]) if ctx is not None else 0
@@ -93,5 +93,11 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
         "estimate_type": "difference in proportions (MRP)",
         "n": int(res.nobs),
         "n_dropped": int(res.n_dropped),
-        "_result": {"result": res, "frame": frame_df, "focal": focal_term, "draws": diff},
+        "_result": {
+            "result": res,
+            "frame": frame_df,
+            "focal": focal_term,
+            "draws": diff,
+            "term_labels": frame_df.attrs.get("term_labels", {}),
+        },
     }
