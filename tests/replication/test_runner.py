@@ -167,8 +167,14 @@ def test_ordinal_method_odds_ratio_matches_statsmodels(survey, frame):
 @pytest.mark.bayes
 def test_bayes_method_recovers_the_planted_direction(survey, frame):
     results: dict = {}
-    out = run(survey, methods=["crosstab", "bayes"], frame=frame, findings=["F12", "F13"],
-              results=results, random_seed=11)
+    out = run(
+        survey,
+        methods=["crosstab", "bayes"],
+        frame=frame,
+        findings=["F12", "F13"],
+        results=results,
+        random_seed=11,
+    )
     b = out[out["method"] == "bayes"].set_index("finding_id")
     # planted: high pressure raises both items, so F12 is replicated and F13 reversed
     assert b.loc["F12", "prob_direction"] > 0.975
