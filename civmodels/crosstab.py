@@ -244,8 +244,9 @@ class Crosstab:
             raise DesignError(
                 "the design variance of the cell proportions is zero, so no design-based test "
                 "is possible; this happens when fpc says every PSU of the population was "
-                "sampled (a census of clusters in a one-stage design) — drop fpc= to treat "
-                "the clusters as sampled with replacement"
+                "sampled (a census of clusters in a one-stage design) — add the second stage "
+                "(cluster=[psu, unit], fpc=[n_psu, n_units]) or drop fpc= to treat the "
+                "clusters as sampled with replacement"
             )
         if method == "rao-scott-1":
             stat = x2 / (tr / k)

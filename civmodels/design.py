@@ -58,19 +58,38 @@ class SurveyDesign:
     weights : str or array_like, optional
         Sampling (probability) weights, a column name or an array aligned with ``data``.
         All must be finite and positive. Defaults to 1 for every row.
-    cluster : str or array_like, optional
+    cluster : str, array_like or list of two str, optional
         Primary sampling unit of each row (e.g. ``"municipality_code"``). Defaults to each row
-        being its own PSU.
+        being its own PSU. A list of two column names, e.g.
+        ``["municipality_code", "position_id"]``, gives a two-stage design; the second stage
+        enters the variance only when ``fpc`` has a second element (as in R ``svydesign``;
+        otherwise the first stage is the "ultimate cluster").
     strata : str or array_like, optional
         Stratum of each row. Defaults to a single stratum.
-    fpc : str or array_like, optional
+    fpc : str, array_like or list of two str, optional
         Finite population correction, constant within a stratum: either the number of PSUs in
         the population stratum (values > 1) or the sampling fraction of PSUs (values in (0, 1]),
-        as in R ``survey::svydesign``.
+        as in R ``survey::svydesign``. For a two-stage design, a list: the stage-one fpc and
+        the number (or fraction) of second-stage units in each PSU's population, constant
+        within a PSU. With every municipality in the frame (a census of PSUs) only the second
+        stage contributes variance.
     lonely_psu : {"fail", "certainty", "adjust", "remove"}, default "fail"
         What to do with a stratum that has a single PSU, as R's ``survey.lonely.psu`` option:
         ``"fail"`` raises; ``"certainty"`` and ``"remove"`` let the stratum contribute no
         variance; ``"adjust"`` centres its PSU total at the grand mean of PSU totals.
+    calibrated_on : sequence of str, optional
+        Columns the ``weights`` were calibrated to (by :func:`~civmodels.nonresponse.rake`,
+        post-stratification or :func:`~civmodels.nonresponse.calibrate`). The variance then
+        uses residuals from the calibration model, which is smaller for variables the
+        margins predict — what R ``survey`` does for a calibrated design. Without it the
+        calibrated weights are treated as fixed (conservative).
+    calibration : {"raking", "linear"}, default "raking"
+        ``"raking"`` (also post-stratification): the linearised values are centred within
+        each category of each margin in turn (R's 10 sweeps). ``"linear"``: GREG residuals
+        from a regression on the calibration variables (intercept, treatment-coded
+        categoricals, numerics), for any :func:`~civmodels.nonresponse.calibrate` distance.
+    base_weights : str or array_like, optional
+        The weights *before* calibration; required with ``calibration="linear"``.
 
     Attributes
     ----------
@@ -97,7 +116,9 @@ class SurveyDesign:
 
     where ``z_hi`` is the total of PSU ``i`` in stratum ``h``, ``n_h`` the number of PSUs in the
     stratum and ``f_h`` its sampling fraction (0 without ``fpc``). This matches
-    ``survey::svyrecvar`` for one-stage designs.
+    ``survey::svyrecvar`` for one-stage designs. A two-stage design adds, for each PSU,
+    ``f_h (1 - f_2) m/(m-1) Σ_j (z_j - z̄)(z_j - z̄)'`` over its ``m`` sampled second-stage
+    units (R's ``multistage``).
 
     Means and proportions (:meth:`mean`, :meth:`proportion`) are ratio estimators
     ``sum w y / sum w`` linearised as ``z_i = w_i (y_i - ybar) / sum w``. Domain estimates
@@ -119,6 +140,9 @@ class SurveyDesign:
         strata: str | np.ndarray | pd.Series | None = None,
         fpc: str | np.ndarray | pd.Series | None = None,
         lonely_psu: LonelyPSU = "fail",
+        calibrated_on: Sequence[str] | None = None,
+        calibration: Literal["raking", "linear"] = "raking",
+        base_weights: str | np.ndarray | pd.Series | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -134,6 +158,28 @@ class SurveyDesign:
         self.data = data
         self.lonely_psu = lonely_psu
         self.weights_name = weights if isinstance(weights, str) else None
+        stage2 = None
+        fpc2 = None
+        if isinstance(cluster, (list, tuple)):
+            if len(cluster) == 1:
+                cluster = cluster[0]
+            elif len(cluster) == 2:
+                cluster, stage2 = cluster
+            else:
+                raise DesignError(
+                    f"cluster={cluster!r}: give one PSU column or two (PSU, second-stage unit)"
+                )
+        if isinstance(fpc, (list, tuple)):
+            if len(fpc) == 1:
+                fpc = fpc[0]
+            elif len(fpc) == 2:
+                fpc, fpc2 = fpc
+                if stage2 is None:
+                    raise DesignError(
+                        "fpc has two stages but cluster names one; pass cluster=[psu, ssu]"
+                    )
+            else:
+                raise DesignError(f"fpc={fpc!r}: give one column or two (one per stage)")
         self.cluster_name = cluster if isinstance(cluster, str) else None
         self.strata_name = strata if isinstance(strata, str) else None
         self.fpc_name = fpc if isinstance(fpc, str) else None
@@ -203,7 +249,125 @@ class SurveyDesign:
                 "estimated; pass lonely_psu='certainty' (no contribution), 'remove', or "
                 "'adjust' (centre at the grand mean), as R's survey.lonely.psu option"
             )
+        self._ssu = None
+        if stage2 is not None and fpc2 is not None:
+            self._setup_stage2(data, stage2, fpc2, f)
+        self._w_full = w.to_numpy(float)
+        self._cal = None
+        self.calibrated_on = None if calibrated_on is None else list(calibrated_on)
+        if calibrated_on is not None:
+            self._setup_calibration(data, list(calibrated_on), calibration, base_weights)
         self._set_counts()
+
+    def _setup_calibration(
+        self, data: pd.DataFrame, cols: list[str], kind: str, base: object
+    ) -> None:
+        check_columns(data, cols, what="calibrated_on=", error=DesignError)
+        if data[cols].isna().any().any():
+            raise DesignError(f"calibration variables {cols} have missing values")
+        if kind == "raking":
+            codes = []
+            for c in cols:
+                if pd.api.types.is_numeric_dtype(data[c]) and data[c].nunique() > 20:
+                    raise DesignError(
+                        f"calibrated_on column {c!r} looks continuous; raking margins are "
+                        "categorical — use calibration='linear' for numeric totals"
+                    )
+                codes.append(pd.factorize(data[c])[0])
+            self._cal = ("raking", codes)
+        elif kind == "linear":
+            b = _column_or_array(data, base, "base_weights")
+            if b is None:
+                raise DesignError(
+                    "calibration='linear' needs base_weights= (the weights before calibration)"
+                )
+            d0 = pd.to_numeric(b, errors="coerce").to_numpy(float)
+            if not np.isfinite(d0).all() or (d0 <= 0).any():
+                raise DesignError("base_weights must be finite and positive")
+            parts = [np.ones((len(data), 1))]
+            for c in cols:
+                col = data[c]
+                if pd.api.types.is_numeric_dtype(col) and not isinstance(
+                    col.dtype, pd.CategoricalDtype
+                ):
+                    parts.append(col.to_numpy(float)[:, None])
+                else:
+                    parts.append(
+                        pd.get_dummies(col.astype(object), drop_first=True, dtype=float).to_numpy()
+                    )
+            mm = np.hstack(parts)
+            whalf = np.sqrt(d0)
+            q, r = np.linalg.qr(mm * whalf[:, None])
+            keep = np.abs(np.diag(r)) > 1e-10 * np.abs(np.diag(r)).max()
+            g = self._w_full / d0
+            self._cal = ("linear", (q[:, keep], g * whalf))
+        else:
+            raise DesignError(f"calibration={kind!r}; choose 'raking' or 'linear'")
+
+    def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
+        """Residuals of the linearised values from the calibration model (R svyrecvar)."""
+        kind, spec = self._cal  # type: ignore[misc]
+        if kind == "linear":
+            q, w = spec
+            e = z / w[:, None]
+            return (e - q @ (q.T @ e)) * w[:, None]
+        psw = self._w_full[:, None]
+        x = z.copy()
+        for _ in range(10):  # R: 10 sweeps of centring within every margin
+            for codes in spec:
+                u = x / psw
+                k = codes.max() + 1
+                sums = np.zeros((k, x.shape[1]))
+                np.add.at(sums, codes, u)
+                x = x - psw * (sums / np.bincount(codes, minlength=k)[:, None])[codes]
+        return x
+
+    def _setup_stage2(
+        self, data: pd.DataFrame, stage2: object, fpc2: object, fpc1: pd.Series | None
+    ) -> None:
+        u = _column_or_array(data, stage2, "cluster[1]")
+        if u is None or u.isna().any():
+            raise DesignError("the second-stage cluster column has missing values")
+        if fpc1 is None:
+            raise DesignError(
+                "a two-stage variance needs the stage-one fpc too (fpc=[stage1, stage2]); "
+                "without it the first stage is the ultimate cluster — pass cluster=<psu> only"
+            )
+        pairs = pd.MultiIndex.from_arrays([self._psu, pd.factorize(u)[0]])
+        self._ssu = pd.factorize(pairs)[0]
+        n_ssu = int(self._ssu.max() + 1)
+        self._ssu_psu = pd.Series(self._psu).groupby(self._ssu).first().to_numpy()
+        m = np.bincount(self._ssu_psu, minlength=self._full_n_psu)
+        fv = pd.to_numeric(_column_or_array(data, fpc2, "fpc[1]"), errors="coerce").to_numpy(float)
+        if np.isnan(fv).any() or (fv <= 0).any():
+            raise DesignError("the second-stage fpc must be positive and non-missing in every row")
+        f2 = np.zeros(self._full_n_psu)
+        for p in range(self._full_n_psu):
+            vals = np.unique(fv[self._psu == p])
+            if len(vals) != 1:
+                raise DesignError(
+                    f"the second-stage fpc must be constant within a PSU; PSU {p} has "
+                    f"{vals[:5].tolist()}"
+                )
+            v = vals[0]
+            if v > 1:
+                if v < m[p]:
+                    raise DesignError(
+                        f"second-stage fpc={v:g} is smaller than the {m[p]} units sampled in a PSU"
+                    )
+                f2[p] = m[p] / v
+            else:
+                f2[p] = v
+        lonely = (m == 1) & (f2 < 1 - 1e-9)
+        if lonely.any() and self.lonely_psu == "fail":
+            raise DesignError(
+                f"{int(lonely.sum())} PSU(s) have a single second-stage unit (and it is not a "
+                "census), so their second-stage variance cannot be estimated; pass "
+                "lonely_psu='certainty', 'remove' or 'adjust' (each then contributes 0)"
+            )
+        self._m2 = m
+        self._f2 = f2
+        self._n_ssu = n_ssu
 
     def _set_counts(self) -> None:
         self.n_obs = len(self._rows)
@@ -305,6 +469,8 @@ class SurveyDesign:
             Estimated covariance matrix.
         """
         z = self._scatter(z, index)
+        if self._cal is not None:
+            z = self._calibration_residuals(z)
         p = z.shape[1]
         totals = np.zeros((self._full_n_psu, p))
         np.add.at(totals, self._psu, z)
@@ -320,7 +486,23 @@ class SurveyDesign:
                 continue
             d = t - t.mean(axis=0)
             out += (1 - self._frac[h]) * n_h / (n_h - 1) * d.T @ d
+        if self._ssu is not None:
+            out += self._stage2_vcov(z)
         return out
+
+    def _stage2_vcov(self, z: np.ndarray) -> np.ndarray:
+        """Second-stage term: within each PSU, the variance of its sampled units' totals,
+        scaled by the stage-one sampling fraction (R ``survey:::multistage``)."""
+        p = z.shape[1]
+        tot = np.zeros((self._n_ssu, p))
+        np.add.at(tot, self._ssu, z)
+        m = self._m2[self._ssu_psu]
+        sums = np.zeros((self._full_n_psu, p))
+        np.add.at(sums, self._ssu_psu, tot)
+        d = tot - (sums / np.maximum(self._m2, 1)[:, None])[self._ssu_psu]
+        f1 = self._frac[self._psu_stratum][self._ssu_psu]
+        scale = np.where(m > 1, f1 * (1 - self._f2[self._ssu_psu]) * m / np.maximum(m - 1, 1), 0.0)
+        return (d * scale[:, None]).T @ d
 
     def vcov(
         self, scores: np.ndarray, bread_inv: np.ndarray, index: pd.Index | None = None
@@ -562,6 +744,16 @@ class DesignEstimate:
     n_dropped: int
     variables: tuple[str, ...] = ()
     by: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> pd.Series:
+        """Alias of ``estimate`` (the result contract; lets :func:`pool` combine estimates)."""
+        return self.estimate.rename("estimate")
+
+    @property
+    def df_resid(self) -> float:
+        """Design degrees of freedom (complete-data df for pooling)."""
+        return float(self.df)
 
     @property
     def std_error(self) -> pd.Series:

@@ -26,6 +26,12 @@ DESIGNS = {
         load("api_strat"), weights="pw", strata="stype", cluster="dnum"
     ),
     "sim": lambda: SurveyDesign(load("sim_survey"), weights="w", cluster="municipality"),
+    "twostage": lambda: SurveyDesign(
+        load("sim_survey"),
+        weights="w",
+        cluster=["municipality", "position"],
+        fpc=["n_municipalities", "n_positions"],
+    ),
 }
 CASES = [
     ("chisq_clus1_schwide_stype", "clus1", "sch.wide", "stype", False),
@@ -34,6 +40,7 @@ CASES = [
     ("chisq_stratclus_yrrnd_stype", "stratclus", "yr.rnd", "stype", False),
     ("chisq_sim_pressure_mot", "sim", "pressure_high", "mot", True),
     ("chisq_sim_area_mot", "sim", "area", "mot", True),
+    ("chisq_twostage_area_mot", "twostage", "area", "mot", True),
 ]
 
 

@@ -154,3 +154,49 @@ def test_bad_inputs(clus1):
         SurveyDesign(pd.DataFrame({"y": [1, 2]}, index=[0, 0]))
     with pytest.raises(DesignError, match="boolean mask"):
         clus1.subset(np.ones(3, bool))
+
+
+@pytest.fixture(scope="module")
+def twostage() -> SurveyDesign:
+    return SurveyDesign(
+        load("sim_survey"),
+        weights="w",
+        cluster=["municipality", "position"],
+        fpc=["n_municipalities", "n_positions"],
+    )
+
+
+def test_two_stage_census_of_psus(twostage):
+    ref = reference()
+    check(twostage.proportion("mot"), ref["twostage_prop_mot"], deff=False)
+    check(twostage.mean("pressure_high"), ref["twostage_mean_pressure"], deff=False)
+
+
+def test_two_stage_with_sampled_psus():
+    d = SurveyDesign(
+        load("sim_survey").assign(n150=150),
+        weights="w",
+        cluster=["municipality", "position"],
+        fpc=["n150", "n_positions"],
+    )
+    check(d.mean("pressure_high"), reference()["twostage150_mean_pressure"], deff=False)
+
+
+def test_two_stage_errors():
+    sim = load("sim_survey")
+    with pytest.raises(DesignError, match="stage-one fpc"):
+        SurveyDesign(sim, cluster=["municipality", "position"], fpc=[None, "n_positions"])
+    with pytest.raises(DesignError, match="cluster names one"):
+        SurveyDesign(sim, cluster="municipality", fpc=["n_municipalities", "n_positions"])
+    one = sim.groupby("municipality").head(1).reset_index(drop=True)
+    with pytest.raises(DesignError, match="single second-stage unit"):
+        SurveyDesign(
+            one, cluster=["municipality", "position"], fpc=["n_municipalities", "n_positions"]
+        )
+    ok = SurveyDesign(
+        one,
+        cluster=["municipality", "position"],
+        fpc=["n_municipalities", "n_positions"],
+        lonely_psu="certainty",
+    )
+    np.testing.assert_allclose(ok.mean("pressure_high").std_error, 0.0, atol=1e-15)

@@ -8,8 +8,20 @@ fitted, so importing it is cheap. Version-specific sampler and ArviZ code lives 
 
 from __future__ import annotations
 
+from ._battery import Battery, BatteryResult
+from ._joint import JointResponse, JointResult
 from ._models import Logistic, Ordinal
 from ._priors import Prior
 from ._results import BayesResult, Poststratification
 
-__all__ = ["BayesResult", "Logistic", "Ordinal", "Poststratification", "Prior"]
+__all__ = [
+    "Battery",
+    "BatteryResult",
+    "BayesResult",
+    "JointResponse",
+    "JointResult",
+    "Logistic",
+    "Ordinal",
+    "Poststratification",
+    "Prior",
+]

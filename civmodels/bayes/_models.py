@@ -49,6 +49,46 @@ def check_fit_args(draws: Any, tune: Any, chains: Any, sampler: Any) -> tuple[in
     return d, t, c
 
 
+def new_group_effects(
+    post: Mapping[str, np.ndarray],
+    groups: list[GroupSpec],
+    group_levels: Mapping[str, pd.Index],
+    newdata: pd.DataFrame,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Sum of group effects (S, n) for the rows of ``newdata``.
+
+    Levels seen in the fit data use their posterior draws; a level absent from the fit data
+    (a municipality without respondents) gets, per posterior draw, a new draw from the
+    fitted hyper-distribution N(0, sd_g) — shared by all rows of that level.
+    """
+    from .._validation import check_columns
+    from ..exceptions import DataError
+
+    check_columns(newdata, [g.name for g in groups], what="the model's grouping factors")
+    S = next(iter(post.values())).shape[0]
+    total = np.zeros((S, len(newdata)))
+    for g in groups:
+        col = newdata[g.name]
+        if col.isna().any():
+            raise DataError(
+                f"column {g.name!r} has {int(col.isna().sum())} missing values; every row "
+                "needs a group level (a level absent from the fit data is fine)"
+            )
+        idx = group_levels[g.name].get_indexer(col)
+        re = post[f"re_{g.name}"]
+        known = idx >= 0
+        eff = np.empty((S, len(idx)))
+        eff[:, known] = re[:, idx[known]]
+        if (~known).any():
+            labels = col[~known].astype(str).to_numpy()
+            new_levels, inv = np.unique(labels, return_inverse=True)
+            z = rng.standard_normal((S, len(new_levels)))
+            eff[:, ~known] = (post[f"sd_{g.name}"][:, None] * z)[:, inv]
+        total += eff
+    return total
+
+
 def check_alpha(prior: Prior, n_categories: int) -> None:
     """The Dirichlet concentration must be a scalar or one value per category."""
     alpha = np.asarray(prior.params["alpha"], float)
@@ -277,6 +317,16 @@ class _Hierarchical:
         for g in self.groups:
             eta = eta + post[f"re_{g.name}"][:, g.codes]
         return eta
+
+    def linear_predictor_new(
+        self, post: Mapping[str, np.ndarray], newdata: pd.DataFrame, rng: np.random.Generator
+    ) -> np.ndarray:
+        """eta (S, n) for new rows; unseen group levels get draws from N(0, sd_g)."""
+        X = self.frame.fixed.transform(newdata)[:, self._slope_idx]
+        eta = post["coef"] @ X.T
+        if self._outcome == "binary" and self.has_intercept:
+            eta = eta + post["Intercept"][:, None]
+        return eta + new_group_effects(post, self.groups, self.group_levels, newdata, rng)
 
     def pointwise_loglik(self, post: Mapping[str, np.ndarray]) -> np.ndarray:
         """log p(y_i | draw) for every draw and row, (S, n)."""

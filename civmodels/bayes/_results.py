@@ -225,35 +225,8 @@ class BayesResult:
     def _eta_new(
         self, newdata: pd.DataFrame, rng: np.random.Generator, post: Mapping[str, np.ndarray]
     ) -> np.ndarray:
-        m = self.model
         check_dataframe(newdata, "newdata")
-        needed = [g.name for g in m.groups]
-        check_columns(newdata, needed, what="the model's grouping factors (newdata)")
-        X = m.frame.fixed.transform(newdata)
-        X = X[:, m._slope_idx]
-        eta = post["coef"] @ X.T
-        if m._outcome == "binary" and m.has_intercept:
-            eta = eta + post["Intercept"][:, None]
-        for g in m.groups:
-            levels = m.group_levels[g.name]
-            col = newdata[g.name]
-            if col.isna().any():
-                raise DataError(
-                    f"newdata column {g.name!r} has {int(col.isna().sum())} missing values; "
-                    "every row needs a group level (an unseen level is fine)"
-                )
-            idx = levels.get_indexer(col)
-            re = post[f"re_{g.name}"]
-            known = idx >= 0
-            eff = np.empty((re.shape[0], len(idx)))
-            eff[:, known] = re[:, idx[known]]
-            if (~known).any():
-                # unseen levels: a new draw from the hyper-distribution N(0, sd_g) per level
-                new_levels, inv = np.unique(col[~known].astype(str).to_numpy(), return_inverse=True)
-                z = rng.standard_normal((re.shape[0], len(new_levels)))
-                eff[:, ~known] = (post[f"sd_{g.name}"][:, None] * z)[:, inv]
-            eta = eta + eff
-        return eta
+        return self.model.linear_predictor_new(post, newdata, rng)
 
     def predict(
         self,
@@ -325,8 +298,6 @@ class BayesResult:
         -------
         matplotlib.figure.Figure
         """
-        import matplotlib.pyplot as plt
-
         m = self.model
         rng = np.random.default_rng(random_seed)
         S = self._post["coef"].shape[0]
@@ -334,46 +305,12 @@ class BayesResult:
         sub = {k: v[take] for k, v in self._post.items()}
         yrep = m._simulate_y(sub, rng)
         if by is None:
-            gcodes, glevels = np.zeros(m.nobs, int), ["all"]
+            gcodes, glevels = np.zeros(len(m.y), int), ["all"]
         else:
             check_columns(m.frame.data, [by], what="the fit data")
             gcodes, glevels = pd.factorize(m.frame.data[by], sort=True)
             glevels = [str(v) for v in glevels]
-        K = m.n_categories if m._outcome == "ordinal" else 2
-        cats = [str(c) for c in m.categories]
-        G = len(glevels)
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(max(5, 1.2 * G * K / 2), 3.5))
-        else:
-            fig = ax.figure
-        width = 0.8 / K
-        for g in range(G):
-            mask = gcodes == g
-            obs = np.bincount(m.y[mask], minlength=K) / max(mask.sum(), 1)
-            rep = np.stack([np.bincount(r[mask], minlength=K) for r in yrep]) / max(mask.sum(), 1)
-            lo, hi = _interval(rep, level)
-            med = np.median(rep, axis=0)
-            for k in range(K):
-                x = g + (k - (K - 1) / 2) * width
-                ax.vlines(x, lo[k], hi[k], color=f"C{k}", lw=4, alpha=0.4)
-                ax.plot(x, med[k], "_", color=f"C{k}", ms=10)
-                ax.plot(x, obs[k], "o", color="black", ms=3)
-        ax.set_xticks(
-            range(G), glevels, rotation=30 if G > 4 else 0, ha="right" if G > 4 else "center"
-        )
-        ax.set_ylabel("share of responses")
-        ax.set_title(f"Posterior predictive check ({level:.0%} intervals; dots = observed)")
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            [Patch(color=f"C{k}", alpha=0.4) for k in range(K)],
-            cats,
-            fontsize=7,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-        )
-        fig.tight_layout()
-        return fig
+        return ppc_figure(m.y, yrep, gcodes, glevels, [str(c) for c in m.categories], level, ax)
 
     # -- MRP ------------------------------------------------------------------------------------
     def poststratify(
@@ -422,8 +359,66 @@ class BayesResult:
         else:
             w = np.ones(len(frame))
         rng = np.random.default_rng(random_seed)
+        probs = self._unit_probs(frame, rng)
+        cats = [str(c) for c in self.model.categories]
+        return Poststratification._from_probs(probs, cats, frame, by_list, w, level)
+
+    def _unit_probs(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Outcome distribution (S, n, K) of every frame row for every draw."""
+        m = self.model
         eta = self._eta_new(frame, rng, self._post)
-        return Poststratification._build(self, eta, frame, by_list, w, level)
+        if m._outcome == "ordinal":
+            S = eta.shape[0]
+            probs = np.empty((S, eta.shape[1], m.n_categories))
+            for s0 in range(0, S, 500):  # chunks bound the memory of the (S, n, K) array
+                sl = slice(s0, s0 + 500)
+                probs[sl] = num.catprobs(self._post["cutpoints"][sl], eta[sl], m.link)
+            return probs
+        from .._links import get_link
+
+        p1 = get_link(m.link).cdf(eta)
+        return np.stack([1 - p1, p1], axis=-1)
+
+
+def ppc_figure(
+    y: np.ndarray,
+    yrep: np.ndarray,
+    gcodes: np.ndarray,
+    glevels: list[str],
+    cats: list[str],
+    level: float,
+    ax: Any = None,
+) -> Any:
+    """Observed category shares (dots) vs replicated shares (median and interval) by group."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    K, G = len(cats), len(glevels)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * G * K / 2 + 2), 3.5))
+    else:
+        fig = ax.figure
+    width = 0.8 / K
+    for g in range(G):
+        mask = gcodes == g
+        n = max(int(mask.sum()), 1)
+        obs = np.bincount(y[mask], minlength=K) / n
+        rep = np.stack([np.bincount(r[mask], minlength=K) for r in yrep]) / n
+        lo, hi = _interval(rep, level)
+        med = np.median(rep, axis=0)
+        for k in range(K):
+            x = g + (k - (K - 1) / 2) * width
+            ax.vlines(x, lo[k], hi[k], color=f"C{k}", lw=4, alpha=0.4)
+            ax.plot(x, med[k], "_", color=f"C{k}", ms=10)
+            ax.plot(x, obs[k], "o", color="black", ms=3)
+    rot = G > 4
+    ax.set_xticks(range(G), glevels, rotation=30 if rot else 0, ha="right" if rot else "center")
+    ax.set_ylabel("share of responses")
+    ax.set_title(f"Posterior predictive check ({level:.0%} intervals; dots = observed)")
+    handles = [Patch(color=f"C{k}", alpha=0.4) for k in range(K)]
+    ax.legend(handles, cats, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
 
 
 class Poststratification:
@@ -440,23 +435,18 @@ class Poststratification:
     """
 
     @classmethod
-    def _build(cls, result, eta, frame, by_list, w, level) -> Poststratification:
+    def _from_probs(
+        cls,
+        probs: np.ndarray,
+        categories: list[str],
+        frame: pd.DataFrame,
+        by_list: list[str],
+        w: np.ndarray,
+        level: float,
+    ) -> Poststratification:
         self = object.__new__(cls)
-        m = result.model
         self.level = level
-        if m._outcome == "ordinal":
-            self.categories = [str(c) for c in m.categories]
-            S = eta.shape[0]
-            probs = np.empty((S, eta.shape[1], len(self.categories)))
-            for s0 in range(0, S, 500):  # chunks bound the memory of the (S, n, K) array
-                sl = slice(s0, s0 + 500)
-                probs[sl] = num.catprobs(result._post["cutpoints"][sl], eta[sl], m.link)
-        else:
-            from .._links import get_link
-
-            self.categories = [str(c) for c in m.categories]
-            p1 = get_link(m.link).cdf(eta)
-            probs = np.stack([1 - p1, p1], axis=-1)
+        self.categories = list(categories)
         self.unit_probs = pd.DataFrame(probs.mean(0), index=frame.index, columns=self.categories)
         wsum = w.sum()
         self._overall = np.einsum("snk,n->sk", probs, w) / wsum

@@ -241,6 +241,29 @@ def _binary_cats(confirmed_yes: bool) -> tuple[Category, ...]:
     )
 
 
+def _repair(node: Any) -> Any:
+    """Rejoin text that YAML split at unquoted commas inside flow mappings.
+
+    ``{da: I et center/en enhed, der koordinerer alle samarbejder, en: ...}`` parses as
+    ``da: "I et center/en enhed"`` plus a stray key ``"der koordinerer alle samarbejder"``
+    with no value. The report extraction has a few such lines; the stray keys are appended
+    back to the preceding text field (the source file is kept unchanged).
+    """
+    if isinstance(node, list):
+        return [_repair(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[Any, Any] = {}
+    last: Any = None
+    for k, v in node.items():
+        if v is None and last is not None and isinstance(out[last], str):
+            out[last] = f"{out[last]}, {k}"
+            continue
+        out[k] = _repair(v)
+        last = k
+    return out
+
+
 def _pages(raw: Any) -> tuple[int, ...]:
     if raw is None:
         return ()
@@ -623,7 +646,7 @@ def load_codebook() -> Codebook:
     """
     if "default" not in _CACHE.value:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        raw = yaml.load(resource_text("codebook.yaml"), Loader=loader)
+        raw = _repair(yaml.load(resource_text("codebook.yaml"), Loader=loader))
         items, independent = _build(raw)
         _CACHE.value["default"] = Codebook(items, independent, raw.get("meta", {}))
     return _CACHE.value["default"]

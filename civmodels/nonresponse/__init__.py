@@ -11,19 +11,32 @@ from __future__ import annotations
 from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
+from .imputation import MultipleImputation, PooledResult, impute, pool
+from .poststratify import Poststratified, poststratify, prediction_draws
 from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, rake
+from .sensitivity import DeltaAnalysis, TippingPoint, tipping_point
 
 __all__ = [
     "Crosstab",
     "CrosstabTest",
+    "DeltaAnalysis",
     "DesignEstimate",
     "DontKnowReport",
+    "MultipleImputation",
+    "PooledResult",
+    "Poststratified",
     "PropensityWeights",
     "SurveyDesign",
+    "TippingPoint",
     "apply_dont_know",
     "calibrate",
     "crosstab",
+    "impute",
+    "pool",
+    "poststratify",
+    "prediction_draws",
     "propensity_weights",
     "rake",
+    "tipping_point",
 ]

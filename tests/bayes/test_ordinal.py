@@ -244,3 +244,41 @@ def test_ppc_plot_returns_figure(ordinal_fit):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_poststratify_full_frame(ordinal_fit, frame838):
+    res, _ = ordinal_fit
+    before = frame838.copy()
+    ps = res.poststratify(frame838, by=["pressure", "size"], level=0.9, random_seed=3)
+    pd.testing.assert_frame_equal(frame838, before)
+    assert ps.n_units == 838
+    assert ps.unit_probs.shape == (838, 4)
+    # municipalities without respondents are predicted, not an error
+    assert frame838["municipality"].isin(["K900", "K901"]).any()
+    np.testing.assert_allclose(ps.overall["mean"].sum(), 1.0, atol=1e-10)
+    t = ps.by["pressure"]
+    assert set(t.index.get_level_values("pressure")) == {"high", "low"}
+    assert ((t["lower"] <= t["mean"]) & (t["mean"] <= t["upper"])).all()
+    # overall share = frame-weighted mean of the by-group shares
+    n_by = frame838["pressure"].value_counts()
+    top = t.xs("Meget vigtigt", level="category")["mean"]
+    overall_top = ps.overall.loc["Meget vigtigt", "mean"]
+    assert overall_top == pytest.approx((top * n_by).sum() / n_by.sum(), rel=1e-10)
+    d = ps.difference("pressure", "high", "low", "Meget vigtigt")
+    assert 0 <= d["prob_greater"] <= 1 and d["lower"] <= d["mean"] <= d["upper"]
+    # the data were simulated with a +1.1 effect of high pressure: high > low credibly
+    assert d["prob_greater"] > 0.95
+    d2 = ps.difference("pressure", "high", "low", "Vigtigt", at_least=True)
+    assert d2["mean"] > 0
+    with pytest.raises(KeyError, match="levels are"):
+        ps.difference("pressure", "medium", "low", "Vigtigt")
+
+
+def test_poststratify_bad_frame(ordinal_fit, frame838):
+    res, _ = ordinal_fit
+    with pytest.raises(FormulaError, match="x1"):
+        res.poststratify(frame838.drop(columns="x1"))
+    with pytest.raises(ValueError, match="municipality"):
+        res.poststratify(frame838.drop(columns="municipality"))
+    with pytest.raises(ValueError, match="bloc2"):
+        res.poststratify(frame838, by="bloc2")

@@ -8,8 +8,9 @@ import yaml
 
 from civmodels.data import AREAS, BATTERIES, codebook, load_codebook, load_survey
 from civmodels.data._resources import resource_text
+from civmodels.data.codebook import _repair
 
-RAW = yaml.safe_load(resource_text("codebook.yaml"))
+RAW = _repair(yaml.safe_load(resource_text("codebook.yaml")))
 
 
 def _yaml_item_ids() -> set[str]:
@@ -41,6 +42,23 @@ def test_labels_come_from_yaml():
                 assert codebook[it["id"]].label_en == it["en"]
         elif q["id"] in codebook:
             assert codebook[q["id"]].label_da == q["label_da"]
+
+
+def test_commas_split_by_yaml_are_rejoined():
+    assert codebook["insp_kl_ministries_councils"].label_da == (
+        "Publikationer fra KL, ministerier, råd og lignende"
+    )
+    assert codebook["insp_kl_ministries_councils"].label_en == (
+        "Publications from KL, ministries, councils"
+    )
+    assert codebook["responsibility_placement"].labels_da[1] == (
+        "I et center/en enhed, der koordinerer alle samarbejder"
+    )
+    assert codebook["bar_missing_documentation_tools"].label_da.endswith(
+        "der kan indfange samarbejdernes effekt og værdi"
+    )
+    raw = yaml.safe_load(resource_text("codebook.yaml"))
+    assert "der koordinerer alle samarbejder" in raw["questions"][7]["categories"][1]
 
 
 def test_types_and_batteries():

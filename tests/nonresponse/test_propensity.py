@@ -101,3 +101,18 @@ def test_errors(frame):
     f["tiny"] = (f.index == f.index[f["area"] == "citizen"][1]).astype(int)
     with pytest.raises(Exception):  # noqa: B017 - SeparationError or DesignError, both ValueError
         propensity_weights(f, "responded ~ area + tiny", min_propensity=0.02)
+
+
+def test_mixed_random_intercept(frame):
+    pw = propensity_weights(frame, method="mixed")
+    assert pw.method == "mixed"
+    assert "municipality_code" in pw.model.re_sd.index
+    # conditional propensities vary within covariate cells (municipality intercepts)
+    cell = frame.groupby(["area", "size_group", "region"], observed=True)
+    spread = pw.propensity.groupby(
+        [frame[c] for c in ("area", "size_group", "region")], observed=True
+    ).std()
+    assert cell.ngroups > 0 and np.nanmax(spread) > 0
+    np.testing.assert_allclose(pw.weights.sum(), len(frame))
+    with pytest.raises(FormulaError):
+        propensity_weights(frame, method="mixed", group="kommune")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from civmodels.design import SurveyDesign
 from civmodels.exceptions import DesignError
 from civmodels.nonresponse import calibrate, rake
 from tests.survey_reference import load, reference
@@ -105,3 +106,74 @@ def test_rake_infeasible_sparse_cells_names_margin():
     df = pd.DataFrame({"a": ["x", "x", "y"], "b": ["u", "v", "v"]})
     with pytest.raises(DesignError, match=r"margin '(a|b)'"):
         rake(df, {"a": {"x": 10, "y": 90}, "b": {"u": 80, "v": 20}}, max_iter=50)
+
+
+# --- variance of calibrated estimators (R svymean on rake / postStratify / calibrate designs);
+# closed-form given the weights, which agree to ~1e-8, so rtol 1e-6.
+@pytest.fixture(scope="module")
+def raked(clus1):
+    w = rake(clus1, {"stype": POP_TYPES, "sch.wide": POP_SCHWIDE}, weights="pw", tol=1e-12)
+    return SurveyDesign(
+        clus1.assign(w=w),
+        weights="w",
+        cluster="dnum",
+        fpc="fpc",
+        calibrated_on=["stype", "sch.wide"],
+    )
+
+
+def _check(est, ref, rtol=1e-6):
+    np.testing.assert_allclose(est.estimate.to_numpy(), ref["estimate"], rtol=rtol)
+    np.testing.assert_allclose(est.std_error.to_numpy(), ref["se"], rtol=rtol)
+
+
+def test_raked_design_variance(raked):
+    ref = reference()
+    _check(raked.mean("api00"), ref["rake_mean_api00"])
+    _check(raked.mean("awards"), ref["rake_prop_awards"])
+    _check(raked.subset("stype == 'E'").mean("api00"), ref["rake_subset_E"])
+    # calibration removes the variance due to the margins: smaller than treating w as fixed
+    fixed = SurveyDesign(raked.data, weights="w", cluster="dnum", fpc="fpc")
+    assert raked.mean("api00").std_error.iloc[0] < fixed.mean("api00").std_error.iloc[0]
+    # a raking variable itself is known exactly after raking
+    np.testing.assert_allclose(raked.mean("stype").std_error, 0.0, atol=1e-10)
+
+
+def test_poststratified_design_variance(clus1):
+    w = rake(clus1, {"stype": POP_TYPES}, weights="pw")
+    d = SurveyDesign(
+        clus1.assign(w=w), weights="w", cluster="dnum", fpc="fpc", calibrated_on=["stype"]
+    )
+    _check(d.mean("api00"), reference()["poststrat_mean_api00"])
+
+
+@pytest.mark.parametrize(
+    ("method", "bounds", "key"),
+    [
+        ("linear", None, "calib_linear_mean_api00"),
+        ("raking", (0.7, 1.7), "calib_raking_bounded_mean_api00"),
+    ],
+)
+def test_greg_design_variance(clus1, method, bounds, key):
+    w = calibrate(
+        clus1, LIN_TOTALS, weights="pw", method=method, bounds=bounds, max_iter=200, tol=1e-10
+    )
+    d = SurveyDesign(
+        clus1.assign(w=w),
+        weights="w",
+        cluster="dnum",
+        fpc="fpc",
+        calibrated_on=["stype", "api99"],
+        calibration="linear",
+        base_weights="pw",
+    )
+    _check(d.mean("api00"), reference()[key])
+
+
+def test_calibrated_design_errors(clus1):
+    with pytest.raises(DesignError, match="needs base_weights"):
+        SurveyDesign(clus1, weights="pw", calibrated_on=["stype"], calibration="linear")
+    with pytest.raises(DesignError, match="looks continuous"):
+        SurveyDesign(clus1, weights="pw", calibrated_on=["api99"])
+    with pytest.raises(DesignError, match="choose 'raking' or 'linear'"):
+        SurveyDesign(clus1, weights="pw", calibrated_on=["stype"], calibration="greg")

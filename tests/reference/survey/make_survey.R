@@ -30,6 +30,9 @@ sim$mot <- cut(eta, c(-Inf, -0.5, 0.7, 1.8, Inf), labels = c("1", "2", "3", "4")
 sim$mot[sample(nrow(sim), 25)] <- NA
 sim$w <- round(runif(nrow(sim), 1, 3.5), 3)
 sim$n_municipalities <- 98
+sim$position <- seq_len(nrow(sim))
+# positions in each municipality's population: the sampled ones plus some nonrespondents
+sim$n_positions <- ave(sim$position, sim$municipality, FUN = length) + (sim$municipality %% 4)
 write.csv(sim, "sim_survey.csv", row.names = FALSE, na = "")
 
 out <- list(versions = list(R = R.version.string, survey = as.character(packageVersion("survey"))))
@@ -80,6 +83,8 @@ rk <- rake(dclus1, list(~stype, ~sch.wide), list(pop_types, pop_schwide),
            control = list(maxit = 200, epsilon = 1e-12))
 out$rake_weights <- unname(weights(rk))
 out$rake_mean_api00 <- est(svymean(~api00, rk))
+out$rake_prop_awards <- est(svymean(~awards, rk))
+out$rake_subset_E <- est(svymean(~api00, subset(rk, stype == "E")))
 ps <- postStratify(dclus1, ~stype, pop_types)
 out$poststrat_weights <- unname(weights(ps))
 out$poststrat_mean_api00 <- est(svymean(~api00, ps))
@@ -93,6 +98,7 @@ out$calib_linear_bounded_weights <- unname(weights(clb))
 clr <- calibrate(dclus1, ~stype + api99, pop_lin, calfun = "raking", bounds = c(0.7, 1.7),
                  maxit = 200, epsilon = 1e-10)
 out$calib_raking_bounded_weights <- unname(weights(clr))
+out$calib_raking_bounded_mean_api00 <- est(svymean(~api00, clr))
 cll <- calibrate(dclus1, ~stype + api99, pop_lin, calfun = "logit", bounds = c(0.7, 1.7),
                  maxit = 200, epsilon = 1e-10)
 out$calib_logit_bounded_weights <- unname(weights(cll))
@@ -113,6 +119,19 @@ out$sim_by_pressure <- list(estimate = unname(coef(bys)), se = unname(SE(bys)),
                             names = names(coef(bys)))
 out$chisq_sim_pressure_mot <- chisq(~pressure_high + mot, dsim)
 out$chisq_sim_area_mot <- chisq(~area + mot, dsim)
+
+# two-stage: census of municipalities, positions sampled within them
+d2 <- svydesign(id = ~municipality + position, fpc = ~n_municipalities + n_positions,
+                weights = ~w, data = sim)
+d2 <- update(d2, mot_f = factor(mot))
+out$twostage_prop_mot <- est(svymean(~mot_f, d2, na.rm = TRUE))
+out$twostage_mean_pressure <- est(svymean(~pressure_high, d2))
+out$chisq_twostage_area_mot <- chisq(~area + mot, d2)
+# two-stage with a stage-one sample: pretend the 98 municipalities come from 150
+sim$n_mun150 <- 150
+d2b <- svydesign(id = ~municipality + position, fpc = ~n_mun150 + n_positions, weights = ~w,
+                 data = sim)
+out$twostage150_mean_pressure <- est(svymean(~pressure_high, d2b))
 
 write_json(out, "survey_reference.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("wrote survey_reference.json\n")
