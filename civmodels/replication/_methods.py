@@ -140,10 +140,12 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         }
     )
     design = SurveyDesign(sub, weights="w", cluster=CLUSTER, lonely_psu="certainty")
+    # second-order Rao-Scott: F on (delta-scaled) non-integer df, as R's svychisq default
     test = nr_crosstab(design, "group", "outcome").test("rao-scott")
+    task.notes.append(f"Rao-Scott F on ({test.ndf:.2f}, {test.ddf:.1f}) df")
     out: dict[str, Any] = {
         "statistic": float(test.statistic),
-        "df": float(np.atleast_1d(test.df)[0]),
+        "df": float(test.ndf),
         "p_value": float(test.p_value),
         "n": int(ok.sum()),
     }
@@ -165,7 +167,7 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
             estimate_type="difference in proportions (weighted)",
         )
     else:
-        out["estimate_type"] = "Rao-Scott chi-square"
+        out["estimate_type"] = "Rao-Scott F"
     return out
 
 
