@@ -31,6 +31,7 @@ def _event_categories(task: Task, y: pd.Series, family: str) -> list[int]:
     if family == "binary":
         return [1]
     ev = task.outcome.event
+    assert ev is not None  # checked by bayes_difference
     cats = list(y.cat.categories)
     idx = []
     for k, cat in enumerate(cats):
@@ -58,7 +59,12 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
     seed = int(ctx.seeds.spawn(1)[0].generate_state(1)[0]) if ctx is not None else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = engine(formula, data=frame_df).fit(random_seed=seed, **BAYES_SETTINGS)
+        res = engine(formula, data=frame_df).fit(
+            draws=BAYES_SETTINGS["draws"],
+            tune=BAYES_SETTINGS["tune"],
+            chains=BAYES_SETTINGS["chains"],
+            random_seed=seed,
+        )
     for w in caught:
         text = " ".join(str(w.message).split())
         if "BLAS" in text:  # PyTensor's performance notice, not about this fit

@@ -190,6 +190,7 @@ def model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
                     f"{task.item!r} is a {kind} item with no event defined; a model needs an "
                     "ordered or binary outcome"
                 )
+            assert task.outcome.ordered is not None  # binary items always have an order
             ev = task.outcome.ordered.cat.codes.replace(-1, np.nan).astype(float)
         out["y"] = ev
         family = "binary"
