@@ -249,11 +249,11 @@ class SurveyDesign:
                 "estimated; pass lonely_psu='certainty' (no contribution), 'remove', or "
                 "'adjust' (centre at the grand mean), as R's survey.lonely.psu option"
             )
-        self._ssu = None
+        self._ssu: np.ndarray | None = None
         if stage2 is not None and fpc2 is not None:
             self._setup_stage2(data, stage2, fpc2, f)
         self._w_full = w.to_numpy(float)
-        self._cal = None
+        self._cal: tuple[str, Any] | None = None
         self.calibrated_on = None if calibrated_on is None else list(calibrated_on)
         if calibrated_on is not None:
             self._setup_calibration(data, list(calibrated_on), calibration, base_weights)
@@ -306,7 +306,8 @@ class SurveyDesign:
 
     def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
         """Residuals of the linearised values from the calibration model (R svyrecvar)."""
-        kind, spec = self._cal  # type: ignore[misc]
+        assert self._cal is not None
+        kind, spec = self._cal
         if kind == "linear":
             q, w = spec
             e = z / w[:, None]
@@ -493,6 +494,7 @@ class SurveyDesign:
     def _stage2_vcov(self, z: np.ndarray) -> np.ndarray:
         """Second-stage term: within each PSU, the variance of its sampled units' totals,
         scaled by the stage-one sampling fraction (R ``survey:::multistage``)."""
+        assert self._ssu is not None
         p = z.shape[1]
         tot = np.zeros((self._n_ssu, p))
         np.add.at(tot, self._ssu, z)
@@ -623,7 +625,8 @@ class SurveyDesign:
                 "those rows out of the estimate (they are counted in n_dropped)"
             )
         keep = ~na
-        mats, names = [], []
+        mats: list[np.ndarray] = []
+        names: list[Any] = []
         for c in cols:
             m, labels = _term_matrix(self.data[c], keep, categorical=kind == "proportion")
             mats.append(m)

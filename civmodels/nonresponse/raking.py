@@ -325,7 +325,7 @@ def rake(
 
 def _check_bounds(bounds: object) -> tuple[float, float]:
     try:
-        lo, hi = (float(b) for b in bounds)  # type: ignore[union-attr]
+        lo, hi = (float(b) for b in bounds)  # type: ignore[attr-defined]
     except Exception as exc:
         raise DesignError(f"bounds must be a pair (lower, upper), got {bounds!r}") from exc
     if not (lo < 1 < hi) or lo < 0:
@@ -414,7 +414,7 @@ def calibrate(
                     "for every row"
                 )
             numeric_cols.append(x)
-            numeric_tot.append(float(spec))  # type: ignore[arg-type]
+            numeric_tot.append(float(spec))
             numeric_names.append(var)
     _check_totals_agree(sums)
     X_parts, tot_parts, names = [], [], []
