@@ -41,6 +41,7 @@ from civmodels.nonresponse import (
     SurveyDesign,
     apply_dont_know,
     crosstab,
+    margins_from_frame,
     poststratify,
     propensity_weights,
     rake,
@@ -89,9 +90,7 @@ survey["w_prop"].isna().sum()
 # three margins at once.
 
 # %%
-margins = {
-    v: frame[v].value_counts().to_dict() for v in ("area", "size_group", "region")
-}
+margins = margins_from_frame(frame, ["area", "size_group", "region"])
 survey["w_rake"] = rake(survey, margins)
 survey.groupby("area", observed=True)["w_rake"].sum().round(1)
 
