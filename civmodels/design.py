@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._validation import check_columns
 from .exceptions import DesignError
@@ -767,14 +768,41 @@ class DesignEstimate:
             name="std_error",
         )
 
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals on the t distribution with the design's degrees of freedom."""
-        tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
-        return tab[["ci_lower", "ci_upper"]]
+    def conf_int(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals on the t distribution with the design's degrees of freedom.
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        Parameters
+        ----------
+        level : float, default 0.95
+        method : {"wald", "logit"}, default "wald"
+            ``"wald"``: estimate ± t·SE. ``"logit"``: for proportions, the Wald interval on
+            the logit scale transformed back, which stays inside (0, 1) and is better for
+            small proportions (R ``svyciprop(method = "logit")``).
+        """
+        if method == "wald":
+            tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
+            return tab[["ci_lower", "ci_upper"]]
+        if method != "logit":
+            raise DesignError(f"method={method!r}; choose 'wald' or 'logit'")
+        p = self.estimate.to_numpy(float)
+        if self.kind == "total" or ((p < 0) | (p > 1)).any():
+            raise DesignError(
+                "method='logit' is for proportions (estimates in [0, 1]); use 'wald' for "
+                "means and totals"
+            )
+        q = stats.t.ppf(0.5 + level / 2, max(self.df, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = q * self.std_error.to_numpy() / (p * (1 - p))
+            lg = np.log(p / (1 - p))
+            lo = 1 / (1 + np.exp(-(lg - half)))
+            hi = 1 / (1 + np.exp(-(lg + half)))
+        lo = np.where(p == 0, 0.0, lo)
+        hi = np.where(p == 1, 1.0, hi)
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.estimate.index)
+
+    def to_frame(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
         """Estimate, standard error, confidence limits, design effect and n per row."""
-        ci = self.conf_int(level)
+        ci = self.conf_int(level, method=method)
         return pd.DataFrame(
             {
                 "estimate": self.estimate,
