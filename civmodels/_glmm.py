@@ -433,15 +433,20 @@ def laplace_loglik(
     *,
     gradient: bool = True,
     hessian: bool = False,
+    mode: _Mode | None = None,
+    sensitivity: bool = False,
 ) -> dict:
     """Laplace log-likelihood, its exact gradient and (optionally) an approximate Hessian.
 
     Returns a dict with ``loglik``, ``grad`` (if requested), ``hess`` (the Hessian of
-    ``h(b_hat(phi), phi)``, if requested), ``mode`` (:class:`_Mode`).
+    ``h(b_hat(phi), phi)``, if requested), ``mode`` (:class:`_Mode`) and, with
+    ``sensitivity`` (one factor), ``dmode`` and ``dnegH``: the total derivatives of the
+    modes and of the curvatures ``H_g`` with respect to ``phi`` (shape ``(m, P)``).
     """
     alpha, beta, sigma = d.split(phi)
     sig_lev = sigma[d.level_term]
-    mode = find_modes(d, phi, b0)
+    if mode is None:
+        mode = find_modes(d, phi, b0)
     b = mode.b
     one = d.K == 1
     if one:
@@ -502,6 +507,11 @@ def laplace_loglik(
     for k in range(K):
         sel = d.level_term == k
         grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
+    if sensitivity and one:
+        out["dmode"] = HinvG
+        dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ dD)
+        dnegH[:, ka + p] += 2.0 * (mode.negH_diag - 1.0)
+        out["dnegH"] = dnegH
     out["grad"] = grad
     if hessian:
         # Hessian of h(b_hat(phi), phi): h_phiphi + G' H^-1 G
@@ -575,7 +585,17 @@ def agq_loglik(
     gl[:, :, ka + p] = w2 * ls * vb
     gg = np.asarray(d.ZkT[0] @ gl.reshape(n, Q * d.P)).reshape(m, Q, d.P)
     gbar = np.einsum("mq,mqp->mp", pi, gg)
-    out["grad"] = gbar.sum(0)
+    # The nodes move with phi (centred at the mode, scaled by H_g^-1/2). For an exact rule
+    # that would not matter; for a finite rule it adds the derivative of the quadrature
+    # error, which is noticeable for skewed links (cloglog, loglog). Add it exactly:
+    # dT_gq = (dT/db)_gq (dmu_g + x_q dsd_g) + dsd_g / sd_g.
+    sens = laplace_loglik(d, phi, mode=mode, sensitivity=True)
+    r = sig * np.asarray(d.ZkT[0] @ (w[:, None] * ls)) - nodes  # dT/db at the nodes
+    dsd = -0.5 * sdev[:, None] / mode.negH_diag[:, None] * sens["dnegH"]
+    pr = (pi * r).sum(1)
+    prx = (pi * r * x[None, :]).sum(1)
+    corr = sens["dmode"] * pr[:, None] + dsd * (prx + 1.0 / sdev)[:, None]
+    out["grad"] = gbar.sum(0) + corr.sum(0)
     if derivs < 2:
         return out
     rho = w2 * pi[g]  # (n, Q): row weight times posterior node weight
@@ -687,6 +707,49 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
+def fixed_start(d: GLMMData, alpha_beta: Array, *, iters: int = 25, tol: float = 1e-4) -> Array:
+    """Maximum-likelihood (alpha, beta) of the model without random effects (Newton).
+
+    Used as start values for the mixed fit: a few cheap row-level Newton steps save several
+    expensive marginal-likelihood iterations.
+    """
+    ka, p = d.k_alpha, d.p
+    x = np.asarray(alpha_beta, dtype=float).copy()
+    a = np.hstack([d.Du, -d.X])
+    cc = np.hstack([d.Dl, -d.X])
+    w = d.w[:, None]
+
+    def evaluate(v: Array) -> tuple[float, dict]:
+        tu, tl = d.cuts(v[:ka])
+        s = d.X @ v[ka:] if p else np.zeros(d.n)
+        c = _cell(d, tu - s, tl - s, 2)
+        return float(d.w @ c["l"]), c
+
+    f, c = evaluate(x)
+    for _ in range(iters):
+        g = a.T @ (d.w * c["lA"]) + cc.T @ (d.w * c["lB"])
+        # only a start value: a loose tolerance saves iterations the mixed fit redoes anyway
+        if np.max(np.abs(g)) < tol * max(1.0, float(d.w.sum()) / d.n):
+            break
+        cross = (a * (w * c["lAB"][:, None])).T @ cc
+        H = (a * (w * c["lAA"][:, None])).T @ a + (cc * (w * c["lBB"][:, None])).T @ cc
+        H += cross + cross.T
+        try:
+            step = -linalg.solve(H, g, assume_a="sym")
+        except linalg.LinAlgError:
+            break
+        t = 1.0
+        for _h in range(30):
+            fn, cn = evaluate(x + t * step)
+            if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
+                break
+            t *= 0.5
+        else:
+            break
+        x, f, c = x + t * step, fn, cn
+    return x
+
+
 def _fit_glmm(
     d: GLMMData,
     start: Array,
@@ -696,6 +759,8 @@ def _fit_glmm(
     max_iter: int = 200,
     gtol: float = 1e-7,
     min_log_sd: float = -9.0,
+    hold: Array | None = None,
+    covariance: bool = True,
 ) -> FitOutput:
     """Maximise the Laplace or AGQ marginal log-likelihood by damped Newton steps.
 
@@ -709,11 +774,15 @@ def _fit_glmm(
         Nodes for AGQ.
     max_iter : int
     gtol : float
-        Convergence when ``max |gradient| < gtol * max(1, |loglik| / n)`` (a per-observation
-        scale, so weighted and unweighted fits stop alike).
+        Convergence when ``max |gradient| < gtol * max(1, mean weight)``, so weighted and
+        unweighted fits stop alike.
     min_log_sd : float
         A log SD below this is treated as on the boundary (SD = 0): it is held there and
         reported.
+    hold : ndarray of bool, optional
+        Parameters held at their start values (profile likelihood).
+    covariance : bool, default True
+        Compute the covariance matrix (skipped for profile fits).
     """
     fun = _objective(d, method, n_quad)
     phi = np.asarray(start, dtype=float).copy()
@@ -724,7 +793,8 @@ def _fit_glmm(
     converged = False
     n_iter = 0
     scale = max(1.0, float(d.w.sum()) / d.n)
-    fixed = np.zeros(d.P, dtype=bool)
+    held = np.zeros(d.P, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
+    fixed = held.copy()
     for _ in range(max_iter):
         n_iter += 1
         grad = cur["grad"].copy()
@@ -775,13 +845,26 @@ def _fit_glmm(
                 fixed[j] = True
                 phi[j] = min_log_sd
                 cur = fun(phi, cur["mode"].b, 2)
-    boundary = [int(j - ka - p) for j in tau_idx if fixed[j]]
+    boundary = [int(j - ka - p) for j in tau_idx if fixed[j] and not held[j]]
     grad = cur["grad"].copy()
     max_grad = float(np.max(np.abs(np.where(fixed, 0.0, grad))))
     if not converged and not messages:
         messages.append(f"no convergence in {max_iter} Newton iterations")
-    # observed information of the marginal likelihood
     free = ~fixed
+    if not covariance:
+        return FitOutput(
+            phi=phi,
+            cov=np.full((d.P, d.P), np.nan),
+            loglik=float(cur["loglik"]),
+            converged=converged,
+            n_iter=n_iter,
+            max_grad=max_grad,
+            hessian_cond=np.nan,
+            mode=cur["mode"],
+            messages=messages,
+            boundary=boundary,
+        )
+    # observed information of the marginal likelihood
     if method == "agq":
         info = -cur["hess"]
     else:
@@ -818,6 +901,19 @@ def _fit_glmm(
         messages=messages,
         boundary=boundary,
     )
+
+
+def warn_boundary(out: FitOutput, names: list[str]) -> None:
+    """Warn when a random-effect SD was estimated at 0 (a singular fit)."""
+    if out.boundary:
+        which = [names[j] for j in out.boundary]
+        warnings.warn(
+            f"boundary (singular) fit: the random-intercept SD of {which} is estimated at 0, "
+            "so those groups add nothing beyond the fixed effects; its standard error is not "
+            "available. Consider dropping the term.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def warn_convergence(out: FitOutput, what: str) -> None:

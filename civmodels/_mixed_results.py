@@ -75,6 +75,8 @@ class MixedResultBase:
     boundary: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
     weights: np.ndarray | None = field(default=None, repr=False)
+    engine_data: Any = field(default=None, repr=False)
+    loglik_offset: float = 0.0
 
     # -- result contract --------------------------------------------------------------------
     @cached_property
@@ -145,13 +147,76 @@ class MixedResultBase:
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         z = stats.norm.ppf(0.5 + level / 2)
-        return pd.DataFrame(
-            {
-                "ci_lower": np.exp(self.log_sd - z * self.log_sd_se),
-                "ci_upper": np.exp(self.log_sd + z * self.log_sd_se),
-            },
-            index=self.log_sd.index,
-        )
+        lo = (self.log_sd - z * self.log_sd_se).to_numpy()
+        hi = (self.log_sd + z * self.log_sd_se).to_numpy()
+        # an SD near 0 has a flat likelihood in log SD: a huge SE, an upper limit of inf
+        with np.errstate(over="ignore"):
+            return pd.DataFrame(
+                {"ci_lower": np.exp(lo), "ci_upper": np.exp(hi)}, index=self.log_sd.index
+            )
+
+    def profile_re_sd(self, level: float = 0.95) -> pd.DataFrame:
+        """Profile-likelihood confidence interval of each random-intercept SD.
+
+        For each grouping factor the SD is held at trial values and the other parameters
+        re-estimated; the interval is where twice the drop in the log-likelihood stays below
+        the ``chi2(1)`` quantile. A lower limit of 0 means the likelihood at SD = 0 is within
+        that range. Costs about ten refits per limit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sd``, ``ci_lower``, ``ci_upper`` per grouping factor.
+        """
+        from scipy import optimize
+
+        from ._glmm import fit_glmm
+
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        d = self.engine_data
+        crit = stats.chi2.ppf(level, 1)
+        k0 = len(self.params)
+        phi_hat = np.r_[self.params.to_numpy(), self.log_sd.to_numpy()]
+        ll_hat = self.loglik - self.loglik_offset
+        rows = {}
+        for j, g in enumerate(self.group_names):
+            idx = k0 + j
+            hold = np.zeros(len(phi_hat), dtype=bool)
+            hold[idx] = True
+
+            def deviance(tau: float, idx=idx, hold=hold) -> float:
+                start = phi_hat.copy()
+                start[idx] = tau
+                out = fit_glmm(
+                    d,
+                    start,
+                    method=self.method,
+                    n_quad=max(self.n_quad, 1),
+                    hold=hold,
+                    covariance=False,
+                )
+                return 2.0 * (ll_hat - out.loglik) - crit
+
+            tau_hat = phi_hat[idx]
+            if g in self.boundary:
+                lower = 0.0
+                tau_hat = np.log(1e-3)
+            else:
+                lo = tau_hat - 1.0
+                while deviance(lo) < 0 and lo > tau_hat - 12:
+                    lo -= 2.0
+                lower = (
+                    0.0
+                    if deviance(lo) < 0
+                    else float(np.exp(optimize.brentq(deviance, lo, tau_hat, xtol=1e-6)))
+                )
+            hi = tau_hat + 1.0
+            while deviance(hi) < 0 and hi < tau_hat + 12:
+                hi += 1.0
+            upper = float(np.exp(optimize.brentq(deviance, tau_hat, hi, xtol=1e-6)))
+            rows[g] = {"sd": float(np.exp(phi_hat[idx])), "ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(rows).T
 
     @property
     def re_variance(self) -> pd.Series:

@@ -28,6 +28,7 @@ __all__ = [
     "cluster_codes",
     "convergence_checks",
     "design_weights",
+    "extreme_effects",
     "newton",
 ]
 
@@ -210,6 +211,27 @@ def check_separation(
     return msgs
 
 
+def extreme_effects(
+    beta: np.ndarray, se: np.ndarray, X: np.ndarray, names: list[str]
+) -> list[str]:
+    """Effects that look like the optimiser running off to infinity (separation).
+
+    Flagged when one standard deviation of the predictor moves the linear predictor by more
+    than 5 units (an odds ratio above ~150 per SD) *and* the estimate is not even twice its
+    standard error: under separation the likelihood is flat in that direction, so the
+    estimate and its SE grow together.
+    """
+    msgs = []
+    for j, name in enumerate(names):
+        sd = float(np.std(X[:, j]))
+        if sd > 0 and abs(beta[j]) * sd > 5.0 and not abs(beta[j]) > 2.0 * se[j]:
+            msgs.append(
+                f"the effect of {name} is {beta[j]:.3g} (SE {se[j]:.3g}): one SD of the "
+                f"predictor shifts the linear predictor by {abs(beta[j]) * sd:.3g}"
+            )
+    return msgs
+
+
 def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> None:
     """Warn about non-convergence / ill-conditioning; raise on complete separation."""
     # complete separation: every observation fitted with probability ~1
@@ -231,8 +253,9 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
     elif opt.cond > 1e12:
         warnings.warn(
             f"the Hessian at the optimum is ill-conditioned (condition number {opt.cond:.3g}); "
-            "standard errors may be unreliable. Try rescaling continuous predictors or "
-            "simplifying the model",
+            "standard errors may be unreliable. Try rescaling continuous predictors, "
+            "simplifying the model, or look for separation (a predictor that splits the "
+            "outcome categories perfectly)",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )

@@ -63,6 +63,10 @@ class ParsedFormula:
 
 
 def _rhs_variables(rhs: str) -> list[str]:
+    # plain "a + b + c" needs no parser (formulaic's costs milliseconds per call)
+    plain = [t.strip() for t in rhs.replace("~", "").split("+")]
+    if plain and all(_NAME.match(t) or t in ("0", "1") for t in plain):
+        return sorted({t for t in plain if t not in ("0", "1")})
     try:
         names = Formula(rhs).required_variables
     except Exception as exc:  # formulaic raises several parser error types
@@ -152,18 +156,37 @@ class FixedDesign:
 
     def __init__(self, rhs: str, data: pd.DataFrame, *, intercept: bool = True) -> None:
         check_columns(data, _rhs_variables(rhs))
+        self.rhs = rhs
+        self.intercept = intercept
+        self._spec_cache = None
+        # Fast path for sums of plain columns (the common case): formulaic's categorical
+        # encoding dominates the cost of a whole fit on survey-sized data. Same columns,
+        # names and level order as formulaic (tests/test_formula_fast_design.py checks it).
+        self._fast = _fast_levels(rhs, data)
+        if self._fast is not None:
+            X, names = _fast_matrix(self._fast, data)
+            keep = [i for i, c in enumerate(names) if intercept or c != "Intercept"]
+            self._keep = keep
+            self.names = [names[i] for i in keep]
+            self.X = X[:, keep]
+            self._data_for_spec = data
+            return
         try:
             mm = model_matrix(rhs, data, na_action="raise")
         except Exception as exc:
             raise FormulaError(f"cannot build the design for {rhs!r}: {exc}") from exc
-        self.rhs = rhs
-        self.intercept = intercept
-        self._spec = mm.model_spec
+        self._spec_cache = mm.model_spec
         names = [str(c) for c in mm.columns]
         keep = [i for i, c in enumerate(names) if intercept or c != "Intercept"]
         self._keep = keep
         self.names = [names[i] for i in keep]
         self.X = np.asarray(mm, dtype=float)[:, keep]
+
+    @property
+    def _spec(self):  # formulaic ModelSpec, built on demand for fast-path designs
+        if self._spec_cache is None:
+            self._spec_cache = model_matrix(self.rhs, self._data_for_spec).model_spec
+        return self._spec_cache
 
     @property
     def k(self) -> int:
@@ -173,23 +196,111 @@ class FixedDesign:
     def transform(self, newdata: pd.DataFrame) -> np.ndarray:
         """Build the same columns for ``newdata`` (levels and encodings of the fit data)."""
         check_columns(newdata, _rhs_variables(self.rhs), what="the model (newdata)")
+        if self._fast is not None:
+            return _fast_matrix(self._fast, newdata, new=True)[0][:, self._keep]
         try:
             mm = self._spec.get_model_matrix(newdata, na_action="raise")
         except Exception as exc:
             raise FormulaError(f"cannot rebuild the design on new data: {exc}") from exc
         return np.asarray(mm, dtype=float)[:, self._keep]
 
-    def collinear(self, tol: float = 1e-9) -> list[str]:
-        """Names of columns that are linear combinations of earlier columns."""
+    def collinear(self, tol: float = 1e-7) -> list[str]:
+        """Names of columns that are linear combinations of earlier columns.
+
+        Works on the k x k cross-product of the column-normalised design (a QR of the
+        n x k matrix costs far more on large data): a column is collinear when its residual
+        norm after projection on the earlier independent columns is below ``tol``.
+        """
         if self.k == 0:
             return []
         X = self.X
         scale = np.sqrt((X * X).sum(axis=0))
         scale[scale == 0] = 1.0
-        Xs = X / scale
-        _, r = np.linalg.qr(Xs)
-        diag = np.abs(np.diag(r))
-        return [n for n, d in zip(self.names, diag, strict=True) if d < tol * max(1.0, diag.max())]
+        G = (X.T @ X) / np.outer(scale, scale)
+        kept: list[int] = []
+        bad: list[str] = []
+        for i in range(self.k):
+            resid = G[i, i]
+            if kept:
+                g = G[kept, i]
+                resid = resid - g @ np.linalg.solve(G[np.ix_(kept, kept)], g)
+            if resid < tol * tol or G[i, i] == 0:
+                bad.append(self.names[i])
+            else:
+                kept.append(i)
+        return bad
+
+
+def _fast_levels(rhs: str, data: pd.DataFrame) -> list[tuple[str, list | None]] | None:
+    """Terms of a plain ``a + b + c`` formula with their levels, or None (use formulaic)."""
+    terms = [t.strip() for t in rhs.split("+")]
+    if not terms or len(set(terms)) != len(terms):
+        return None
+    out: list[tuple[str, list | None]] = []
+    for t in terms:
+        if t == "1":
+            continue
+        if not _NAME.match(t) or t not in data.columns:
+            return None
+        col = data[t]
+        if pd.api.types.is_bool_dtype(col):
+            return None
+        if pd.api.types.is_numeric_dtype(col) and not isinstance(col.dtype, pd.CategoricalDtype):
+            if col.isna().any():
+                return None
+            out.append((t, None))
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            levels = list(col.cat.categories)
+            if col.isna().any() or (np.bincount(col.cat.codes, minlength=len(levels)) == 0).any():
+                return None
+        elif pd.api.types.is_string_dtype(col) or col.dtype == object:
+            if col.isna().any():
+                return None
+            vals = pd.unique(col)
+            if not all(isinstance(v, str) for v in vals):
+                return None
+            levels = sorted(vals)
+        else:
+            return None
+        if len(levels) < 1:
+            return None
+        out.append((t, levels))
+    return out
+
+
+def _fast_matrix(
+    spec: list[tuple[str, list | None]], data: pd.DataFrame, *, new: bool = False
+) -> tuple[np.ndarray, list[str]]:
+    """Intercept + numeric columns + treatment dummies (reference = first level)."""
+    n = len(data)
+    cols = [np.ones(n)]
+    names = ["Intercept"]
+    for t, levels in spec:
+        col = data[t]
+        if levels is None:
+            v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            if new and np.isnan(v).any():
+                raise FormulaError(f"column {t!r} of the new data has missing values")
+            cols.append(v)
+            names.append(t)
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == levels:
+            codes = col.cat.codes.to_numpy()
+        elif not new:
+            codes, _ = pd.factorize(col, sort=True)  # levels are the sorted unique values
+        else:
+            codes = pd.Index(levels).get_indexer(col)
+        if (codes < 0).any():
+            unseen = sorted({str(v) for v in col[codes < 0]})[:5]
+            raise FormulaError(
+                f"column {t!r} has values not seen when the model was fitted: {unseen} "
+                f"(known levels: {[str(x) for x in levels]})"
+            )
+        for j, lev in enumerate(levels[1:], start=1):
+            cols.append((codes == j).astype(float))
+            names.append(f"{t}[T.{lev}]")
+    return np.column_stack(cols), names
 
 
 class ModelFrame:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ._resources import resource_text
-from .codebook import AREAS, DONT_KNOW_LABEL, Question, load_codebook
+from .codebook import AREAS, DONT_KNOW_COUNT_CODE, DONT_KNOW_LABEL, Question, load_codebook
 from .frame import COVARIATES, _positions, join_municipality, load_municipalities
 
 __all__ = [
@@ -167,6 +167,10 @@ def _map_municipalities(raw: pd.DataFrame, m: pd.DataFrame) -> np.ndarray:
     if "municipality_code" in raw.columns:
         col = raw["municipality_code"]
         num = pd.to_numeric(col, errors="coerce")
+        # an SPSS/Stata export may label the codes with names; labels were applied on reading
+        as_name = col.map(lambda v: by_name.get(_name_key(v)) if pd.notna(v) else None)
+        labelled = num.isna() & as_name.notna()
+        num = num.where(~labelled, as_name)
         bad_mask = num.isna() | (num % 1 != 0) | ~num.isin(list(codes_known))
         if bad_mask.any():
             bad = sorted({str(v) for v in col[bad_mask]})
@@ -314,6 +318,16 @@ def _map_categorical(
                 + (f", {q.dont_know_code} = {DONT_KNOW_LABEL}" if q.dont_know else "")
                 + ")"
             )
+        codes_text = ", ".join(f"{c.value} = {c.label_da}" for c in q.categories) + (
+            f", {q.dont_know_code} = {DONT_KNOW_LABEL}" if q.dont_know else ""
+        )
+        nums = [u for u in unknown if _as_number(u) is not None]
+        if nums and numeric_codes:
+            raise DataError(
+                f"column {q.id!r} has number(s) that are not codebook codes of this "
+                f"{q.type} item: {_fmt_values(sorted(map(str, nums)))}; allowed codes: "
+                f"{codes_text}"
+            )
         strs = [str(u) for u in unknown]
         if len(unknown) > len(q.categories) + _FREE_TEXT_EXTRA:
             raise DataError(
@@ -413,9 +427,10 @@ def _standardise(
         )
     dup = raw["respondent_id"][raw["respondent_id"].duplicated(keep=False)]
     if len(dup):
-        vals = sorted({str(v) for v in dup})
+        dup_ids = sorted({str(v) for v in dup})
         raise DataError(
-            f"column 'respondent_id' has {len(vals)} duplicated id(s): {_fmt_values(vals)}; "
+            f"column 'respondent_id' has {len(dup_ids)} duplicated id(s): "
+            f"{_fmt_values(dup_ids)}; "
             "each responding head must appear once"
         )
     if raw["respondent_id"].isna().any():
@@ -456,6 +471,7 @@ def _standardise(
             )
             dk_cols[f"{q.id}_dk"] = np.zeros(len(raw), dtype=bool)
             continue
+        vals: np.ndarray | pd.Categorical
         if q.type == "count":
             vals, dk = _map_count(q, raw[q.id])
         else:
@@ -742,7 +758,7 @@ def write_survey(
                 )
                 .astype(float)
             )
-            labels[q.id] = {code: DONT_KNOW_LABEL}
+            labels[q.id] = {DONT_KNOW_COUNT_CODE: DONT_KNOW_LABEL}
             continue
         to_code = {c.label_da: c.value for c in q.categories}
         value_labels: dict[int | float, str] = {c.value: c.label_da for c in q.categories}

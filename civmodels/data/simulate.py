@@ -37,6 +37,7 @@ import hashlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -137,15 +138,26 @@ class SimulatedSurvey:
     """
 
     data: pd.DataFrame
-    population: pd.DataFrame
-    truth: SurveyTruth
     random_seed: Any
     calibration: Calibration = field(repr=False)
+    _draw: _Drawn = field(repr=False, compare=False)
 
     @property
     def n_respondents(self) -> int:
         """Number of responding heads."""
         return len(self.data)
+
+    # population and truth are built on first access: simulation studies that only analyse
+    # .data then pay for the draws and the respondents' frame alone
+    @cached_property
+    def population(self) -> pd.DataFrame:
+        """All positions with full answers and ``responded`` (built on first access)."""
+        return self._draw.population()
+
+    @cached_property
+    def truth(self) -> SurveyTruth:
+        """The true parameters and drawn random effects (built on first access)."""
+        return _truth(self._draw.model, self._draw.u, self._draw.v, self._draw.p_resp)
 
 
 # ------------------------------------------------------------------------------------------
@@ -336,9 +348,10 @@ def _build(
     rate: float,
     mnar: np.ndarray,
     positions: pd.DataFrame,
+    base: _Model | None = None,
 ) -> _Model:
+    """Set up the model; items not named in ``effects`` are taken from ``base`` if given."""
     mi, ai, codes, X = _design(positions)
-    len(AREAS)
     resp = cal.raw["response"]
     sd_v = float(resp["municipality_sd"]["value"])
     resp_area = np.array([float(resp["area_log_odds"]["value"].get(a, 0.0)) for a in AREAS])
@@ -361,13 +374,16 @@ def _build(
     dk_cfg = cal.raw["dont_know_pct"]
 
     items = []
-    for q in load_codebook().items(simulated=True):
+    for k, q in enumerate(load_codebook().items(simulated=True)):
+        if base is not None and q.id not in overrides:
+            items.append(base.items[k])
+            continue
         node = cal.raw["items"][q.id]
         d = DIMENSIONS.index(node["dimension"])
         loading = float(node["loading"]["value"]) if "loading" in node else 1.0
         eff = {t: default_effect for t in COVARIATE_TERMS}
         if "effects" in node:
-            eff.update({k: float(v) for k, v in node["effects"]["value"].items()})
+            eff.update({t: float(v) for t, v in node["effects"]["value"].items()})
         eff.update(overrides.get(q.id, {}))
         beta = np.array([eff[t] for t in COVARIATE_TERMS])
         area_src = (
@@ -477,9 +493,11 @@ def _model(
     r = float(cal.raw["response"]["rate_pct"]["value"]) / 100 if rate is None else rate
     key = (cal.key, effects, r, tuple(mnar.tolist()), fkey)
     if key not in _CACHE:
+        # a power curve varies one item's effect: solve only that item, reuse the rest
+        base = _model(cal, (), rate, mnar, frame) if effects else None
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _build(cal, effects, r, mnar, positions)
+        _CACHE[key] = _build(cal, effects, r, mnar, positions, base)
     return _CACHE[key]
 
 
@@ -536,9 +554,7 @@ def _truth(model: _Model, u: np.ndarray, v: np.ndarray, p_resp: np.ndarray) -> S
     )
 
 
-def _draw(
-    model: _Model, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame, SurveyTruth]:
+def _draw(model: _Model, rng: np.random.Generator) -> tuple[pd.DataFrame, _Drawn]:
     n = len(model.mi)
     n_mun = len(model.codes)
     n_dim = len(DIMENSIONS)
@@ -577,37 +593,59 @@ def _draw(
     draws = rng.random((n_r, len(model.items)))
 
     pos = model.positions
-    base_cols = ["position_id", "municipality_code", "municipality", "area", *COVARIATES]
-    pop = pos[[c for c in base_cols if c in pos.columns]].reset_index(drop=True).copy()
-    pop_items = {}
+    base = pos[[c for c in _BASE_COLS if c in pos.columns]]
     resp_items: dict[str, Any] = {}
-    dk_cols: dict[str, np.ndarray] = {}
+    dk = np.zeros((n_r, len(model.items)), dtype=bool)
     for k, it in enumerate(model.items):
         q = it.q
         full = answers[q.id]
         reached = last_section >= q.section
-        dk = reached & (draws[:, k] < it.dk)
-        skipped = reached & ~dk & (draws[:, k] < it.dk + model.skip)
-        missing = ~reached | dk | skipped
+        dk[:, k] = reached & (draws[:, k] < it.dk)
+        skipped = reached & ~dk[:, k] & (draws[:, k] < it.dk + model.skip)
+        missing = ~reached | dk[:, k] | skipped
         if it.kind == "count":
-            pop_items[q.id] = full.astype("int64")
             vals = full[ridx].astype(float)
             vals[missing] = np.nan
             resp_items[q.id] = vals
         else:
-            dtype = it.dtype
-            pop_items[q.id] = pd.Categorical.from_codes(full, dtype=dtype)
             codes = full[ridx].copy()
             codes[missing] = -1
-            resp_items[q.id] = pd.Categorical.from_codes(codes, dtype=dtype)
-        dk_cols[f"{q.id}_dk"] = dk
-    population = pd.concat([pop, pd.DataFrame(pop_items)], axis=1)
-    population["responded"] = responded.astype("int64")
-
-    data = pop.iloc[ridx].reset_index(drop=True)
+            resp_items[q.id] = pd.Categorical.from_codes(codes, dtype=it.dtype)
+    data = base.iloc[ridx].reset_index(drop=True)
     data.insert(0, "respondent_id", np.arange(1, n_r + 1, dtype="int64"))
-    data = pd.concat([data, pd.DataFrame(resp_items), pd.DataFrame(dk_cols)], axis=1)
-    return data, population, _truth(model, u, v, p_resp)
+    dk_frame = pd.DataFrame(dk, columns=[f"{it.q.id}_dk" for it in model.items])
+    data = pd.concat([data, pd.DataFrame(resp_items), dk_frame], axis=1)
+    return data, _Drawn(model, answers, responded, u, v, p_resp)
+
+
+_BASE_COLS = ("position_id", "municipality_code", "municipality", "area", *COVARIATES)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What one draw produced beyond the respondents' frame (for the lazy attributes)."""
+
+    model: _Model
+    answers: dict[str, np.ndarray]
+    responded: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    p_resp: np.ndarray
+
+    def population(self) -> pd.DataFrame:
+        pos = self.model.positions
+        pop = pos[[c for c in _BASE_COLS if c in pos.columns]].reset_index(drop=True)
+        items: dict[str, Any] = {}
+        for it in self.model.items:
+            full = self.answers[it.q.id]
+            items[it.q.id] = (
+                full.astype("int64")
+                if it.kind == "count"
+                else pd.Categorical.from_codes(full, dtype=it.dtype)
+            )
+        out = pd.concat([pop, pd.DataFrame(items)], axis=1)
+        out["responded"] = self.responded.astype("int64")
+        return out
 
 
 def simulate_survey(
@@ -679,7 +717,5 @@ def simulate_survey(
         response_rate = rate
     model = _model(cal, _effects_key(effects), response_rate, _mnar_vector(mnar), frame)
     rng = np.random.default_rng(random_seed)
-    data, population, truth = _draw(model, rng)
-    return SimulatedSurvey(
-        data=data, population=population, truth=truth, random_seed=random_seed, calibration=cal
-    )
+    data, drawn = _draw(model, rng)
+    return SimulatedSurvey(data=data, random_seed=random_seed, calibration=cal, _draw=drawn)

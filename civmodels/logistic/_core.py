@@ -42,6 +42,7 @@ def binary_derivatives(
     *,
     offset: Array | None = None,
     scores: bool = False,
+    observed: bool = False,
 ) -> dict[str, Array | float]:
     """Kernel log-likelihood, gradient, expected and observed information.
 
@@ -50,8 +51,8 @@ def binary_derivatives(
     dict
         ``loglik`` (without the binomial coefficient), ``grad``, ``hess`` (minus the
         *expected* information, used for Fisher-scoring steps and, as R ``glm``, for the
-        standard errors), ``obs_hess`` (observed Hessian), ``mu`` and, if requested,
-        ``scores`` (n x k, weighted).
+        standard errors), ``mu``; if requested ``scores`` (n x k, weighted) and
+        ``obs_hess`` (observed Hessian).
     """
     eta = X @ beta
     if offset is not None:
@@ -70,10 +71,11 @@ def binary_derivatives(
     winfo = w * f * r  # expected information weights f^2 / (mu (1 - mu))
     hess = -(X * winfo[:, None]).T @ X
     out: dict[str, Array | float] = {"loglik": ll, "grad": grad, "hess": hess, "mu": mu}
-    # observed: d2 l / d eta2 = -f^2/v + (y - mu) d(f/v)/d eta
-    dr = link.dpdf(eta) / v - f * f * (1.0 - 2.0 * mu) / (v * v)
-    wobs = w * (-f * r + (y - mu) * dr)
-    out["obs_hess"] = (X * wobs[:, None]).T @ X
+    if observed:
+        # d2 l / d eta2 = -f^2/v + (y - mu) d(f/v)/d eta
+        dr = link.dpdf(eta) / v - r * r * (1.0 - 2.0 * mu)
+        wobs = w * (-f * r + (y - mu) * dr)
+        out["obs_hess"] = (X * wobs[:, None]).T @ X
     if scores:
         out["scores"] = X * u[:, None]
     return out

@@ -120,9 +120,10 @@ def fit_mixed(
             )
     out = _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
+    _glmm.warn_boundary(out, names)
     out = replace(out, loglik=out.loglik + const)
     fields = _result_fields(model, d, out, list(frame.x_names), names, levels, method, n_nodes)
-    return MixedLogisticResult(**fields)
+    return MixedLogisticResult(**fields, loglik_offset=const)
 
 
 def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -132,7 +133,7 @@ def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -
     if "Intercept" in names:
         p = float(np.clip((w @ y) / w.sum(), 1e-4, 1 - 1e-4))
         beta[names.index("Intercept")] = float(model.link.ppf(np.array([p]))[0])
-    return np.concatenate([beta, start_log_sd(d.K)])
+    return np.concatenate([_glmm.fixed_start(d, beta), start_log_sd(d.K)])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .._mle import (
     cluster_codes,
     convergence_checks,
     design_weights,
+    extreme_effects,
     newton,
 )
 from ..design import SurveyDesign, sandwich
@@ -38,7 +39,8 @@ def _is_proportion(data: pd.DataFrame, formula: str) -> bool:
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
     vals = col.dropna().to_numpy(float)
-    return bool(len(vals)) and not np.isin(vals, (0.0, 1.0)).all()
+    in_unit = bool(len(vals)) and bool(((vals >= 0) & (vals <= 1)).all())
+    return in_unit and not np.isin(vals, (0.0, 1.0)).all()
 
 
 class Logistic:
@@ -252,6 +254,21 @@ def _fit_fixed(
     const = _core.binomial_constant(y, w) if model.proportion else 0.0
     loglik = float(final["loglik"]) + const
     convergence_checks(opt, frame.nobs, stacklevel=5)
+    k0 = 1 if model.has_intercept else 0
+    se0 = np.sqrt(np.abs(np.diag(bread_inv)))
+    extreme = [
+        m_
+        for m_ in extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:])
+        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
+    ]
+    if extreme:
+        warnings.warn(
+            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
+            "these predictors with the outcome; merge categories or drop the predictor",
+            SeparationWarning,
+            stacklevel=4,
+        )
+        sep = [*sep, *extreme]
 
     df = None
     if design is not None:

@@ -137,6 +137,30 @@ class CLMData:
         # threshold index of the upper and lower cut (clipped; masked by top/bottom)
         self.iu = np.minimum(self.y, self.J - 2)
         self.il = np.maximum(self.y - 1, 0)
+        self.not_top = (~self.top).astype(float)
+        self.not_bottom = (~self.bottom).astype(float)
+        self._onehot: tuple[Array, Array] | None = None
+
+    def _onehots(self) -> tuple[Array, Array]:
+        if self._onehot is None:
+            J1 = self.J - 1
+            u = np.zeros((self.n, J1))
+            lo = np.zeros((self.n, J1))
+            rows = np.arange(self.n)
+            u[rows, self.iu] = self.not_top
+            lo[rows, self.il] = self.not_bottom
+            self._onehot = (u, lo)
+        return self._onehot
+
+    @property
+    def onehot_u(self) -> Array:
+        """(n, J-1) indicator of each row's upper cut (zero for the top category)."""
+        return self._onehots()[0]
+
+    @property
+    def onehot_l(self) -> Array:
+        """(n, J-1) indicator of each row's lower cut (zero for the bottom category)."""
+        return self._onehots()[1]
 
     @property
     def n_params(self) -> int:
@@ -223,6 +247,8 @@ def clm_derivatives(
         ``loglik``; ``grad`` (p,); ``hess`` (p, p) if requested; ``scores`` (n, p) with rows
         ``w_i * d l_i / d par`` if requested; ``prob`` (n,) fitted probability of ``y_i``.
     """
+    if d.q == 0 and d.m == 0:
+        return _derivs_location(par, d, link, hessian=hessian, scores=scores)
     eta1, eta2, sigma = _linear_parts(d, par)
     p = _probs(link, d, eta1, eta2)
     if not np.all(p > 0):
@@ -359,6 +385,84 @@ def clm_derivatives(
             bsl = sl["beta"]
             H[bsl, ssl] += Mx
             H[ssl, bsl] += Mx.T
+    out["hess"] = H
+    return out
+
+
+def _link_eval(link: Link, e: Array) -> tuple[Array, Array, Array, Array]:
+    """F, 1 - F, f and f' at ``e``; the logit shares one pair of exponentials."""
+    if link.name == "logit":
+        F = special.expit(e)
+        S = special.expit(-e)
+        f = F * S
+        return F, S, f, f * (S - F)
+    return link.cdf(e), _sf(link, e), link.pdf(e), link.dpdf(e)
+
+
+def _derivs_location(
+    par: Array, d: CLMData, link: Link, *, hessian: bool, scores: bool
+) -> dict[str, Array | float]:
+    """Fast path without nominal and scale effects (the common proportional-odds model).
+
+    Every row touches at most two adjacent thresholds, so the threshold blocks are built by
+    ``bincount`` (a tridiagonal matrix before the structure map ``tjac``) and the location
+    block needs one weighted cross-product.
+    """
+    na, J1 = d.n_alpha, d.J - 1
+    theta = d.tjac @ par[:na]
+    xb = d.X @ par[na:] if d.k else np.zeros(d.n)
+    if d.offset is not None:
+        xb = xb + d.offset
+    nt, nb = d.not_top, d.not_bottom
+    e1 = (theta[d.iu] - xb) * nt
+    e2 = (theta[d.il] - xb) * nb
+    F1, S1, f1, fp1 = _link_eval(link, e1)
+    F2, S2, f2, fp2 = _link_eval(link, e2)
+    F1 = F1 * nt + d.top
+    S1 = S1 * nt
+    F2 = F2 * nb
+    S2 = S2 * nb + d.bottom
+    p = np.where(e2 > 0, S2 - S1, F1 - F2)
+    if not np.all(p > 0):
+        return {"loglik": -np.inf}
+    w = d.w
+    ll = float(w @ np.log(p))
+    a1 = f1 * nt / p
+    a2 = -f2 * nb / p
+    c1 = w * a1
+    c2 = w * a2
+    grad = np.empty(d.n_params)
+    grad[:na] = d.tjac.T @ (
+        np.bincount(d.iu, weights=c1, minlength=J1) + np.bincount(d.il, weights=c2, minlength=J1)
+    )
+    grad[na:] = -(d.X.T @ (c1 + c2))
+    out: dict[str, Array | float] = {"loglik": ll, "grad": grad, "prob": p}
+    if scores:
+        sc = np.empty((d.n, d.n_params))
+        sc[:, :na] = (d.onehot_u * c1[:, None] + d.onehot_l * c2[:, None]) @ d.tjac
+        sc[:, na:] = -d.X * (c1 + c2)[:, None]
+        out["scores"] = sc
+    if not hessian:
+        return out
+    W11 = w * (fp1 * nt / p - a1 * a1)
+    W22 = w * (-fp2 * nb / p - a2 * a2)
+    W12 = -w * a1 * a2
+    A = np.diag(
+        np.bincount(d.iu, weights=W11, minlength=J1) + np.bincount(d.il, weights=W22, minlength=J1)
+    )
+    off = np.bincount(d.iu * J1 + d.il, weights=W12, minlength=J1 * J1).reshape(J1, J1)
+    A += off + off.T
+    H = np.empty((d.n_params, d.n_params))
+    H[:na, :na] = d.tjac.T @ A @ d.tjac
+    if d.k:
+        Xw = d.X * (W11 + W22 + 2.0 * W12)[:, None]
+        H[na:, na:] = d.X.T @ Xw
+        # threshold-location block: rows of X summed by cut, with weights W11+W12 / W22+W12
+        Mu = d.onehot_u.T @ (d.X * (W11 + W12)[:, None])
+        Ml = d.onehot_l.T @ (d.X * (W22 + W12)[:, None])
+        Htx = -(d.tjac.T @ (Mu + Ml))
+        H[:na, na:] = Htx
+        H[na:, :na] = Htx.T
     out["hess"] = H
     return out
 

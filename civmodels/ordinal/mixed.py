@@ -191,6 +191,7 @@ def fit_mixed(
             )
     out = _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
+    _glmm.warn_boundary(out, names)
     par_names = [*frame.threshold_names(), *frame.x_names]
     return MixedOrdinalResult(
         **_result_fields(model, d, out, par_names, names, levels, method, n_nodes)
@@ -202,7 +203,8 @@ def _start_values(d: _glmm.GLMMData, link: Any) -> np.ndarray:
     counts = np.bincount(d.y, weights=d.w, minlength=d.J)
     cum = np.clip(np.cumsum(counts)[:-1] / counts.sum(), 1e-4, 1 - 1e-4)
     theta = np.asarray(link.ppf(cum), dtype=float)
-    return np.concatenate([theta, np.zeros(d.p), start_log_sd(d.K)])
+    ab = _glmm.fixed_start(d, np.concatenate([theta, np.zeros(d.p)]))
+    return np.concatenate([ab, start_log_sd(d.K)])
 
 
 def _result_fields(
@@ -253,6 +255,7 @@ def _result_fields(
         "boundary": tuple(names[j] for j in out.boundary),
         "messages": tuple(out.messages),
         "weights": model.weights,
+        "engine_data": d,
     }
 
 

@@ -18,6 +18,7 @@ from .._mle import (
     cluster_codes,
     convergence_checks,
     design_weights,
+    extreme_effects,
 )
 from ..design import SurveyDesign, sandwich
 from ..exceptions import DataError, SeparationWarning, SpecificationError
@@ -337,6 +338,21 @@ def _fit_fixed(
         bread_inv = np.full_like(info, np.nan)
 
     convergence_checks(opt, frame.nobs)
+    sl_beta = d.slices()["beta"]
+    se0 = np.sqrt(np.abs(np.diag(bread_inv)))
+    extreme = [
+        m_
+        for m_ in extreme_effects(opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names)
+        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
+    ]
+    if extreme:
+        warnings.warn(
+            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
+            "these predictors with the outcome; merge categories or drop the predictor",
+            SeparationWarning,
+            stacklevel=3,
+        )
+        sep = [*sep, *extreme]
 
     df = None
     if design is not None:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._links import get_link
 from .._mle import newton
@@ -39,6 +39,12 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
     thresholds_ : ndarray of shape (n_classes - 1,)
     n_features_in_ : int
     converged_ : bool
+    n_iter_ : int
+
+    Notes
+    -----
+    Unpenalised maximum likelihood: on separable training data the estimates diverge and a
+    ``ConvergenceWarning`` is issued (standardise features, or merge classes).
 
     Examples
     --------
@@ -59,16 +65,20 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); an ordinal model needs at least 2"
+                f"y has 1 class ({self.classes_[0]!r}); an ordinal model needs at least 2"
             )
         lk = get_link(self.link)
         tjac, _ = _core.threshold_jacobian(len(self.classes_) - 1, self.thresholds)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        w = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            if not (w > 0).any():
+                raise ValueError("sample_weight are all zero; at least one must be positive")
         d = _core.CLMData(y=codes, X=X, tjac=tjac, w=w)
         opt = newton(
             lambda p: _core.clm_derivatives(p, d, lk),
             _core.start_values(d, lk),
-            gtol=1e-10 * max(1.0, float(d.w.sum())),
+            gtol=1e-12 * max(1.0, float(d.w.sum())),
             max_iter=self.max_iter,
         )
         if not opt.converged:
@@ -82,6 +92,7 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
         self.thresholds_ = tjac @ opt.params[sl["alpha"]]
         self.coef_ = opt.params[sl["beta"]]
         self.converged_ = opt.converged
+        self.n_iter_ = opt.n_iter
         self._link = lk
         return self
 
@@ -95,4 +106,5 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -120,6 +120,10 @@ def test_numeric_codes_option(survey, tmp_path):
         read_survey(tmp_path / "codes.csv")
     back = read_survey(tmp_path / "codes.csv", numeric_codes=True)
     pd.testing.assert_frame_equal(back, survey)
+    df.loc[0, "mot_trust"] = 5
+    df.to_csv(tmp_path / "codes5.csv", index=False)
+    with pytest.raises(DataError, match=r"mot_trust.*not codebook codes.*'5\.0'.*4 = Meget"):
+        read_survey(tmp_path / "codes5.csv", numeric_codes=True)
 
 
 def test_dk_companion_columns_are_honoured(survey, tmp_path):
@@ -267,3 +271,17 @@ def test_no_warning_on_clean_file(survey, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_survey(path)
+
+
+def test_municipality_codes_labelled_with_names(survey, tmp_path):
+    # SPSS exports often carry the municipality name as the value label of the code
+    path = write_survey(survey, tmp_path / "m.sav")
+    df, meta = pyreadstat.read_sav(str(path))
+    names = dict(zip(survey["municipality_code"], survey["municipality"], strict=True))
+    labels = meta.variable_value_labels
+    labels["municipality_code"] = {float(k): v for k, v in names.items()}
+    pyreadstat.write_sav(
+        df.drop(columns="municipality"), str(tmp_path / "m2.sav"), variable_value_labels=labels
+    )
+    back = read_survey(tmp_path / "m2.sav")
+    pd.testing.assert_frame_equal(back, survey)

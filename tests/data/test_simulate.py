@@ -226,3 +226,13 @@ def test_does_not_mutate_default_calibration():
 
 def test_bundled_seed_constant():
     assert BUNDLED_SEED == 20151001
+
+
+def test_override_with_default_value_reproduces_default():
+    # re-solving one item with its calibrated effect gives the same model and the same draws
+    a = simulate_survey(random_seed=11, effects={"mot_quality": {"pressure_high": -0.45}})
+    b = simulate_survey(random_seed=11)
+    pd.testing.assert_frame_equal(a.data, b.data)
+    pd.testing.assert_series_equal(
+        a.truth.thresholds["mot_quality"], b.truth.thresholds["mot_quality"]
+    )

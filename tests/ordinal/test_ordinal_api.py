@@ -168,3 +168,4 @@ def test_agrees_with_statsmodels_orderedmodel(wine):
     np.testing.assert_allclose(res.thresholds, cuts, rtol=1e-4)
     np.testing.assert_allclose(res.coef, sm.params.iloc[:2], rtol=1e-4)
     assert res.loglik == pytest.approx(sm.llf, rel=1e-8)
+

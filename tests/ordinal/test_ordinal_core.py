@@ -75,7 +75,7 @@ def test_binary_derivatives(link):
     y = rng.binomial(1, 0.4, 200).astype(float)
     w = rng.uniform(0.5, 2, 200)
     b = np.array([-0.3, 0.2, 0.1])
-    out = bcore.binary_derivatives(b, X, y, w, lk, scores=True)
+    out = bcore.binary_derivatives(b, X, y, w, lk, scores=True, observed=True)
 
     def ll(p):
         return bcore.binary_derivatives(p, X, y, w, lk)["loglik"]

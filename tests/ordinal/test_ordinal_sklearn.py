@@ -33,5 +33,5 @@ def test_pipeline_cross_validation():
 
 
 def test_single_class_error():
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="1 class"):
         cm.OrdinalClassifier().fit(np.ones((5, 1)), np.zeros(5))

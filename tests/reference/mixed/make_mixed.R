@@ -51,6 +51,7 @@ clmm_case <- function(name, formula, data, link = "logit", nAGQ = 1L) {
 }
 
 data(wine, package = "ordinal")
+write.csv(wine, file.path(out_dir, "wine.csv"), row.names = FALSE)
 clmm_case("wine_logit_laplace", rating ~ temp + contact + (1 | judge), wine)
 clmm_case("wine_logit_agq10", rating ~ temp + contact + (1 | judge), wine, nAGQ = 10L)
 clmm_case("wine_probit_laplace", rating ~ temp + contact + (1 | judge), wine, link = "probit")
@@ -100,6 +101,7 @@ glmer_fit <- function(name, g, k, n, group) {
 }
 
 data(cbpp, package = "lme4")
+write.csv(cbpp, file.path(out_dir, "cbpp.csv"), row.names = FALSE)
 for (q in c(1L, 25L)) {
   g <- glmer(incidence / size ~ period + (1 | herd), weights = size, data = cbpp,
              family = binomial, nAGQ = q, control = gctrl)
@@ -114,3 +116,16 @@ for (q in c(1L, 10L)) {
   glmer_fit(sprintf("sim444_binary_%s", if (q == 1L) "laplace" else "agq10"), g, sim$high,
             rep(1, nrow(sim)), sim$municipality)
 }
+
+# Profile-likelihood intervals of the judge SD (clmm2: clmm has no profile method). R
+# interpolates the profile with a spline over nSteps points, good to ~1e-4 relative.
+prof_ci <- function(f) {
+  ci <- confint(profile(f, range = c(0.1, 4), nSteps = 50))
+  list(sd = as.numeric(f$stDev), ci_lower = ci[1, 1], ci_upper = ci[1, 2])
+}
+# (profile() re-evaluates the call, so the fits are written out rather than looped)
+f1 <- clmm2(rating ~ temp + contact, random = judge, data = wine, Hess = TRUE)
+f10 <- clmm2(rating ~ temp + contact, random = judge, data = wine, Hess = TRUE, nAGQ = 10)
+prof <- list(laplace = prof_ci(f1), agq10 = prof_ci(f10))
+write_json(c(prof, list(versions = versions)), file.path(out_dir, "wine_profile_sd.json"),
+           digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -1,0 +1,343 @@
+"""Sampler and ArviZ backend: the one place that knows PyMC's, nutpie's and ArviZ's APIs.
+
+Everything version-specific lives here: how a PyMC model is compiled and sampled (PyMC's NUTS
+or nutpie's Rust NUTS driving a PyTensor C-compiled log density), how draws become an
+``arviz.InferenceData`` (ArviZ 0.2x; ArviZ 1.x returns a ``DataTree`` and takes nested
+dicts — adapt :func:`to_inference_data` and :func:`posterior_arrays` only), and how
+diagnostics and LOO are computed.
+
+Why nutpie with the C backend
+-----------------------------
+nutpie's own ``compile_pymc_model`` compiles the graph with Numba, which costs about a minute in
+every fresh process. PyTensor's C backend caches compiled modules on disk across processes,
+so a new process only re-links the graph. Driving nutpie's sampler (better mass-matrix
+adaptation than PyMC's NUTS, no per-chain process start-up) with the C-compiled
+log-density-and-gradient gives most of nutpie's speed without the cold-start cost. The
+choice is measured in ``benchmarks/bench_bayes.py``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import SamplingWarning, SpecificationError
+
+SAMPLERS = ("nutpie", "pymc")
+
+# Thresholds of the post-sampling checks (Vehtari et al. 2021 recommendations).
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+@dataclass
+class Compiled:
+    """A PyMC model compiled to a flat log-density-and-gradient function."""
+
+    model: Any
+    n_dim: int
+    logp_dlogp: Any
+    expand: Any
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    point0: np.ndarray
+
+
+def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
+    """Compile ``model`` to ``x -> (logp, dlogp)`` and ``x -> constrained values``.
+
+    ``x`` is the flat vector of unconstrained free parameters.
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.pytensorf import compile as pm_compile
+
+    ip = model.initial_point()
+    value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    shapes = [tuple(np.shape(ip[v.name])) for v in value_vars]
+    sizes = [int(np.prod(s)) for s in shapes]
+    n_dim = int(sum(sizes))
+    joined = pt.TensorType("float64", shape=(n_dim,))("_x")
+    pieces, start = [], 0
+    for v, shp, size in zip(value_vars, shapes, sizes, strict=True):
+        pieces.append(joined[start : start + size].reshape(shp).astype(v.dtype))
+        start += size
+    replace = dict(zip(value_vars, pieces, strict=True))
+    logp = model.logp()
+    grads = pytensor.gradient.grad(logp, value_vars)
+    grad = pt.concatenate([g.ravel() for g in grads])
+    logp_r, grad_r = pytensor.clone_replace([logp, grad], replace)
+    with model:
+        f_logp = pm_compile([joined], [logp_r, grad_r], mode=mode)
+    outs = [v for v in model.unobserved_value_vars if not v.name.endswith("__")]
+    with model:
+        f_expand = pm_compile([joined], outs, givens=list(replace.items()), mode=mode)
+    # nutpie always passes a contiguous float64 vector: skip PyTensor's per-call input checks
+    f_logp.trust_input = True
+    names = [v.name for v in outs]
+    out_shapes = [tuple(np.shape(a)) for a in f_expand(_flat(ip, value_vars))]
+    return Compiled(
+        model=model,
+        n_dim=n_dim,
+        logp_dlogp=f_logp,
+        expand=f_expand,
+        names=names,
+        shapes=out_shapes,
+        point0=_flat(ip, value_vars),
+    )
+
+
+def _flat(point: Mapping[str, np.ndarray], value_vars: Sequence[Any]) -> np.ndarray:
+    return np.concatenate([np.asarray(point[v.name], float).ravel() for v in value_vars])
+
+
+def sample(
+    compiled: Compiled,
+    *,
+    sampler: str,
+    draws: int,
+    tune: int,
+    chains: int,
+    random_seed: int | None,
+    cores: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Run NUTS; return ``(draws, stats)`` as dicts of arrays shaped ``(chain, draw, ...)``.
+
+    ``stats`` holds at least ``diverging`` (bool) and ``tree_depth``.
+    """
+    if sampler == "nutpie":
+        return _sample_nutpie(compiled, draws, tune, chains, random_seed, cores)
+    if sampler == "pymc":
+        return _sample_pymc(compiled, draws, tune, chains, random_seed, cores)
+    raise SpecificationError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+
+
+def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores):
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    f_logp, f_expand = compiled.logp_dlogp, compiled.expand
+    point0 = compiled.point0
+
+    def make_logp():
+        def logp(x):
+            # far-out trial points during warm-up overflow exp(); NUTS rejects them anyway
+            with np.errstate(all="ignore"):
+                lp, g = f_logp(x)
+            return float(lp), np.asarray(g, dtype=np.float64)
+
+        return logp
+
+    def make_expand(seed1, seed2, chain):
+        def expand(x):
+            return {
+                n: np.asarray(v, dtype=np.float64)
+                for n, v in zip(compiled.names, f_expand(x), strict=True)
+            }
+
+        return expand
+
+    def init(seed):
+        # PyMC's default: the initial point jittered uniformly by +-1 on the unconstrained scale
+        rng = np.random.default_rng(seed)
+        return point0 + rng.uniform(-1.0, 1.0, size=point0.shape)
+
+    model = from_pyfunc(
+        compiled.n_dim,
+        make_logp,
+        make_expand,
+        [np.dtype("float64")] * len(compiled.names),
+        compiled.shapes,
+        compiled.names,
+        make_initial_point_fn=init,
+    )
+    seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
+    # A Python log density holds the GIL, so extra threads add contention, not speed.
+    trace = nutpie.sample(
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=1 if cores is None else cores,
+        seed=seed,
+        progress_bar=False,
+        save_warmup=False,
+    )
+    out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
+    st = trace.sample_stats
+    stats = {
+        "diverging": np.asarray(st["diverging"].values, bool),
+        "tree_depth": np.asarray(st["depth"].values),
+        "step_size": np.asarray(st["step_size"].values),
+    }
+    return out, stats
+
+
+def _sample_pymc(compiled, draws, tune, chains, random_seed, cores):
+    import pymc as pm
+
+    seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
+    with compiled.model, np.errstate(all="ignore"), warnings.catch_warnings():
+        # PyMC repeats our diagnostics in its own words; ours are checked after sampling
+        warnings.simplefilter("ignore", RuntimeWarning)
+        idata = pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=1 if cores is None else cores,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            return_inferencedata=True,
+            idata_kwargs={"log_likelihood": False},
+        )
+    out = {n: np.asarray(idata.posterior[n].values) for n in compiled.names}
+    st = idata.sample_stats
+    stats = {
+        "diverging": np.asarray(st["diverging"].values, bool),
+        "tree_depth": np.asarray(st["tree_depth"].values),
+        "step_size": np.asarray(st["step_size"].values),
+    }
+    return out, stats
+
+
+def to_inference_data(
+    posterior: Mapping[str, np.ndarray],
+    *,
+    coords: Mapping[str, Sequence[Any]],
+    dims: Mapping[str, Sequence[str]],
+    log_likelihood: Mapping[str, np.ndarray] | None = None,
+    observed_data: Mapping[str, np.ndarray] | None = None,
+    sample_stats: Mapping[str, np.ndarray] | None = None,
+    prior: Mapping[str, np.ndarray] | None = None,
+    prior_predictive: Mapping[str, np.ndarray] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Any:
+    """Build an ``arviz.InferenceData`` with labelled coordinates (ArviZ 0.2x API)."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        # ArviZ warns when a dimension has more entries than draws; irrelevant here
+        warnings.simplefilter("ignore", UserWarning)
+        return az.from_dict(
+            posterior=dict(posterior) if posterior is not None else None,
+            log_likelihood=dict(log_likelihood) if log_likelihood else None,
+            observed_data=dict(observed_data) if observed_data else None,
+            sample_stats=dict(sample_stats) if sample_stats else None,
+            prior=dict(prior) if prior else None,
+            prior_predictive=dict(prior_predictive) if prior_predictive else None,
+            coords={k: list(v) for k, v in coords.items()},
+            dims={k: list(v) for k, v in dims.items()},
+            attrs=dict(attrs or {}),
+        )
+
+
+def posterior_arrays(idata: Any, group: str = "posterior") -> dict[str, np.ndarray]:
+    """Arrays ``(chain, draw, ...)`` of every variable in a group."""
+    ds = getattr(idata, group)
+    return {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Worst-case MCMC diagnostics over the monitored parameters."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    n_draws: int
+    worst_rhat: str
+    worst_ess: str
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.n_divergent > 0:
+            out.append(
+                f"{self.n_divergent} divergent transitions (of {self.n_draws} draws): the "
+                "posterior has regions the sampler cannot explore; try fit(target_accept=0.95), "
+                "tighter priors on the group SDs, or check for separation"
+            )
+        if not np.isfinite(self.max_rhat) or self.max_rhat > RHAT_MAX:
+            out.append(
+                f"R-hat up to {self.max_rhat:.3f} (> {RHAT_MAX}) for {self.worst_rhat}: chains "
+                "disagree; run more tuning and draws (tune=2000, draws=2000) and more chains"
+            )
+        if min(self.min_ess_bulk, self.min_ess_tail) < ESS_MIN:
+            out.append(
+                f"effective sample size bulk {self.min_ess_bulk:.0f} / tail "
+                f"{self.min_ess_tail:.0f} (< {ESS_MIN}) for {self.worst_ess}: estimates and "
+                "intervals are noisy; increase draws or chains"
+            )
+        return out
+
+
+def diagnose(idata: Any, var_names: Sequence[str], diverging: np.ndarray) -> Diagnostics:
+    """R-hat (rank-normalised, split), bulk and tail ESS, and divergences."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(idata, var_names=list(var_names))
+        bulk = az.ess(idata, var_names=list(var_names), method="bulk")
+        tail = az.ess(idata, var_names=list(var_names), method="tail")
+
+    def worst(ds, fn):
+        best_val, best_name = None, ""
+        for name, da in ds.data_vars.items():
+            vals = np.asarray(da.values, float).ravel()
+            if vals.size == 0:
+                continue
+            vals = np.where(np.isnan(vals), np.inf if fn is np.max else -np.inf, vals)
+            i = int(np.argmax(vals) if fn is np.max else np.argmin(vals))
+            v = float(vals[i])
+            if best_val is None or (v > best_val if fn is np.max else v < best_val):
+                best_val = v
+                best_name = str(name) if vals.size == 1 else f"{name}[{i}]"
+        return (np.nan if best_val is None else best_val), best_name
+
+    max_rhat, w_r = worst(rhat, np.max)
+    min_bulk, w_b = worst(bulk, np.min)
+    min_tail, w_t = worst(tail, np.min)
+    return Diagnostics(
+        max_rhat=max_rhat,
+        min_ess_bulk=min_bulk,
+        min_ess_tail=min_tail,
+        n_divergent=int(np.asarray(diverging).sum()),
+        n_draws=int(np.asarray(diverging).size),
+        worst_rhat=w_r,
+        worst_ess=w_b if min_bulk <= min_tail else w_t,
+    )
+
+
+def warn_diagnostics(diag: Diagnostics, stacklevel: int = 3) -> None:
+    """Emit one SamplingWarning listing every failed check and what to try."""
+    problems = diag.problems()
+    if problems:
+        warnings.warn(
+            "MCMC diagnostics flag an unreliable posterior:\n  - " + "\n  - ".join(problems),
+            SamplingWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def loo(idata: Any, var_name: str | None = None) -> Any:
+    """PSIS-LOO (``arviz.loo``) from the stored pointwise log-likelihood."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return az.loo(idata, var_name=var_name, pointwise=True)
+
+
+def compare(idatas: Mapping[str, Any], var_name: str | None = None) -> Any:
+    """``arviz.compare`` of several fits by PSIS-LOO."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return az.compare(dict(idatas), ic="loo", var_name=var_name)

@@ -1,0 +1,474 @@
+"""Multi-item model for a battery of Likert items (graded response model with covariates)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._links import LINKS
+from .._validation import check_columns, check_dataframe, drop_incomplete
+from ..exceptions import DataError, SpecificationError
+from ..formula import FixedDesign, parse_formula
+from . import _numeric as num
+from ._graph import GroupSpec
+from ._models import check_alpha, check_fit_args, default_coef_prior, new_group_effects
+from ._priors import Prior, resolve_priors
+from ._results import BayesResult, Poststratification, _interval, ppc_figure
+
+__all__ = ["Battery"]
+
+
+def _item_codes(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
+    """Codes (-1 = not answered) and the category labels of one item."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        if not col.cat.ordered:
+            raise DataError(
+                f"item {name!r} is an unordered categorical; make it ordered, lowest first"
+            )
+        return col.cat.codes.to_numpy(np.int64), [str(c) for c in col.cat.categories]
+    if pd.api.types.is_numeric_dtype(col):
+        vals = col.to_numpy(float)
+        ok = ~np.isnan(vals)
+        if not np.allclose(vals[ok], np.round(vals[ok])):
+            raise DataError(f"item {name!r} has non-integer values; use ordered categories")
+        levels = np.unique(vals[ok]).astype(np.int64)
+        codes = np.full(len(vals), -1, np.int64)
+        codes[ok] = np.searchsorted(levels, vals[ok].astype(np.int64))
+        return codes, [str(v) for v in levels]
+    raise DataError(
+        f"item {name!r} holds {col.dtype} values; make it an ordered categorical (lowest first)"
+    )
+
+
+class Battery:
+    r"""Bayesian multi-item model for a battery of ordinal items.
+
+    A graded-response (ordinal factor) model whose latent trait is regressed on covariates
+    with municipality and area effects:
+
+    .. math::
+
+        \zeta_i = x_i'\beta + \sum_g u_{g, j_g[i]} + \varepsilon_i,
+        \quad \varepsilon_i \sim N(0, 1),\quad u_{g,j} = \sigma_g z_{g,j}
+
+        P(Y_{ij} \le k) = F(\theta_{jk} - \lambda_j \zeta_i)
+
+    Identification: the respondent residual has SD 1 (this sets the scale of
+    :math:`\zeta`, so ``coef`` is in residual-SD units), ``x`` has no intercept (the item
+    thresholds absorb it), and loadings :math:`\lambda_j > 0` (all items point the same
+    way). The likelihood runs over the (respondent, item) pairs actually answered, so
+    breakoff and 'Ved ikke' are treated as missing at random given the model, without dropping
+    the respondent. Respondents who answered no item carry no information and are counted in
+    ``n_dropped``.
+
+    Default priors: ``"cutpoints"`` induced Dirichlet(1) per item; coefficients Normal(0,
+    1 / sd(x)); ``"loading"`` LogNormal(0, 0.5); ``"sd_<group>"`` HalfNormal(1).
+
+    Parameters
+    ----------
+    items : sequence of str
+        Item columns (ordered categoricals on the same scale, NaN = not answered).
+    formula : str
+        Right-hand side, e.g. ``"~ size + pressure + (1 | municipality) + (1 | area)"``.
+    data : pandas.DataFrame
+        Not modified. A column ``<item>_dk`` (boolean) marks 'Ved ikke' answers; they are
+        counted and treated as missing.
+    priors : dict, optional
+    link : str, default "logit"
+    """
+
+    def __init__(
+        self,
+        items: Sequence[str],
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        priors: Mapping[str, Any] | None = None,
+        link: str = "logit",
+    ) -> None:
+        check_dataframe(data)
+        if link not in LINKS:
+            raise SpecificationError(f"link must be one of {sorted(LINKS)}, got {link!r}")
+        items = list(items)
+        if len(items) < 2:
+            raise SpecificationError("a battery needs at least two items; use Ordinal for one")
+        check_columns(data, items, what="the battery items")
+        self.items, self.link, self.formula = items, link, formula
+        parsed = parse_formula(formula, require_outcome=False)
+        if parsed.outcome is not None:
+            raise SpecificationError(
+                f"Battery formulas have no outcome (the items are the outcomes); write "
+                f"'~ {formula.split('~', 1)[1].strip()}'"
+            )
+        self.parsed = parsed
+        cols = [c for c in parsed.variables()]
+        check_columns(data, cols)
+        kept, self.missing = drop_incomplete(data, cols)
+        codes, cats = {}, None
+        for it in items:
+            c, labels = _item_codes(kept[it], it)
+            if cats is None:
+                cats, first = labels, it
+            elif labels != cats:
+                raise SpecificationError(
+                    f"items use different scales: {first!r} has {cats}, {it!r} has {labels}; "
+                    "model items with different response scales separately"
+                )
+            codes[it] = c
+        self.categories = list(cats)
+        Y = np.column_stack([codes[it] for it in items])
+        answered = (Y >= 0).any(axis=1)
+        self.n_no_answer = int((~answered).sum())
+        self.data = kept.loc[answered]
+        Y = Y[answered]
+        self.dont_know = {
+            it: int(kept.loc[answered, f"{it}_dk"].fillna(False).astype(bool).sum())
+            if f"{it}_dk" in kept.columns
+            else 0
+            for it in items
+        }
+        self.n_answered = {it: int((Y[:, j] >= 0).sum()) for j, it in enumerate(items)}
+        resp, item = np.nonzero(Y >= 0)
+        self.resp, self.item, self.y = resp, item, Y[resp, item]
+        counts = np.bincount(self.y, minlength=len(cats))
+        if (counts == 0).any():
+            warnings.warn(
+                f"categories with no answers in any item: "
+                f"{[c for c, k in zip(cats, counts, strict=True) if k == 0]}; kept, informed by "
+                "the prior only",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.fixed = FixedDesign(parsed.fixed, self.data, intercept=False)
+        X = self.fixed.X
+        self.x_mean = X.mean(axis=0) if X.shape[1] else np.zeros(0)
+        self.Xc = X - self.x_mean
+        self.slope_names = list(self.fixed.names)
+        self.groups, self.group_levels = [], {}
+        for term in parsed.random:
+            if not term.is_intercept:
+                raise SpecificationError(f"only random intercepts are supported, got {term}")
+            gc, levels = pd.factorize(self.data[term.group], sort=True)
+            self.groups.append(GroupSpec(term.group, gc.astype(np.int64), len(levels)))
+            self.group_levels[term.group] = pd.Index(levels)
+        defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
+        kinds = {"cutpoints": "simplex"}
+        for j, name in enumerate(self.slope_names):
+            defaults[name], kinds[name] = default_coef_prior(self.Xc[:, j]), "real"
+        defaults["loading"], kinds["loading"] = Prior("lognormal", mu=0.0, sigma=0.5), "positive"
+        for g in self.groups:
+            defaults[f"sd_{g.name}"], kinds[f"sd_{g.name}"] = Prior("halfnormal"), "positive"
+        aliases = {"coef": list(self.slope_names), "sd": [f"sd_{g.name}" for g in self.groups]}
+        self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
+        check_alpha(self.priors["cutpoints"], len(self.categories))
+        self._compiled: Any = None
+        self._outcome = "battery"
+
+    # -- facts ------------------------------------------------------------------------
+    @property
+    def nobs(self) -> int:
+        """Respondents used (each with at least one answered item)."""
+        return len(self.data)
+
+    @property
+    def n_dropped(self) -> int:
+        """Respondents dropped: missing predictors plus no answered item."""
+        return int(self.missing.n_dropped + self.n_no_answer)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.categories)
+
+    def threshold_names(self) -> list[str]:
+        c = self.categories
+        return [f"{it}: {a}|{b}" for it in self.items for a, b in itertools.pairwise(c)]
+
+    def coords(self) -> dict[str, list]:
+        c = self.categories
+        out = {
+            "term": list(self.slope_names),
+            "item": list(self.items),
+            "threshold": [f"{a}|{b}" for a, b in itertools.pairwise(c)],
+        }
+        for g in self.groups:
+            out[f"level_{g.name}"] = [str(v) for v in self.group_levels[g.name]]
+        return out
+
+    def _idata_layout(self):
+        coords = self.coords()
+        coords["respondent"] = [str(i) for i in self.data.index]
+        coords["answer"] = [
+            f"{self.data.index[r]}:{self.items[j]}"
+            for r, j in zip(self.resp, self.item, strict=True)
+        ]
+        dims = {
+            "coef": ["term"],
+            "loading": ["item"],
+            "cutpoints": ["item", "threshold"],
+            "trait": ["respondent"],
+            "y": ["answer"],
+        }
+        for g in self.groups:
+            dims[f"re_{g.name}"] = [f"level_{g.name}"]
+        return coords, dims
+
+    # -- graph ----------------------------------------------------------------------------
+    def build_model(self) -> Any:
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        from . import _graph as gr
+
+        J, C = len(self.items), self.n_categories - 1
+        with pm.Model(coords=self.coords()) as model:
+            mu = 0.0
+            if self.slope_names:
+                X = pm.Data("X", self.Xc)
+                coef = gr.coef_vector("coef", [self.priors[n] for n in self.slope_names], "term")
+                mu = (X * coef[None, :]).sum(axis=1)
+            mu = mu + gr.group_effects(self.groups, self.priors)
+            eps = pm.Normal("trait_raw", 0.0, 1.0, shape=self.nobs)
+            zeta = mu + eps
+            lp = self.priors["loading"]
+            loading = pm.LogNormal(
+                "loading", mu=lp.params["mu"], sigma=lp.params["sigma"], dims="item"
+            )
+            cut = gr.cutpoints("cutpoints", C, self.priors["cutpoints"], self.link, shape=(J,))
+            big = pt.full((J, 1), gr.BIG)
+            ext = pt.concatenate([-big, cut, big], axis=1)
+            resp = pm.Data("resp", self.resp.astype(np.int64))
+            item = pm.Data("item", self.item.astype(np.int64))
+            y = pm.Data("y", self.y.astype(np.int64))
+            eta = loading[item] * zeta[resp]
+            ll = gr.log_cdf_diff(ext[item, y + 1] - eta, ext[item, y] - eta, self.link)
+            pm.Potential("loglik", ll.sum())
+        return model
+
+    def _compile(self):
+        if self._compiled is None:
+            from . import _backend
+
+            self._compiled = _backend.compile_model(self.build_model())
+        return self._compiled
+
+    def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        S = raw["loading"].shape[0]
+        k = len(self.slope_names)
+        pri = [self.priors[n] for n in self.slope_names]
+        if k:
+            mu = np.array([p.params["mu"] for p in pri])
+            sg = np.array([p.params["sigma"] for p in pri])
+            t_idx = [i for i, p in enumerate(pri) if p.dist == "studentt"]
+            z = np.zeros((S, k))
+            n_idx = [i for i in range(k) if i not in t_idx]
+            if t_idx:
+                z[:, t_idx] = raw["coef_raw_t"]
+            if n_idx:
+                z[:, n_idx] = raw["coef_raw"]
+            coef = mu + sg * z
+        else:
+            coef = np.zeros((S, 0))
+        shift = coef @ self.x_mean if k else np.zeros(S)
+        out = {"coef": coef, "loading": raw["loading"]}
+        # thresholds for x = 0 (sampled ones refer to centred covariates)
+        out["cutpoints"] = (
+            num.cut_from_raw(raw["cutpoints_raw"]) + (raw["loading"] * shift[:, None])[..., None]
+        )
+        mu_c = self.Xc @ coef.T if k else np.zeros((self.nobs, S))
+        re = 0.0
+        for g in self.groups:
+            out[f"sd_{g.name}"] = raw[f"sd_{g.name}"]
+            out[f"re_{g.name}"] = raw[f"sd_{g.name}"][:, None] * raw[f"z_{g.name}"]
+            re = re + out[f"re_{g.name}"][:, g.codes]
+        out["trait"] = mu_c.T + shift[:, None] + re + raw["trait_raw"]
+        return out
+
+    def pointwise_loglik(self, post: Mapping[str, np.ndarray]) -> np.ndarray:
+        eta = post["loading"][:, self.item] * post["trait"][:, self.resp]
+        cut = post["cutpoints"][:, self.item, :]
+        return num.ordinal_loglik(cut, eta, self.y, self.link)
+
+    def param_draws(self, post: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        cols: dict[str, np.ndarray] = {}
+        names = self.threshold_names()
+        flat = post["cutpoints"].reshape(post["cutpoints"].shape[0], -1)
+        for j, n in enumerate(names):
+            cols[n] = flat[:, j]
+        for j, n in enumerate(self.slope_names):
+            cols[n] = post["coef"][:, j]
+        for j, it in enumerate(self.items):
+            cols[f"loading[{it}]"] = post["loading"][:, j]
+        return pd.DataFrame(cols)
+
+    def item_probs(
+        self, post: Mapping[str, np.ndarray], newdata: pd.DataFrame, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Category probabilities (S, n, J, K) for new rows, integrating the residual trait."""
+        X = self.fixed.transform(newdata)
+        mu = post["coef"] @ X.T + new_group_effects(
+            post, self.groups, self.group_levels, newdata, rng
+        )
+        zeta = mu + rng.standard_normal(mu.shape)
+        out = np.empty((*zeta.shape, len(self.items), self.n_categories))
+        for j in range(len(self.items)):
+            out[:, :, j, :] = num.catprobs(
+                post["cutpoints"][:, j, :], post["loading"][:, j, None] * zeta, self.link
+            )
+        return out
+
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        sampler: str = "nutpie",
+        random_seed: Any = None,
+        *,
+        cores: int | None = None,
+    ) -> BatteryResult:
+        """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
+        from . import _backend
+
+        d, t, c = check_fit_args(draws, tune, chains, sampler)
+        raw, stats = _backend.sample(
+            self._compile(),
+            sampler=sampler,
+            draws=d,
+            tune=t,
+            chains=c,
+            random_seed=random_seed,
+            cores=cores,
+        )
+        return BatteryResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
+
+
+class BatteryResult(BayesResult):
+    """Fitted :class:`Battery`: per-item thresholds and loadings, covariate effects on the
+    latent trait, group SDs; predictions and MRP per item."""
+
+    _monitor = ("cutpoints", "coef", "loading")
+
+    def _param_draws(self) -> pd.DataFrame:
+        return self.model.param_draws(self._post)
+
+    @property
+    def thresholds(self) -> pd.Series:
+        """Posterior means of the item thresholds (``"<item>: a|b"``)."""
+        return self.params[self.model.threshold_names()]
+
+    @property
+    def loadings(self) -> pd.Series:
+        """Posterior means of the item loadings."""
+        return self.params[[f"loading[{it}]" for it in self.model.items]]
+
+    def summary(self, level: float = 0.95):
+        from ..results import Summary
+
+        m = self.model
+        tab = self.to_frame(level)
+        rows = {}
+        for g in m.groups:
+            d = self._post[f"sd_{g.name}"]
+            lo, hi = _interval(d, level)
+            rows[f"sd({g.name})"] = {
+                "mean": d.mean(),
+                "sd": d.std(ddof=1),
+                "lower": lo,
+                "upper": hi,
+            }
+        items = pd.DataFrame({"answered": m.n_answered, "ved_ikke": m.dont_know}, index=m.items)
+        blocks = {
+            "Latent trait regression": tab.loc[m.slope_names],
+            "Loadings": tab.loc[[f"loading[{it}]" for it in m.items]],
+            "Thresholds": tab.loc[m.threshold_names()],
+            "Random effects": pd.DataFrame(rows).T,
+            "Items": items,
+        }
+        dg = self.diagnostics
+        info = {
+            "Items": len(m.items),
+            "Respondents": m.nobs,
+            "Answers used": len(m.y),
+            "Respondents dropped": m.n_dropped,
+            "Sampler": f"{self.sampler}, {self._shape[0]} chains x {self._shape[1]} draws",
+            "Max R-hat": dg.max_rhat,
+            "Divergences": dg.n_divergent,
+        }
+        notes = (
+            "Latent trait in units of the respondent residual SD; 'Ved ikke' and unanswered "
+            "items are missing (likelihood over answered items only).",
+            *dg.problems(),
+        )
+        return Summary(
+            title=f"Bayesian battery model ({m.link})", info=info, blocks=blocks, notes=notes
+        )
+
+    def predict(self, newdata=None, kind="prob", *, item=None, random_seed=None):
+        """Posterior-mean category probabilities of one item (``kind="prob"``) for new rows,
+        integrating over the respondent residual."""
+        if kind != "prob":
+            raise ValueError("Battery.predict supports kind='prob' only")
+        m = self.model
+        j = self._item_index(item)
+        rng = np.random.default_rng(random_seed)
+        data = m.data if newdata is None else newdata
+        check_dataframe(data, "newdata")
+        p = m.item_probs(self._post, data, rng)[:, :, j, :].mean(0)
+        return pd.DataFrame(p, index=data.index, columns=m.categories)
+
+    def _item_index(self, item) -> int:
+        if item is None or item not in self.model.items:
+            raise ValueError(f"item must be one of {self.model.items}, got {item!r}")
+        return self.model.items.index(item)
+
+    def poststratify(self, frame, by=None, *, item=None, weights=None, level=0.9, random_seed=None):
+        """MRP for one item (``item=``), or a dict item -> Poststratification for all."""
+        m = self.model
+        check_dataframe(frame, "frame")
+        by_list = [by] if isinstance(by, str) else list(by or [])
+        check_columns(frame, by_list, what="the poststratification 'by'")
+        w = np.ones(len(frame)) if weights is None else frame[weights].to_numpy(float)
+        rng = np.random.default_rng(random_seed)
+        probs = m.item_probs(self._post, frame, rng)
+        if item is not None:
+            j = self._item_index(item)
+            return Poststratification._from_probs(
+                probs[:, :, j, :], m.categories, frame, by_list, w, level
+            )
+        return {
+            it: Poststratification._from_probs(
+                probs[:, :, j, :], m.categories, frame, by_list, w, level
+            )
+            for j, it in enumerate(m.items)
+        }
+
+    def ppc_plot(self, *, n_rep=200, level=0.9, random_seed=None, ax=None):
+        """Observed vs replicated category shares per item (answered pairs only)."""
+        m = self.model
+        rng = np.random.default_rng(random_seed)
+        S = self._post["loading"].shape[0]
+        take = rng.choice(S, size=min(n_rep, S), replace=False)
+        eta = self._post["loading"][take][:, m.item] * self._post["trait"][take][:, m.resp]
+        cut = self._post["cutpoints"][take][:, m.item, :]
+        full = np.concatenate(
+            [
+                np.zeros((*eta.shape, 1)),
+                m_cdf(cut - eta[..., None], m.link),
+                np.ones((*eta.shape, 1)),
+            ],
+            axis=-1,
+        )
+        u = rng.random(eta.shape)[..., None]
+        yrep = (full[..., 1:] < u).sum(-1).clip(0, m.n_categories - 1)
+        return ppc_figure(m.y, yrep, m.item, list(m.items), m.categories, level, ax)
+
+
+def m_cdf(x, link):
+    from .._links import get_link
+
+    return get_link(link).cdf(x)

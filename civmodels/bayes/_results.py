@@ -1,0 +1,544 @@
+"""Results of the Bayesian models: the shared result contract on top of ArviZ InferenceData."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_columns, check_dataframe
+from ..exceptions import DataError
+from ..results import Summary
+from . import _backend
+from . import _numeric as num
+
+__all__ = ["BayesResult", "Poststratification"]
+
+
+def _flatten(a: np.ndarray) -> np.ndarray:
+    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
+
+
+def _interval(draws: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    a = (1 - level) / 2
+    return np.quantile(draws, a, axis=axis), np.quantile(draws, 1 - a, axis=axis)
+
+
+class BayesResult:
+    """A fitted Bayesian model (frozen): posterior summaries, predictions, checks, MRP.
+
+    Built by ``fit()``; do not construct directly.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        Posterior (labelled: ``threshold``, ``term``, ``level_<group>``), ``log_likelihood``
+        (for LOO), ``sample_stats`` and ``observed_data``.
+    diagnostics : Diagnostics
+        Worst R-hat, bulk/tail ESS and the number of divergences.
+    """
+
+    def __init__(self) -> None:  # pragma: no cover - use _from_raw
+        raise TypeError("BayesResult is created by a model's fit()")
+
+    @classmethod
+    def _from_raw(
+        cls,
+        model: Any,
+        raw: Mapping[str, np.ndarray],
+        stats: Mapping[str, np.ndarray],
+        *,
+        sampler: str,
+        seed: Any,
+    ) -> BayesResult:
+        self = object.__new__(cls)
+        self.model = model
+        self.sampler = sampler
+        n_chain, n_draw = next(iter(raw.values())).shape[:2]
+        self._shape = (n_chain, n_draw)
+        flat = {k: _flatten(np.asarray(v)) for k, v in raw.items()}
+        post = model.derived(flat)
+        self._post = post
+        ll = model.pointwise_loglik(post)
+        coords, dims = model._idata_layout()
+        posterior = {k: v.reshape(n_chain, n_draw, *v.shape[1:]) for k, v in post.items()}
+        self.idata = _backend.to_inference_data(
+            posterior,
+            log_likelihood={"y": ll.reshape(n_chain, n_draw, -1)},
+            observed_data={"y": model.y},
+            sample_stats={k: np.asarray(v) for k, v in stats.items()},
+            coords=coords,
+            dims=dims,
+            attrs={"sampler": sampler, "formula": model.formula, "link": model.link},
+        )
+        self.diagnostics = _backend.diagnose(
+            self.idata, list(posterior), np.asarray(stats["diverging"])
+        )
+        _backend.warn_diagnostics(self.diagnostics, stacklevel=4)
+        return self
+
+    # -- contract -------------------------------------------------------------------------
+    def _param_draws(self) -> pd.DataFrame:
+        m = self.model
+        cols: dict[str, np.ndarray] = {}
+        if m._outcome == "ordinal":
+            for j, name in enumerate(m.threshold_names()):
+                cols[name] = self._post["cutpoints"][:, j]
+        elif m.has_intercept:
+            cols["Intercept"] = self._post["Intercept"]
+        for j, name in enumerate(m.slope_names):
+            cols[name] = self._post["coef"][:, j]
+        return pd.DataFrame(cols)
+
+    @property
+    def params(self) -> pd.Series:
+        """Posterior means; thresholds first (ordinal), names as the frequentist engines."""
+        return self._param_draws().mean().rename("estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Posterior standard deviations."""
+        return self._param_draws().std(ddof=1).rename("std_error")
+
+    @property
+    def thresholds(self) -> pd.Series:
+        """Posterior means of the thresholds (ordinal models)."""
+        if self.model._outcome != "ordinal":
+            raise AttributeError("a binary model has no thresholds; see params['Intercept']")
+        return self.params[self.model.threshold_names()]
+
+    @property
+    def coef(self) -> pd.Series:
+        """Posterior means of the regression coefficients."""
+        return self.params[self.model.slope_names]
+
+    @property
+    def re_sd(self) -> pd.Series:
+        """Posterior mean of each group's standard deviation, indexed by grouping factor."""
+        return pd.Series(
+            {g.name: float(self._post[f"sd_{g.name}"].mean()) for g in self.model.groups},
+            name="re_sd",
+            dtype=float,
+        )
+
+    def random_effects(self, group: str, level: float = 0.9) -> pd.DataFrame:
+        """Posterior mean, SD and equal-tailed interval of each group's effect."""
+        if group not in {g.name for g in self.model.groups}:
+            raise KeyError(
+                f"no random term for {group!r}; groups are {[g.name for g in self.model.groups]}"
+            )
+        d = self._post[f"re_{group}"]
+        lo, hi = _interval(d, level)
+        return pd.DataFrame(
+            {"mean": d.mean(0), "sd": d.std(0, ddof=1), "lower": lo, "upper": hi},
+            index=pd.Index(self.model.group_levels[group], name=group),
+        )
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Equal-tailed credible intervals (columns ``lower``, ``upper``)."""
+        d = self._param_draws()
+        lo, hi = _interval(d.to_numpy(), level)
+        return pd.DataFrame({"lower": lo, "upper": hi}, index=d.columns)
+
+    @property
+    def nobs(self) -> int:
+        """Rows used."""
+        return self.model.nobs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.model.n_dropped
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Mean, SD, interval, R-hat and bulk/tail ESS per parameter."""
+        import arviz as az
+
+        ci = self.conf_int(level)
+        out = pd.DataFrame({"mean": self.params, "sd": self.std_errors})
+        out["lower"], out["upper"] = ci["lower"], ci["upper"]
+        d = self._param_draws()
+        arr = d.to_numpy().reshape(*self._shape, -1)
+        rhat, bulk, tail = [], [], []
+        for j in range(arr.shape[-1]):
+            x = arr[..., j]
+            rhat.append(float(az.rhat(x)))
+            bulk.append(float(az.ess(x, method="bulk")))
+            tail.append(float(az.ess(x, method="tail")))
+        out["r_hat"], out["ess_bulk"], out["ess_tail"] = rhat, bulk, tail
+        return out
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """Posterior summary: thresholds, coefficients, group SDs, diagnostics and priors."""
+        m = self.model
+        tab = self.to_frame(level)
+        blocks: dict[str, pd.DataFrame] = {}
+        if m._outcome == "ordinal":
+            blocks["Thresholds"] = tab.loc[m.threshold_names()]
+            blocks["Location"] = tab.loc[m.slope_names]
+        else:
+            blocks["Coefficients"] = tab
+        if m.groups:
+            rows = {}
+            for g in m.groups:
+                d = self._post[f"sd_{g.name}"]
+                lo, hi = _interval(d, level)
+                rows[f"sd({g.name})"] = {
+                    "mean": d.mean(),
+                    "sd": d.std(ddof=1),
+                    "lower": lo,
+                    "upper": hi,
+                    "levels": g.n_levels,
+                }
+            blocks["Random effects"] = pd.DataFrame(rows).T
+        dg = self.diagnostics
+        info = {
+            "Formula": m.formula,
+            "Link": m.link,
+            "Observations": m.nobs,
+            "Rows dropped (missing)": m.n_dropped,
+            "Sampler": f"{self.sampler}, {self._shape[0]} chains x {self._shape[1]} draws",
+            "Max R-hat": dg.max_rhat,
+            "Min bulk / tail ESS": f"{dg.min_ess_bulk:.0f} / {dg.min_ess_tail:.0f}",
+            "Divergences": dg.n_divergent,
+        }
+        notes = [
+            f"Posterior means and SDs; {level:.0%} equal-tailed credible intervals.",
+            "Priors: " + "; ".join(f"{k}: {p.describe()}" for k, p in m.priors.items()),
+        ]
+        if m.n_dropped:
+            notes.append(f"Dropped rows: {m.frame.missing.describe()}")
+        notes += dg.problems()
+        kind = "cumulative-link" if m._outcome == "ordinal" else "binary"
+        return Summary(
+            title=f"Bayesian hierarchical {kind} model ({m.link})",
+            info=info,
+            blocks=blocks,
+            notes=tuple(notes),
+        )
+
+    # -- predictions ------------------------------------------------------------------------
+    def _eta_new(
+        self, newdata: pd.DataFrame, rng: np.random.Generator, post: Mapping[str, np.ndarray]
+    ) -> np.ndarray:
+        check_dataframe(newdata, "newdata")
+        return self.model.linear_predictor_new(post, newdata, rng)
+
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        kind: str = "prob",
+        *,
+        random_seed: Any = None,
+    ) -> pd.DataFrame | pd.Series:
+        """Posterior-mean predictions.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict (not modified); the fit data when omitted. Group levels absent
+            from the fit data are integrated over the fitted group distribution.
+        kind : {"prob", "cumprob", "linear"}
+            Category probabilities (ordinal: one column per category; binary: P(event)),
+            cumulative probabilities P(Y <= k) (ordinal), or the linear predictor.
+        random_seed : int, optional
+            For the draws of unseen group levels.
+        """
+        if kind not in {"prob", "cumprob", "linear"}:
+            raise ValueError(f"kind must be 'prob', 'cumprob' or 'linear', got {kind!r}")
+        m = self.model
+        rng = np.random.default_rng(random_seed)
+        if newdata is None:
+            eta = m.linear_predictor(self._post)
+            index = m.frame.data.index
+        else:
+            eta = self._eta_new(newdata, rng, self._post)
+            index = newdata.index
+        if kind == "linear":
+            return pd.Series(eta.mean(0), index=index, name="linear")
+        if m._outcome == "binary":
+            if kind == "cumprob":
+                raise ValueError("kind='cumprob' is for ordinal models")
+            from .._links import get_link
+
+            p = get_link(m.link).cdf(eta).mean(0)
+            return pd.Series(p, index=index, name=f"P({m.frame.outcome_name}={m.categories[1]})")
+        cols = [str(c) for c in m.categories]
+        if kind == "cumprob":
+            cp = num.cumprobs(self._post["cutpoints"], eta, m.link).mean(0)
+            return pd.DataFrame(cp, index=index, columns=[f"<= {c}" for c in cols[:-1]])
+        p = num.catprobs(self._post["cutpoints"], eta, m.link).mean(0)
+        return pd.DataFrame(p, index=index, columns=cols)
+
+    # -- model checking ---------------------------------------------------------------------
+    def loo(self) -> Any:
+        """PSIS-LOO estimate of out-of-sample predictive fit (``arviz.ELPDData``)."""
+        return _backend.loo(self.idata)
+
+    def ppc_plot(
+        self,
+        by: str | None = None,
+        *,
+        n_rep: int = 200,
+        level: float = 0.9,
+        random_seed: Any = None,
+        ax: Any = None,
+    ) -> Any:
+        """Posterior predictive check: observed vs replicated category frequencies by group.
+
+        For each group (of the column ``by`` in the fit data; all rows when omitted) and
+        category, the observed share is drawn as a point and the replicated shares' median and
+        ``level`` interval as a bar.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        m = self.model
+        rng = np.random.default_rng(random_seed)
+        S = self._post["coef"].shape[0]
+        take = rng.choice(S, size=min(n_rep, S), replace=False)
+        sub = {k: v[take] for k, v in self._post.items()}
+        yrep = m._simulate_y(sub, rng)
+        if by is None:
+            gcodes, glevels = np.zeros(len(m.y), int), ["all"]
+        else:
+            check_columns(m.frame.data, [by], what="the fit data")
+            gcodes, glevels = pd.factorize(m.frame.data[by], sort=True)
+            glevels = [str(v) for v in glevels]
+        return ppc_figure(m.y, yrep, gcodes, glevels, [str(c) for c in m.categories], level, ax)
+
+    # -- MRP ------------------------------------------------------------------------------------
+    def poststratify(
+        self,
+        frame: pd.DataFrame,
+        by: str | Sequence[str] | None = None,
+        *,
+        weights: str | None = None,
+        level: float = 0.9,
+        random_seed: Any = None,
+    ) -> Poststratification:
+        """Multilevel regression and poststratification over a population frame.
+
+        Predicts the outcome distribution of every row of ``frame`` (e.g. all 838 positions,
+        respondents and nonrespondents alike) for every posterior draw and averages over rows,
+        overall and within the levels of each ``by`` column. Group levels in the frame but not
+        in the data (a municipality with no respondent) get draws from the fitted group
+        distribution.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per population unit, with every predictor and grouping column of the
+            model (missing ones are an error). Not modified.
+        by : str or list of str, optional
+            Columns of ``frame`` to break the estimates down by.
+        weights : str, optional
+            Column of population weights (default: each row counts once).
+        level : float, default 0.9
+            Credible interval level.
+        random_seed : int, optional
+            For the draws of unseen group levels.
+
+        Returns
+        -------
+        Poststratification
+        """
+        check_dataframe(frame, "frame")
+        by_list = [by] if isinstance(by, str) else list(by or [])
+        check_columns(frame, by_list, what="the poststratification 'by'")
+        if weights is not None:
+            check_columns(frame, [weights], what="the poststratification weights")
+            w = frame[weights].to_numpy(float)
+            if np.any(~np.isfinite(w)) or np.any(w < 0):
+                raise DataError(f"weights column {weights!r} must be finite and >= 0")
+        else:
+            w = np.ones(len(frame))
+        rng = np.random.default_rng(random_seed)
+        probs = self._unit_probs(frame, rng)
+        cats = [str(c) for c in self.model.categories]
+        return Poststratification._from_probs(probs, cats, frame, by_list, w, level)
+
+    def _unit_probs(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Outcome distribution (S, n, K) of every frame row for every draw."""
+        m = self.model
+        eta = self._eta_new(frame, rng, self._post)
+        if m._outcome == "ordinal":
+            S = eta.shape[0]
+            probs = np.empty((S, eta.shape[1], m.n_categories))
+            for s0 in range(0, S, 500):  # chunks bound the memory of the (S, n, K) array
+                sl = slice(s0, s0 + 500)
+                probs[sl] = num.catprobs(self._post["cutpoints"][sl], eta[sl], m.link)
+            return probs
+        from .._links import get_link
+
+        p1 = get_link(m.link).cdf(eta)
+        return np.stack([1 - p1, p1], axis=-1)
+
+
+def ppc_figure(
+    y: np.ndarray,
+    yrep: np.ndarray,
+    gcodes: np.ndarray,
+    glevels: list[str],
+    cats: list[str],
+    level: float,
+    ax: Any = None,
+) -> Any:
+    """Observed category shares (dots) vs replicated shares (median and interval) by group."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    K, G = len(cats), len(glevels)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * G * K / 2 + 2), 3.5))
+    else:
+        fig = ax.figure
+    width = 0.8 / K
+    for g in range(G):
+        mask = gcodes == g
+        n = max(int(mask.sum()), 1)
+        obs = np.bincount(y[mask], minlength=K) / n
+        rep = np.stack([np.bincount(r[mask], minlength=K) for r in yrep]) / n
+        lo, hi = _interval(rep, level)
+        med = np.median(rep, axis=0)
+        for k in range(K):
+            x = g + (k - (K - 1) / 2) * width
+            ax.vlines(x, lo[k], hi[k], color=f"C{k}", lw=4, alpha=0.4)
+            ax.plot(x, med[k], "_", color=f"C{k}", ms=10)
+            ax.plot(x, obs[k], "o", color="black", ms=3)
+    rot = G > 4
+    ax.set_xticks(range(G), glevels, rotation=30 if rot else 0, ha="right" if rot else "center")
+    ax.set_ylabel("share of responses")
+    ax.set_title(f"Posterior predictive check ({level:.0%} intervals; dots = observed)")
+    handles = [Patch(color=f"C{k}", alpha=0.4) for k in range(K)]
+    ax.legend(handles, cats, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+class Poststratification:
+    """MRP estimates: posterior of population shares overall and by group.
+
+    Attributes
+    ----------
+    overall : pandas.DataFrame
+        Per category: posterior mean, SD and interval of the population share.
+    by : dict of str to pandas.DataFrame
+        Per ``by`` column: rows (level, category) with mean, sd, lower, upper.
+    unit_probs : pandas.DataFrame
+        Posterior-mean outcome distribution of every frame row.
+    """
+
+    @classmethod
+    def _from_probs(
+        cls,
+        probs: np.ndarray,
+        categories: list[str],
+        frame: pd.DataFrame,
+        by_list: list[str],
+        w: np.ndarray,
+        level: float,
+    ) -> Poststratification:
+        self = object.__new__(cls)
+        self.level = level
+        self.categories = list(categories)
+        self.unit_probs = pd.DataFrame(probs.mean(0), index=frame.index, columns=self.categories)
+        wsum = w.sum()
+        self._overall = np.einsum("snk,n->sk", probs, w) / wsum
+        self.overall = self._table(self._overall[:, None, :], ["all"], "population")
+        self._by: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.by = {}
+        for col in by_list:
+            codes, levels = pd.factorize(frame[col], sort=True)
+            if (codes < 0).any():
+                raise DataError(
+                    f"frame column {col!r} has {int((codes < 0).sum())} missing values; "
+                    "fill or drop them before poststratifying"
+                )
+            G = len(levels)
+            W = np.zeros((len(codes), G))
+            W[np.arange(len(codes)), codes] = w
+            tot = W.sum(0)
+            draws = np.einsum("snk,ng->sgk", probs, W) / np.where(tot > 0, tot, 1)[None, :, None]
+            labels = [str(v) for v in levels]
+            self._by[col] = (labels, draws)
+            self.by[col] = self._table(draws, labels, col)
+        self.n_units = len(frame)
+        return self
+
+    def _table(self, draws: np.ndarray, labels: list[str], name: str) -> pd.DataFrame:
+        lo, hi = _interval(draws, self.level)
+        rows = []
+        for g, lab in enumerate(labels):
+            for k, cat in enumerate(self.categories):
+                rows.append(
+                    (
+                        lab,
+                        cat,
+                        draws[:, g, k].mean(),
+                        draws[:, g, k].std(ddof=1),
+                        lo[g, k],
+                        hi[g, k],
+                    )
+                )
+        out = pd.DataFrame(rows, columns=[name, "category", "mean", "sd", "lower", "upper"])
+        if name == "population":
+            return out.drop(columns=name).set_index("category")
+        return out.set_index([name, "category"])
+
+    def draws(self, by: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Level labels and posterior draws ``(S, n_levels, n_categories)`` of the shares."""
+        if by is None:
+            return ["all"], self._overall[:, None, :]
+        if by not in self._by:
+            raise KeyError(f"no breakdown by {by!r}; available: {list(self._by)}")
+        return self._by[by]
+
+    def difference(
+        self, by: str, a: Any, b: Any, category: Any, *, at_least: bool = False
+    ) -> pd.Series:
+        """Posterior of the difference in a category's share between two levels of ``by``.
+
+        Parameters
+        ----------
+        by : str
+            A breakdown column.
+        a, b : level labels
+            The difference is ``share(a) - share(b)``.
+        category : category label
+            E.g. ``"Meget vigtigt"``.
+        at_least : bool, default False
+            Use the share at or above ``category`` (e.g. 'Vigtigt' or more) instead.
+
+        Returns
+        -------
+        pandas.Series
+            ``mean``, ``lower``, ``upper`` of the difference and ``prob_greater`` = P(a > b).
+        """
+        labels, d = self.draws(by)
+        la, lb, cat = str(a), str(b), str(category)
+        for lab in (la, lb):
+            if lab not in labels:
+                raise KeyError(f"{lab!r} is not a level of {by!r}; levels are {labels}")
+        if cat not in self.categories:
+            raise KeyError(f"{cat!r} is not a category; categories are {self.categories}")
+        k = self.categories.index(cat)
+        sl = slice(k, None) if at_least else slice(k, k + 1)
+        share = d[:, :, sl].sum(-1)
+        diff = share[:, labels.index(la)] - share[:, labels.index(lb)]
+        lo, hi = _interval(diff, self.level)
+        return pd.Series(
+            {"mean": diff.mean(), "lower": lo, "upper": hi, "prob_greater": (diff > 0).mean()},
+            name=f"{la} - {lb} ({'>= ' if at_least else ''}{cat})",
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Poststratification over {self.n_units} units ({self.level:.0%} intervals)\n"
+            f"{self.overall.round(3).to_string()}"
+        )
