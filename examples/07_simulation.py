@@ -29,8 +29,8 @@ import numpy as np
 from civmodels.simulation import power, power_curve
 
 # Small by default so the example runs in about a minute; the figures in docs/simulation.md
-# come from CIVMODELS_EXAMPLE_NSIMS=400.
-N_SIMS = int(os.environ.get("CIVMODELS_EXAMPLE_NSIMS", "40"))
+# come from CIVMODELS_EXAMPLE_NSIMS=200.
+N_SIMS = int(os.environ.get("CIVMODELS_EXAMPLE_NSIMS", "30"))
 N_JOBS = int(os.environ.get("CIVMODELS_EXAMPLE_NJOBS", "2"))
 METHODS = ("chi2", "rao-scott", "ordinal-cluster")
 SEED = 2015
