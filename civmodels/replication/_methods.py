@@ -130,15 +130,21 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     weights = ctx.design_weights()
     g = group_codes(data, task.by)
     y = task.outcome.table
-    ok = g.notna() & y.notna() & weights.notna()
+    keep = weights.notna()
+    n_unweighted = int((~keep).sum())
+    if n_unweighted:
+        task.notes.append(f"{n_unweighted} respondents without a frame position (no weight)")
+    # Rows lacking the answer or the group stay in the design: crosstab treats them as outside
+    # the domain but keeps their PSU, which is how domain variances must be computed.
     sub = pd.DataFrame(
         {
-            "group": g[ok].astype(str),
-            "outcome": y[ok].astype(str),
-            "w": weights[ok].astype(float),
-            CLUSTER: data.loc[ok, CLUSTER],
+            "group": g[keep].astype("object").map(lambda v: None if pd.isna(v) else str(v)),
+            "outcome": y[keep].astype("object").map(lambda v: None if pd.isna(v) else str(v)),
+            "w": weights[keep].astype(float),
+            CLUSTER: data.loc[keep, CLUSTER],
         }
     )
+    ok = sub["group"].notna() & sub["outcome"].notna()
     design = SurveyDesign(sub, weights="w", cluster=CLUSTER, lonely_psu="certainty")
     # second-order Rao-Scott: F on (delta-scaled) non-integer df, as R's svychisq default
     test = nr_crosstab(design, "group", "outcome").test("rao-scott")
