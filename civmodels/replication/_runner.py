@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -665,9 +664,8 @@ def run(
     unavailable: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     try:
-        with warnings.catch_warnings():
-            for f in chosen:
-                rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
+        for f in chosen:
+            rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
     finally:
         if bar is not None:
             bar.close()

@@ -409,7 +409,7 @@ def write_report(
 
     html_path = out / "report.html"
     html_path.write_text(
-        _html(md_text, main, patt, counts, images, synthetic, prov, legend, note_lines),
+        _html(main, patt, counts, images, synthetic, prov, legend, note_lines),
         encoding="utf-8",
     )
     return {
@@ -460,7 +460,7 @@ def _html_table(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _html(md_text, main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
+def _html(main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
     css = (
         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
         "color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}"
