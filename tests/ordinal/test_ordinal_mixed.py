@@ -8,6 +8,9 @@ Tolerances (the issue asks 1e-4 relative on estimates and log-likelihood, 1e-3 o
   Laplace value differs from the exact Laplace formula by a few 1e-6 (its inner mode and
   Hessian updates), which moves its optimum by ~1e-5 relative; our value at R's estimates is
   checked separately for the two-term fit, where clmm uses the exact formula.
+* R ``clmm`` (ordinal 2022.11.16) swaps the cloglog and loglog links relative to ``clm``;
+  the fixture script verifies that on clmm's fitted values, and the cloglog/loglog cases
+  compare with the clmm fit that uses the same distribution.
 * Estimates whose true value is near 0 are compared with an absolute tolerance of 1e-4
   times their standard error instead (a relative error is meaningless there).
 """
