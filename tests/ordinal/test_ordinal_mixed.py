@@ -303,3 +303,26 @@ def test_profile_interval_of_sd_against_clmm2(wine, method, key):
     assert prof["sd"] == pytest.approx(ref["sd"], rel=1e-5)
     assert prof["ci_lower"] == pytest.approx(ref["ci_lower"], rel=1e-4)
     assert prof["ci_upper"] == pytest.approx(ref["ci_upper"], rel=1e-4)
+
+
+def test_convergence_warning_and_n_quad_with_laplace(wine):
+    from civmodels.exceptions import ConvergenceWarning
+    from civmodels.ordinal.mixed import fit_mixed
+
+    f = "rating ~ temp + contact + (1 | judge)"
+    model = cm.Ordinal(f, data=wine)
+    # max_iter / start reach the engine through fit_mixed's options
+    with pytest.warns(ConvergenceWarning, match="did not converge.*rescaling"):
+        res = fit_mixed(model, method="agq", max_iter=1)
+    assert not res.converged
+    assert "False" in str(res.summary())
+    with pytest.raises(SpecificationError, match="only used by method='agq'"):
+        model.fit(method="laplace", n_quad=25)
+    with pytest.raises(SpecificationError, match="start must have 7 values"):
+        fit_mixed(model, method="agq", start=[0.0, 1.0])
+    ref = model.fit(method="agq")
+    again = fit_mixed(
+        model, method="agq", start=np.r_[ref.params.to_numpy(), ref.log_sd.to_numpy()]
+    )
+    assert again.n_iter <= 2
+    np.testing.assert_allclose(again.params, ref.params, rtol=1e-8)
