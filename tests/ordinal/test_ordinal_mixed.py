@@ -171,6 +171,9 @@ def test_two_term_boundary_case(wine):
         rtol=1e-4,
     )
     assert "boundary" in str(res.summary())
+    # no Wald interval on the boundary: [0, profile upper limit]
+    ci = res.re_sd_conf_int().loc["bottle"]
+    assert ci["ci_lower"] == 0.0 and 0.0 < ci["ci_upper"] < 10.0
 
 
 def test_result_contract(fits):
