@@ -94,11 +94,22 @@ def _generate() -> None:
             old.unlink()
     for script in scripts:
         nb = jupytext.read(script, fmt="py:percent")
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         _write_if_changed(ex_dir / f"{script.stem}.ipynb", jupytext.writes(nb, fmt="ipynb"))
-    ex = ["# Examples", "", "Executed when the documentation is built; the sources are the "
-          "jupytext scripts in `examples/`.", "", "```{toctree}", ":maxdepth: 1", ""]
+    ex = [
+        "# Examples",
+        "",
+        "Executed when the documentation is built; the sources are the "
+        "jupytext scripts in `examples/`.",
+        "",
+        "```{toctree}",
+        ":maxdepth: 1",
+        "",
+    ]
     ex += [f"examples/{s.stem}" for s in scripts] + ["```", ""]
     _write_if_changed(GENERATED / "examples.md", "\n".join(ex))
 
