@@ -273,5 +273,5 @@ def test_dask_backend_starts_and_closes_its_own_cluster():
     res = run(STUDY, 12, backend="dask", n_jobs=2, random_seed=5, progress=False)
     one = run(STUDY, 12, n_jobs=1, random_seed=5, progress=False)
     pd.testing.assert_frame_equal(res.table, one.table)
-    with pytest.raises(ValueError, match="[Nn]o .*client"):
+    with pytest.raises(ValueError, match=r"[Nn]o .*client"):
         distributed.get_client()
