@@ -267,11 +267,21 @@ def test_dask_tasks_carry_chunks_of_replicates(dask_client, monkeypatch):
 
 
 @pytest.mark.slow
-def test_dask_backend_starts_and_closes_its_own_cluster():
+def test_dask_backend_starts_and_closes_its_own_cluster(monkeypatch):
     """Without client= the runner starts a LocalCluster of worker processes and closes it."""
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
+    import civmodels.simulation._runner as runner
+
+    made = []
+    original = runner._connect
+
+    def spy(client, n_workers):
+        dclient, close = original(client, n_workers)
+        made.append(dclient)
+        return dclient, close
+
+    monkeypatch.setattr(runner, "_connect", spy)
     res = run(STUDY, 12, backend="dask", n_jobs=2, random_seed=5, progress=False)
     one = run(STUDY, 12, n_jobs=1, random_seed=5, progress=False)
     pd.testing.assert_frame_equal(res.table, one.table)
-    with pytest.raises(ValueError, match=r"[Nn]o .*client"):
-        distributed.get_client()
+    assert len(made) == 1 and made[0].status == "closed"
