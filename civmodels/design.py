@@ -815,13 +815,11 @@ class DesignEstimate:
             ``estimate, std_error, statistic, p_value, ci_lower, ci_upper`` (t with the
             design df), using the joint covariance of the two estimates.
         """
+        labels = list(self.estimate.index)
         for lab in (a, b):
-            if lab not in self.estimate.index:
-                raise DesignError(
-                    f"{lab!r} is not an estimate label; available: {list(self.estimate.index)}"
-                )
-        ia = self.estimate.index.get_loc(a)
-        ib = self.estimate.index.get_loc(b)
+            if lab not in labels:  # exact labels only (a MultiIndex matches prefixes)
+                raise DesignError(f"{lab!r} is not an estimate label; available: {labels}")
+        ia, ib = labels.index(a), labels.index(b)
         V = self.vcov.to_numpy()
         diff = float(self.estimate.iloc[ia] - self.estimate.iloc[ib])
         se = float(np.sqrt(max(V[ia, ia] + V[ib, ib] - 2 * V[ia, ib], 0.0)))
