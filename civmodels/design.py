@@ -800,6 +800,37 @@ class DesignEstimate:
         hi = np.where(p == 1, 1.0, hi)
         return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.estimate.index)
 
+    def difference(self, a: Any, b: Any, *, level: float = 0.95) -> pd.Series:
+        """Estimate ``a - b`` of two rows (e.g. two domains) with its design-based SE.
+
+        Parameters
+        ----------
+        a, b : index labels of :attr:`estimate` (tuples for domain estimates, e.g.
+            ``(1, "Meget vigtigt")`` and ``(0, "Meget vigtigt")``).
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.Series
+            ``estimate, std_error, statistic, p_value, ci_lower, ci_upper`` (t with the
+            design df), using the joint covariance of the two estimates.
+        """
+        labels = list(self.estimate.index)
+        for lab in (a, b):
+            if lab not in labels:  # exact labels only (a MultiIndex matches prefixes)
+                raise DesignError(f"{lab!r} is not an estimate label; available: {labels}")
+        ia, ib = labels.index(a), labels.index(b)
+        V = self.vcov.to_numpy()
+        diff = float(self.estimate.iloc[ia] - self.estimate.iloc[ib])
+        se = float(np.sqrt(max(V[ia, ia] + V[ib, ib] - 2 * V[ia, ib], 0.0)))
+        tab = wald_table(
+            pd.Series([diff], index=["difference"]),
+            pd.Series([se], index=["difference"]),
+            level=level,
+            df=max(self.df, 1),
+        )
+        return tab.iloc[0]
+
     def to_frame(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
         """Estimate, standard error, confidence limits, design effect and n per row."""
         ci = self.conf_int(level, method=method)

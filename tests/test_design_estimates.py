@@ -216,3 +216,15 @@ def test_logit_interval_matches_svyciprop(clus1, col, key):
     assert ci["ci_lower"] > 0 and (col != "yr.rnd" or wald["ci_lower"] < ci["ci_lower"])
     with pytest.raises(DesignError, match="for proportions"):
         clus1.total("enroll").conf_int(method="logit")
+
+
+def test_difference_between_domains(clus1):
+    ref = reference()["clus1_by_stype"]
+    est = clus1.mean("api00", by="stype")
+    V = np.asarray(ref["vcov"])
+    d = est.difference(("E", "api00"), ("H", "api00"))
+    np.testing.assert_allclose(d["estimate"], ref["estimate"][0] - ref["estimate"][1], rtol=1e-9)
+    np.testing.assert_allclose(d["std_error"], np.sqrt(V[0, 0] + V[1, 1] - 2 * V[0, 1]), rtol=1e-9)
+    assert d["ci_lower"] < d["estimate"] < d["ci_upper"]
+    with pytest.raises(DesignError, match="not an estimate label"):
+        est.difference("E", "H")

@@ -12,7 +12,7 @@ from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
 from .imputation import MultipleImputation, PooledResult, impute, pool
-from .poststratify import Poststratified, poststratify, prediction_draws
+from .poststratification import Poststratified, poststratify, prediction_draws
 from .propensity import PropensityWeights, propensity_weights
 from .raking import calibrate, margins_from_frame, rake
 from .sensitivity import DeltaAnalysis, TippingPoint, tipping_point
