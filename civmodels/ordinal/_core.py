@@ -34,6 +34,7 @@ __all__ = [
     "clm_derivatives",
     "clm_loglik",
     "newton",
+    "start_values",
     "threshold_jacobian",
 ]
 
@@ -520,16 +521,3 @@ def start_values(d: CLMData, link: Link) -> Array:
     if np.any(np.diff(d.tjac @ alpha) <= 0):
         par[: d.n_alpha] = np.linalg.lstsq(d.tjac, np.linspace(-1.0, 1.0, d.J - 1), rcond=None)[0]
     return par
-
-
-def cumprob(theta: Array, eta: Array, sigma: Array, link: Link) -> Array:
-    """``P(Y <= j | x)`` for rows of linear predictors: (n, J - 1) from thresholds (n, J - 1)."""
-    return link.cdf((theta - eta[:, None]) / sigma[:, None])
-
-
-def log1mexp_safe(x: Array) -> Array:
-    """``log(1 - exp(x))`` for ``x < 0`` (helper for tail probabilities)."""
-    return np.where(x > -0.693, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
-
-
-_ = special  # scipy.special is used by callers through links; keep the import explicit
