@@ -199,3 +199,12 @@ def test_robust_and_cluster_match_statsmodels(wine):
     clu = m.fit(cov_type="cluster", cluster="judge").std_errors.to_numpy()[4:]
     np.testing.assert_allclose(clu, cr1, rtol=1e-4)
 
+
+
+def test_implicit_intercept_rejected(wine):
+    with pytest.raises(cm.SpecificationError, match="thresholds already play"):
+        cm.Ordinal("rating ~ 0 + temp + contact", data=wine)
+    # an explicit intercept is simply absorbed
+    a = cm.Ordinal("rating ~ 1 + temp + contact", data=wine).fit()
+    b = cm.Ordinal(F, data=wine).fit()
+    np.testing.assert_allclose(a.params, b.params)
