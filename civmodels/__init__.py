@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .design import SurveyDesign
 from .exceptions import (
     CivmodelsError,
     ConvergenceWarning,
@@ -26,6 +25,7 @@ from .exceptions import (
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
+    "SurveyDesign": ("civmodels.design", "SurveyDesign"),
     "Ordinal": ("civmodels.ordinal", "Ordinal"),
     "Logistic": ("civmodels.logistic", "Logistic"),
     "OrdinalClassifier": ("civmodels.ordinal", "OrdinalClassifier"),
@@ -47,7 +47,6 @@ __all__ = [
     "SeparationError",
     "SeparationWarning",
     "SpecificationError",
-    "SurveyDesign",
     "__version__",
     *_LAZY,
 ]

@@ -260,6 +260,7 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
             stacklevel=stacklevel,
         )
 
+
 class MLEResultMixin:
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
 

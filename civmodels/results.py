@@ -18,7 +18,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = ["ResultProtocol", "Summary", "wald_table"]
 
@@ -70,6 +69,8 @@ def wald_table(
     pandas.DataFrame
         Columns ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``.
     """
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s at ``import civmodels``
+
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     est = params.to_numpy(float)
@@ -96,7 +97,8 @@ def _fmt(x: Any, digits: int) -> str:
     if isinstance(x, (float, np.floating)):
         if np.isnan(x):
             return ""
-        if x != 0 and (abs(x) < 10 ** (-digits) or abs(x) >= 1e6):
+        size = abs(float(x))
+        if size != 0 and (size < 10.0 ** (-digits) or size >= 1e6):
             return f"{x:.{digits}g}"
         return f"{x:.{digits}f}"
     return str(x)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..exceptions import SamplingWarning, SpecificationError
 
-SAMPLERS = ("nutpie", "pymc")
+SAMPLERS = ("nutpie", "pymc", "nutpie-pytensor")
 
 # Thresholds of the post-sampling checks (Vehtari et al. 2021 recommendations).
 RHAT_MAX = 1.01
@@ -109,7 +109,7 @@ def sample(
 
     ``stats`` holds at least ``diverging`` (bool) and ``tree_depth``.
     """
-    if sampler == "nutpie":
+    if sampler in ("nutpie", "nutpie-pytensor"):
         return _sample_nutpie(compiled, draws, tune, chains, random_seed, cores)
     if sampler == "pymc":
         return _sample_pymc(compiled, draws, tune, chains, random_seed, cores)

@@ -264,10 +264,14 @@ class _Hierarchical:
             pm.Potential("loglik", ll.sum())
         return model
 
-    def _compile(self) -> Any:
-        if self._compiled is None:
-            from . import _backend
+    def _compile(self, sampler: str = "pymc") -> Any:
+        from . import _backend, _fastlogp
 
+        if sampler == "nutpie" and _fastlogp.FastOrdinal.supports(self):
+            if getattr(self, "_compiled_fast", None) is None:
+                self._compiled_fast = _fastlogp.compile_fast(self)
+            return self._compiled_fast
+        if self._compiled is None:
             self._compiled = _backend.compile_model(self.build_model())
         return self._compiled
 
@@ -427,9 +431,12 @@ class _Hierarchical:
         ----------
         draws, tune, chains : int
             Posterior draws per chain, tuning steps per chain, number of chains.
-        sampler : {"nutpie", "pymc"}, default "nutpie"
-            ``"nutpie"``: nutpie's NUTS on a PyTensor C-compiled log density (fastest here,
-            see ``benchmarks/bench_bayes.py``); ``"pymc"``: PyMC's own NUTS.
+        sampler : {"nutpie", "pymc", "nutpie-pytensor"}, default "nutpie"
+            ``"nutpie"``: nutpie's NUTS on the hand-written Numba log density of the
+            cumulative-logit model (logit link, normal coefficient priors, half-normal or
+            exponential SD priors), otherwise on the PyTensor C-compiled graph — the fastest
+            choice here, see ``benchmarks/bench_bayes.py``; ``"nutpie-pytensor"``: always the
+            PyTensor graph; ``"pymc"``: PyMC's own NUTS.
         random_seed : int or SeedSequence, optional
             Makes the fit reproducible.
         cores : int, optional
@@ -446,7 +453,7 @@ class _Hierarchical:
         from ._results import BayesResult
 
         d, t, c = check_fit_args(draws, tune, chains, sampler)
-        compiled = self._compile()
+        compiled = self._compile("pymc" if sampler == "nutpie-pytensor" else sampler)
         raw, stats = _backend.sample(
             compiled,
             sampler=sampler,

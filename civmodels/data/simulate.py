@@ -200,6 +200,8 @@ class _Model:
 
 
 _CACHE: dict[tuple[Any, ...], _Model] = {}
+#: Area contrasts an ``effects`` override may set (treatment coding, first area reference).
+_AREA_TERMS: tuple[str, ...] = tuple(f"area[T.{a}]" for a in AREAS[1:])
 _CACHE_SIZE = 32
 
 
@@ -308,9 +310,10 @@ def _effects_key(effects: Mapping[str, Mapping[str, float]] | None) -> tuple[Any
         if not isinstance(eff, Mapping):
             raise DataError(f"effects[{item!r}] must be a mapping covariate -> value")
         for cov, val in eff.items():
-            if cov not in COVARIATE_TERMS:
+            if cov not in COVARIATE_TERMS and cov not in _AREA_TERMS:
                 raise DataError(
-                    f"effects[{item!r}] names covariate {cov!r}; allowed: {list(COVARIATE_TERMS)}"
+                    f"effects[{item!r}] names covariate {cov!r}; allowed: "
+                    f"{list(COVARIATE_TERMS)} and area contrasts such as {_AREA_TERMS[4]!r}"
                 )
             try:
                 v = float(val)
@@ -384,7 +387,8 @@ def _build(
         eff = {t: default_effect for t in COVARIATE_TERMS}
         if "effects" in node:
             eff.update({t: float(v) for t, v in node["effects"]["value"].items()})
-        eff.update(overrides.get(q.id, {}))
+        item_over = overrides.get(q.id, {})
+        eff.update({t: v for t, v in item_over.items() if t in COVARIATE_TERMS})
         beta = np.array([eff[t] for t in COVARIATE_TERMS])
         area_src = (
             node["area_effects"]["value"]
@@ -392,6 +396,11 @@ def _build(
             else dims[node["dimension"]]["area_effects"]["value"]
         )
         alpha = np.array([float(area_src.get(a, 0.0)) for a in AREAS])
+        # an area contrast override is relative to the first area and replaces any area
+        # target of the calibration for that area
+        area_over = {t[7:-1]: v for t, v in item_over.items() if t in _AREA_TERMS}
+        for a, v in area_over.items():
+            alpha[AREAS.index(a)] = alpha[0] + v
         sd = loading * float(np.sqrt(sd_u[d] ** 2 + sd_theta[d] ** 2))
         dk_node = dk_cfg.get(q.id, dk_cfg.get(q.battery or "", None))
         dk = float(dk_node["value"]) / 100 if (q.dont_know and dk_node) else 0.0
@@ -425,7 +434,11 @@ def _build(
             probs = np.asarray(target, dtype=float) / 100
             order = list(node.get("latent_order", q.codes))
         perm = np.array([q.codes.index(c) for c in order])
-        area_targets = node["by_area_pct"]["value"] if "by_area_pct" in node else {}
+        area_targets = {
+            a: pct
+            for a, pct in (node["by_area_pct"]["value"] if "by_area_pct" in node else {}).items()
+            if a not in area_over
+        }
         special = np.zeros(len(ai), dtype=bool)
         by_area: dict[str, np.ndarray] = {}
         for a, pct in area_targets.items():
@@ -675,7 +688,10 @@ def simulate_survey(
         53 %.
     effects : mapping, optional
         Overrides of covariate effects on an item's latent (logit) scale, e.g.
-        ``{"mot_cost_effectiveness": {"pressure_high": 0.5}}`` (a log odds ratio). The
+        ``{"mot_cost_effectiveness": {"pressure_high": 0.5}}`` (a log odds ratio). Keys are
+        the covariate terms (``log_population``, ``pressure_high``, ``spending_pressure``,
+        ``bloc[T.blue]``, ``region[T.<region>]``) or area contrasts against the first area
+        (``area[T.teknik_miljo]``; this replaces an area target of the calibration). The
         item's thresholds are re-solved so its overall distribution still matches the
         calibration target.
     mnar : float or mapping, default 0.0

@@ -423,9 +423,7 @@ class LogisticResult(MLEResultMixin):
             return pd.Series(eta, index=index, name="linear")
         if kind == "prob":
             return pd.Series(self.model.link.cdf(eta), index=index, name="prob")
-        raise ValueError(
-            f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"
-        )
+        raise ValueError(f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'")
 
     # -- marginal effects -------------------------------------------------------------------
     def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:

@@ -617,7 +617,6 @@ class OrdinalResult(MLEResultMixin):
             return pd.DataFrame(_cum_to_prob(cum), index=index, columns=cols)
         raise ValueError(f"kind={kind!r}; choose 'prob', 'cumprob' or 'linear'")
 
-
     # -- marginal effects -------------------------------------------------------------------
     def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
         X, N, S = self._designs(data)

@@ -285,3 +285,14 @@ def test_municipality_codes_labelled_with_names(survey, tmp_path):
     )
     back = read_survey(tmp_path / "m2.sav")
     pd.testing.assert_frame_equal(back, survey)
+
+
+def test_plain_to_csv_of_survey_frame_round_trips(tmp_path):
+    # `civmodels simulate` writes sim.data with DataFrame.to_csv (covariates and <item>_dk
+    # columns included); read_survey must read that back to the identical frame
+    data = simulate_survey(random_seed=5).data
+    data.to_csv(tmp_path / "sim.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = read_survey(tmp_path / "sim.csv")
+    pd.testing.assert_frame_equal(back, data)

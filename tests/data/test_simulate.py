@@ -236,3 +236,17 @@ def test_override_with_default_value_reproduces_default():
     pd.testing.assert_series_equal(
         a.truth.thresholds["mot_quality"], b.truth.thresholds["mot_quality"]
     )
+
+
+def test_area_contrast_override():
+    sim = simulate_survey(
+        random_seed=1, effects={"new_focus_last_year": {"area[T.teknik_miljo]": -1.5}}
+    )
+    area = sim.truth.area_effects.loc["new_focus_last_year"]
+    assert area["teknik_miljo"] == -1.5
+    assert (area.drop("teknik_miljo") == 0).all()
+    # the default instead solves Teknik og miljø's effect from its 70 % target
+    default = simulate_survey(random_seed=1).truth.area_effects.loc["new_focus_last_year"]
+    assert -1.5 < default["teknik_miljo"] < -0.5
+    with pytest.raises(DataError, match="area contrasts"):
+        simulate_survey(random_seed=1, effects={"mot_quality": {"area[T.ældre]": 1.0}})

@@ -1,0 +1,153 @@
+"""Fast tests of the Battery and JointResponse models (small seeded fits, one per module)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from civmodels import bayes
+from civmodels.exceptions import DataError, SamplingWarning, SpecificationError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _sim import CATS, simulate_battery
+
+pytestmark = pytest.mark.bayes
+ITEMS = ["mot_0", "mot_1", "mot_2"]
+RHS = "~ x1 + pressure + (1 | municipality) + (1 | area)"
+
+
+@pytest.fixture(scope="module")
+def battery_data():
+    df, truth = simulate_battery(n_resp=200, n_muni=25, n_items=3, random_seed=2)
+    # one respondent who answered nothing (all 'Ved ikke')
+    for it in ITEMS:
+        df.loc[0, it] = np.nan
+        df.loc[0, f"{it}_dk"] = True
+    return df, truth
+
+
+@pytest.fixture(scope="module")
+def battery_fit(battery_data):
+    df, _ = battery_data
+    m = bayes.Battery(ITEMS, RHS, df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return m.fit(draws=400, tune=400, chains=2, random_seed=3)
+
+
+def test_battery_bookkeeping(battery_data):
+    df, _ = battery_data
+    m = bayes.Battery(ITEMS, RHS, df)
+    assert m.n_no_answer == 1 and m.n_dropped == 1 and m.nobs == 199
+    assert m.dont_know["mot_0"] == int(df.loc[1:, "mot_0_dk"].sum())
+    n_answers = int(df.loc[1:, ITEMS].notna().to_numpy().sum())
+    assert len(m.y) == n_answers
+    # people who broke off after item 1 are kept (their first answer counts)
+    broke = df.loc[1:, "mot_0"].notna() & df.loc[1:, ["mot_1", "mot_2"]].isna().all(axis=1)
+    assert broke.any()
+    assert set(df.index[1:][broke]) <= set(m.data.index)
+
+
+def test_battery_fit_contract_and_recovery(battery_fit, battery_data):
+    res = battery_fit
+    _, truth = battery_data
+    names = res.params.index
+    assert names[0] == "mot_0: Ikke vigtigt|Mindre vigtigt"
+    assert {"x1", "pressure[T.low]", "loading[mot_2]"} <= set(names)
+    assert list(res.loadings.index) == [f"loading[{i}]" for i in ITEMS]
+    ci = res.conf_int(0.95)
+    # seeded simulation: the true covariate effects lie inside the 95% intervals
+    for name in ("x1", "pressure[T.low]"):
+        assert ci.loc[name, "lower"] < truth[name] < ci.loc[name, "upper"], name
+    assert set(res.re_sd.index) == {"municipality", "area"}
+    post = res.idata.posterior
+    assert list(post["loading"].coords["item"].values) == ITEMS
+    assert post["cutpoints"].dims[-2:] == ("item", "threshold")
+    assert "Items" in res.summary().blocks
+    p = res.predict(battery_data[0].head(5), item="mot_1", random_seed=1)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_battery_poststratify_and_ppc(battery_fit, battery_data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df, _ = battery_data
+    ps = battery_fit.poststratify(df, by="pressure", item="mot_0", random_seed=1)
+    assert ps.n_units == len(df)
+    allps = battery_fit.poststratify(df, by="pressure", random_seed=1)
+    assert set(allps) == set(ITEMS)
+    fig = battery_fit.ppc_plot(n_rep=30, random_seed=1)
+    plt.close(fig)
+    assert battery_fit.loo().elpd_loo < 0
+
+
+def test_battery_bad_input(battery_data):
+    df, _ = battery_data
+    other = df.copy()
+    other["mot_2"] = pd.Categorical(
+        other["mot_2"].astype(object).replace({"Meget vigtigt": "Vigtigt"}),
+        categories=CATS[:3],
+        ordered=True,
+    )
+    with pytest.raises(SpecificationError, match="different scales"):
+        bayes.Battery(ITEMS, RHS, other)
+    with pytest.raises(SpecificationError, match="no outcome"):
+        bayes.Battery(ITEMS, "mot_0" + RHS, df)
+    with pytest.raises(SpecificationError, match="at least two"):
+        bayes.Battery(["mot_0"], RHS, df)
+
+
+@pytest.fixture(scope="module")
+def joint_frame():
+    """sim444 respondents plus nonrespondent positions (outcome missing)."""
+    from conftest import CATS as YCATS
+    from conftest import load_sim444
+
+    df = load_sim444()
+    rng = np.random.default_rng(9)
+    non = df.sample(n=300, replace=True, random_state=rng).reset_index(drop=True)
+    non["y"] = pd.Categorical([None] * len(non), categories=YCATS, ordered=True)
+    return pd.concat([df.assign(responded=True), non.assign(responded=False)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def joint_fit(joint_frame):
+    m = bayes.JointResponse(
+        "y ~ x1 + pressure + (1 | municipality)", "~ pressure + size", joint_frame
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return m.fit(draws=300, tune=300, chains=2, random_seed=4)
+
+
+def test_joint_contract(joint_fit, joint_frame):
+    res = joint_fit
+    assert res.nobs == len(joint_frame)
+    assert {"lambda", "response: Intercept", "response: pressure[T.low]"} <= set(res.params.index)
+    lam = res.lambda_
+    assert set(lam.index) == {"mean", "sd", "lower", "upper", "prob_positive"}
+    assert lam["lower"] < lam["mean"] < lam["upper"]
+    s = res.summary()
+    assert "Response model" in s.blocks and "sd(response)" in s.blocks["Random effects"].index
+    ps = res.poststratify(by="pressure")
+    assert ps.n_units == len(joint_frame)
+    np.testing.assert_allclose(ps.overall["mean"].sum(), 1.0, atol=1e-10)
+
+
+def test_joint_bad_input(joint_frame):
+    bad = joint_frame.copy()
+    bad.loc[bad.index[-1], "y"] = "Vigtigt"
+    with pytest.raises(DataError, match="is False"):
+        bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure", bad)
+    with pytest.raises(SpecificationError, match="fixed terms only"):
+        bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure + (1 | area)", joint_frame)
+    with pytest.raises(SpecificationError, match="random term"):
+        bayes.JointResponse("y ~ x1", "~ pressure", joint_frame)
