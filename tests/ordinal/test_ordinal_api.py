@@ -172,7 +172,6 @@ def test_agrees_with_statsmodels_orderedmodel(wine):
     assert res.loglik == pytest.approx(sm.llf, rel=1e-8)
 
 
-
 def test_robust_and_cluster_match_statsmodels(wine):
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
@@ -200,7 +199,6 @@ def test_robust_and_cluster_match_statsmodels(wine):
     cr1 = sm_fit(cov_type="cluster", cov_kwds={"groups": g}).bse.to_numpy()[:2]
     clu = m.fit(cov_type="cluster", cluster="judge").std_errors.to_numpy()[4:]
     np.testing.assert_allclose(clu, cr1, rtol=1e-4)
-
 
 
 def test_implicit_intercept_rejected(wine):
