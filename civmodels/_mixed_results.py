@@ -10,6 +10,7 @@ subclasses only add their outcome-specific views.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,7 +37,7 @@ def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class MixedResultBase:
+class MixedResultBase(ABC):
     """Fitted random-intercept model (frozen). See the subclasses for the public view.
 
     Attributes
@@ -284,7 +285,9 @@ class MixedResultBase:
             index=self.log_sd.index,
         )
 
+    @abstractmethod
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
+        """Wald tables of the fixed effects, one per block (named by the subclass)."""
         raise NotImplementedError  # each subclass names its fixed-effect blocks
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:

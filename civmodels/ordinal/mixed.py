@@ -235,7 +235,7 @@ def _result_fields(
     if out.mode.negH_diag is not None:
         hinv_diag = 1.0 / out.mode.negH_diag
     else:
-        Linv = np.linalg.inv(out.mode.chol)
+        Linv = np.linalg.inv(out.mode.hchol)
         hinv_diag = (Linv * Linv).sum(axis=0)
     modes = {}
     for j, g in enumerate(names):
