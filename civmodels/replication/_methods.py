@@ -9,6 +9,7 @@ is reported, not fatal.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -343,7 +344,9 @@ def _mixed(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
 
 def _bayes(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
-        from .. import bayes  # noqa: F401
+        # import_module consults sys.modules, so a missing or broken civmodels.bayes is
+        # noticed even after the package attribute was cached by an earlier import.
+        importlib.import_module("civmodels.bayes")
         from ._bayes import bayes_difference
     except ImportError as err:
         raise MethodUnavailable(f"civmodels.bayes is not available: {err}") from err
