@@ -114,6 +114,11 @@ def _generate() -> None:
     _write_if_changed(GENERATED / "examples.md", "\n".join(ex))
 
     mods = [m for m in API_MODULES if importlib.util.find_spec(m) is not None]
+    # Stub pages left by an earlier build (a renamed or dropped module) would be orphans,
+    # which -W turns into errors: keep only the current modules' stubs.
+    for stub in (GENERATED / "api").glob("*.rst"):
+        if stub.stem not in mods:
+            stub.unlink()
     # One page per public module, documenting its __all__. Not recursive: a package that
     # re-exports ``poststratify`` from its submodule ``poststratify`` would otherwise describe
     # the same dotted name twice.
