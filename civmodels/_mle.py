@@ -16,20 +16,34 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from .design import SurveyDesign
-from .exceptions import ConvergenceWarning, DataError, DesignError, SeparationError
+from .design import SurveyDesign, sandwich
+from .exceptions import (
+    ConvergenceWarning,
+    DataError,
+    DesignError,
+    SeparationError,
+    SeparationWarning,
+    SpecificationError,
+)
+from .formula import parse_formula
 from .results import wald_table
 
 __all__ = [
     "MLEResultMixin",
     "NewtonResult",
+    "bread_inverse",
+    "check_cov_options",
     "check_separation",
     "check_weight_column",
+    "choose_fit_method",
     "cluster_codes",
     "convergence_checks",
+    "covariance",
     "design_weights",
     "extreme_effects",
     "newton",
+    "warn_extreme_effects",
+    "warn_separation",
 ]
 
 Array = np.ndarray
@@ -258,19 +272,145 @@ def convergence_checks(opt: NewtonResult, nobs: int, *, stacklevel: int = 4) -> 
             stacklevel=stacklevel,
         )
 
+
+# -- the fit() plumbing shared by Ordinal and Logistic -------------------------------------
+def choose_fit_method(has_random: bool, method: str | None, options: dict[str, Any]) -> str:
+    """Validate ``fit(method=, **options)``: ``"laplace"``/``"agq"`` with random terms (the
+    mixed engine takes ``options``), else ``"newton"`` (which takes none)."""
+    if has_random:
+        method = method or "laplace"
+        if method not in ("laplace", "agq"):
+            raise SpecificationError(
+                f"method={method!r} cannot fit random terms; use 'laplace' or 'agq'"
+            )
+        return method
+    method = method or "newton"
+    if method != "newton":
+        raise SpecificationError(
+            f"method={method!r} is for models with random terms (1 | g); this formula has "
+            "none, so use method='newton' (the default)"
+        )
+    if options:
+        raise TypeError(f"fit() got unexpected options {sorted(options)}")
+    return method
+
+
+def check_cov_options(cov_type: str, cluster: Any, design: SurveyDesign | None) -> None:
+    """Validate the ``cov_type=`` / ``cluster=`` / ``design=`` combination of a fixed fit."""
+    if cov_type not in ("nonrobust", "robust", "cluster"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
+            "design= for design-based errors)"
+        )
+    if cov_type == "cluster" and cluster is None:
+        raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
+    if cluster is not None and cov_type != "cluster":
+        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
+    if design is not None and cov_type != "nonrobust":
+        raise SpecificationError(
+            "design= gives design-based errors; do not combine it with cov_type (the design's "
+            "clusters and strata are used)"
+        )
+
+
+def warn_separation(sep: list[str], *, stacklevel: int) -> None:
+    """Warn about quasi-complete separation found by :func:`check_separation` (if any)."""
+    if sep:
+        warnings.warn(
+            "quasi-complete separation: " + "; ".join(sep) + ". The maximum-likelihood "
+            "estimates of these effects are infinite; merge categories, drop or recode the "
+            "variable, or use a penalised/Bayesian model (civmodels.bayes)",
+            SeparationWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def warn_extreme_effects(
+    beta: np.ndarray,
+    se: np.ndarray,
+    X: np.ndarray,
+    names: list[str],
+    sep: list[str],
+    *,
+    stacklevel: int,
+) -> list[str]:
+    """Warn about :func:`extreme_effects` not already reported in ``sep``; return ``sep``
+    extended by them."""
+    extreme = [
+        m_
+        for m_ in extreme_effects(beta, se, X, names)
+        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
+    ]
+    if not extreme:
+        return sep
+    warnings.warn(
+        "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
+        "these predictors with the outcome; merge categories or drop the predictor",
+        SeparationWarning,
+        stacklevel=stacklevel,
+    )
+    return [*sep, *extreme]
+
+
+def bread_inverse(hess: np.ndarray) -> np.ndarray:
+    """Inverse of the information ``-hess``; all NaN when it is singular."""
+    try:
+        return np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        return np.full(hess.shape, np.nan)
+
+
+def covariance(
+    bread_inv: np.ndarray,
+    scores: np.ndarray,
+    *,
+    cov_type: str,
+    groups: np.ndarray | None,
+    design: SurveyDesign | None,
+    index: pd.Index,
+    information: str,
+) -> tuple[np.ndarray, str]:
+    """The covariance of a fixed fit and its label (``information`` names the bread)."""
+    if design is not None:
+        return design.vcov(scores, bread_inv, index=index), "design-based (Taylor linearisation)"
+    if cov_type == "nonrobust":
+        return bread_inv, f"nonrobust (inverse {information} information)"
+    if cov_type == "robust":
+        return sandwich(bread_inv, scores), "robust sandwich (HC1)"
+    assert groups is not None
+    return (
+        sandwich(bread_inv, scores, groups),
+        f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)",
+    )
+
+
 class MLEResultMixin:
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
 
-    The host class provides ``params`` (Series), ``vcov`` (DataFrame), ``loglik``,
-    ``cov_type``, ``df_resid`` (t degrees of freedom or None), ``weights`` and ``nobs``.
+    The host class provides ``model`` (with its ``frame``), ``params`` (Series), ``vcov``
+    (DataFrame), ``loglik``, ``cov_type``, ``df_resid`` (t degrees of freedom or None),
+    ``weights`` and ``_prob(par, data)`` (the ``(n, k)`` probabilities the marginal effects
+    are taken of).
     """
 
+    model: Any
     params: pd.Series
     vcov: pd.DataFrame
     loglik: float
     cov_type: str
     df_resid: float | None
     weights: np.ndarray | None
+    _prob: Callable[[np.ndarray, pd.DataFrame], np.ndarray]
+
+    @property
+    def nobs(self) -> int:
+        """Rows used in the fit."""
+        return self.model.frame.nobs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.model.frame.n_dropped
 
     @property
     def std_errors(self) -> pd.Series:
@@ -298,7 +438,7 @@ class MLEResultMixin:
         """``-2 loglik + k log(n)``, ``n`` the sum of the weights when weighted (as R clm)."""
         if self.cov_type == "design":
             return float("nan")
-        n = self.nobs if self.weights is None else float(self.weights.sum())  # type: ignore[attr-defined]
+        n = self.nobs if self.weights is None else float(self.weights.sum())
         return -2 * self.loglik + self.k_params * np.log(n)
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
@@ -311,3 +451,60 @@ class MLEResultMixin:
         """Two-sided Wald p-values."""
         t = wald_table(self.params, self.std_errors, df=self.df_resid)
         return t["p_value"].rename("p_value")
+
+    # -- marginal effects (the public methods, with their docstrings, are the models') ------
+    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
+        """The variables named by ``variables`` (all of the model's predictors if None)."""
+        m = self.model
+        fr = m.frame
+        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
+        for spec in (getattr(m, "nominal", None), getattr(m, "scale", None)):
+            if spec:
+                allowed += parse_formula(spec, require_outcome=False).variables()
+        allowed = list(dict.fromkeys(allowed))
+        if variables is None:
+            return allowed
+        vs = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in vs if v not in allowed]
+        if bad:
+            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
+        return vs
+
+    def _average_predictions(
+        self, columns: list[str], by: str | None, level: float
+    ) -> pd.DataFrame:
+        from ._margins import average_predictions
+
+        return average_predictions(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            columns,
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )
+
+    def _marginal_effects(
+        self,
+        variables: str | list[str] | None,
+        columns: list[str],
+        by: str | None,
+        level: float,
+    ) -> pd.DataFrame:
+        from ._margins import average_effects
+
+        return average_effects(
+            self._prob,
+            self.params.to_numpy(),
+            self.vcov.to_numpy(),
+            self.model.frame.data,
+            self._effect_variables(variables),
+            columns,
+            by=by,
+            weights=self.weights,
+            level=level,
+            df=self.df_resid,
+        )

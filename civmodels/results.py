@@ -93,6 +93,16 @@ def wald_table(
     )
 
 
+def with_odds_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (a :func:`wald_table`) with ``exp`` of the estimate and of its CI limits added
+    as ``odds_ratio``, ``or_lower`` and ``or_upper`` (odds ratios for the logit link)."""
+    return table.assign(
+        odds_ratio=np.exp(table["estimate"]),
+        or_lower=np.exp(table["ci_lower"]),
+        or_upper=np.exp(table["ci_upper"]),
+    )
+
+
 def _fmt(x: Any, digits: int) -> str:
     if isinstance(x, (float, np.floating)):
         if np.isnan(x):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,18 +11,23 @@ import pandas as pd
 from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
+    bread_inverse,
+    check_cov_options,
     check_separation,
     check_weight_column,
+    choose_fit_method,
     cluster_codes,
     convergence_checks,
+    covariance,
     design_weights,
-    extreme_effects,
     newton,
+    warn_extreme_effects,
+    warn_separation,
 )
-from ..design import SurveyDesign, sandwich
-from ..exceptions import DataError, SeparationWarning, SpecificationError
+from ..design import SurveyDesign
+from ..exceptions import DataError, SpecificationError
 from ..formula import ModelFrame, parse_formula
-from ..results import Summary, wald_table
+from ..results import Summary, wald_table, with_odds_ratios
 from . import _core
 
 __all__ = ["Logistic", "LogisticResult"]
@@ -161,12 +165,8 @@ class Logistic:
         max_iter : int, default 100
         gtol : float, optional
         """
+        method = choose_fit_method(self.has_random, method, options)
         if self.has_random:
-            method = method or "laplace"
-            if method not in ("laplace", "agq"):
-                raise SpecificationError(
-                    f"method={method!r} cannot fit random terms; use 'laplace' or 'agq'"
-                )
             from . import mixed  # lazy: the mixed engine is optional at import time
 
             return mixed.fit_mixed(
@@ -178,14 +178,6 @@ class Logistic:
                 design=design,
                 **options,
             )
-        method = method or "newton"
-        if method != "newton":
-            raise SpecificationError(
-                f"method={method!r} is for models with random terms (1 | g); this formula has "
-                "none, so use method='newton' (the default)"
-            )
-        if options:
-            raise TypeError(f"fit() got unexpected options {sorted(options)}")
         return _fit_fixed(
             self, cov_type=cov_type, cluster=cluster, design=design, max_iter=max_iter, gtol=gtol
         )
@@ -203,19 +195,7 @@ def _fit_fixed(
     max_iter: int,
     gtol: float | None,
 ) -> LogisticResult:
-    if cov_type not in ("nonrobust", "robust", "cluster"):
-        raise SpecificationError(
-            f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
-            "design= for design-based errors)"
-        )
-    if cov_type == "cluster" and cluster is None:
-        raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
-    if cluster is not None and cov_type != "cluster":
-        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
-    if design is not None and cov_type != "nonrobust":
-        raise SpecificationError(
-            "design= gives design-based errors; do not combine it with cov_type"
-        )
+    check_cov_options(cov_type, cluster, design)
     frame = model.frame
     X = frame.X
     y = np.asarray(frame.y, dtype=float)
@@ -231,14 +211,7 @@ def _fit_fixed(
     if not model.proportion:
         k0 = 1 if model.has_intercept else 0
         sep = check_separation(X[:, k0:], names[k0:], frame.y, frame.categories, w)
-        if sep:
-            warnings.warn(
-                "quasi-complete separation: " + "; ".join(sep) + ". The maximum-likelihood "
-                "estimates of these effects are infinite; merge categories, drop the variable, "
-                "or use a penalised/Bayesian model (civmodels.bayes)",
-                SeparationWarning,
-                stacklevel=3,
-            )
+        warn_separation(sep, stacklevel=4)
 
     def fun(b: np.ndarray) -> dict:
         return _core.binary_derivatives(b, X, y, w, link)
@@ -248,42 +221,24 @@ def _fit_fixed(
     opt = newton(fun, start, gtol=tol, max_iter=max_iter)
     final = _core.binary_derivatives(opt.params, X, y, w, link, scores=True)
     scores = np.asarray(final["scores"])
-    try:
-        bread_inv = np.linalg.inv(-np.asarray(final["hess"]))
-    except np.linalg.LinAlgError:
-        bread_inv = np.full((len(names), len(names)), np.nan)
+    bread_inv = bread_inverse(np.asarray(final["hess"]))
     const = _core.binomial_constant(y, w) if model.proportion else 0.0
     loglik = float(final["loglik"]) + const
     convergence_checks(opt, frame.nobs, stacklevel=5)
     k0 = 1 if model.has_intercept else 0
     se0 = np.sqrt(np.abs(np.diag(bread_inv)))
-    extreme = [
-        m_
-        for m_ in extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:])
-        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
-    ]
-    if extreme:
-        warnings.warn(
-            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
-            "these predictors with the outcome; merge categories or drop the predictor",
-            SeparationWarning,
-            stacklevel=4,
-        )
-        sep = [*sep, *extreme]
-
-    df = None
-    if design is not None:
-        vc = design.vcov(scores, bread_inv, index=frame.data.index)
-        label = "design-based (Taylor linearisation)"
-        df = float(design.degf - len(names) + 1)
-    elif cov_type == "nonrobust":
-        vc, label = bread_inv, "nonrobust (inverse expected information)"
-    elif cov_type == "robust":
-        vc, label = sandwich(bread_inv, scores), "robust sandwich (HC1)"
-    else:
-        vc = sandwich(bread_inv, scores, groups)
-        assert groups is not None
-        label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
+    sep = warn_extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:], sep, stacklevel=5)
+    vc, label = covariance(
+        bread_inv,
+        scores,
+        cov_type=cov_type,
+        groups=groups,
+        design=design,
+        index=frame.data.index,
+        information="expected",
+    )
+    # summary.svyglm: residual df of the design less the coefficients beyond one
+    df = None if design is None else float(design.degf - len(names) + 1)
     return LogisticResult(
         model=model,
         params=pd.Series(opt.params, index=names, name="estimate"),
@@ -337,16 +292,6 @@ class LogisticResult(MLEResultMixin):
         """The coefficients (same as :attr:`params`)."""
         return self.params.rename("coef")
 
-    @property
-    def nobs(self) -> int:
-        """Rows used in the fit."""
-        return self.model.frame.nobs
-
-    @property
-    def n_dropped(self) -> int:
-        """Rows dropped for missing values."""
-        return self.model.frame.n_dropped
-
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Estimates, SEs, statistics, p-values and CIs (``block`` = "Coefficients")."""
         t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
@@ -364,11 +309,7 @@ class LogisticResult(MLEResultMixin):
         """
         part = self.to_frame(level=level).drop(columns="block")
         if odds_ratios:
-            part = part.assign(
-                odds_ratio=np.exp(part["estimate"]),
-                or_lower=np.exp(part["ci_lower"]),
-                or_upper=np.exp(part["ci_upper"]),
-            )
+            part = with_odds_ratios(part)
         m = self.model
         info: dict[str, Any] = {
             "Formula": m.formula,
@@ -423,40 +364,15 @@ class LogisticResult(MLEResultMixin):
             return pd.Series(eta, index=index, name="linear")
         if kind == "prob":
             return pd.Series(self.model.link.cdf(eta), index=index, name="prob")
-        raise ValueError(
-            f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"
-        )
+        raise ValueError(f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'")
 
     # -- marginal effects -------------------------------------------------------------------
     def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
         return self.model.link.cdf(self._design(data) @ par)[:, None]
 
-    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
-        fr = self.model.frame
-        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
-        if variables is None:
-            return allowed
-        vs = [variables] if isinstance(variables, str) else list(variables)
-        bad = [v for v in vs if v not in allowed]
-        if bad:
-            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
-        return vs
-
     def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
         """Average ``P(Y = 1)`` overall or by group ``by=``, with delta-method CIs."""
-        from .._margins import average_predictions
-
-        return average_predictions(
-            self._prob,
-            self.params.to_numpy(),
-            self.vcov.to_numpy(),
-            self.model.frame.data,
-            [str(self.model.frame.categories[-1])],
-            by=by,
-            weights=self.weights,
-            level=level,
-            df=self.df_resid,
-        )
+        return self._average_predictions([str(self.model.frame.categories[-1])], by, level)
 
     def marginal_effects(
         self,
@@ -470,17 +386,4 @@ class LogisticResult(MLEResultMixin):
         Numeric variables: average derivative; categorical: average discrete change from
         the reference level. ``by=`` averages within groups.
         """
-        from .._margins import average_effects
-
-        return average_effects(
-            self._prob,
-            self.params.to_numpy(),
-            self.vcov.to_numpy(),
-            self.model.frame.data,
-            self._effect_variables(variables),
-            [str(self.model.frame.categories[-1])],
-            by=by,
-            weights=self.weights,
-            level=level,
-            df=self.df_resid,
-        )
+        return self._marginal_effects(variables, [str(self.model.frame.categories[-1])], by, level)

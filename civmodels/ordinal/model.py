@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -13,17 +12,22 @@ import pandas as pd
 from .._links import Link, get_link
 from .._mle import (
     MLEResultMixin,
+    bread_inverse,
+    check_cov_options,
     check_separation,
     check_weight_column,
+    choose_fit_method,
     cluster_codes,
     convergence_checks,
+    covariance,
     design_weights,
-    extreme_effects,
+    warn_extreme_effects,
+    warn_separation,
 )
-from ..design import SurveyDesign, sandwich
-from ..exceptions import DataError, SeparationWarning, SpecificationError
+from ..design import SurveyDesign
+from ..exceptions import DataError, SpecificationError
 from ..formula import FixedDesign, ModelFrame, parse_formula
-from ..results import Summary, wald_table
+from ..results import Summary, wald_table, with_odds_ratios
 from . import _core
 
 __all__ = ["Ordinal", "OrdinalResult"]
@@ -240,12 +244,8 @@ class Ordinal:
             (a ``MixedOrdinalResult`` from :mod:`civmodels.ordinal.mixed` when the formula
             has random terms)
         """
+        method = choose_fit_method(self.has_random, method, options)
         if self.has_random:
-            method = method or "laplace"
-            if method not in ("laplace", "agq"):
-                raise SpecificationError(
-                    f"method={method!r} cannot fit random terms; use 'laplace' or 'agq'"
-                )
             from . import mixed  # lazy: the mixed engine is optional at import time
 
             return mixed.fit_mixed(
@@ -257,14 +257,6 @@ class Ordinal:
                 design=design,
                 **options,
             )
-        method = method or "newton"
-        if method != "newton":
-            raise SpecificationError(
-                f"method={method!r} is for models with random terms (1 | g); this formula has "
-                "none, so use method='newton' (the default)"
-            )
-        if options:
-            raise TypeError(f"fit() got unexpected options {sorted(options)}")
         return _fit_fixed(
             self,
             cov_type=cov_type,
@@ -310,20 +302,7 @@ def _fit_fixed(
     gtol: float | None,
     start: np.ndarray | None,
 ) -> OrdinalResult:
-    if cov_type not in ("nonrobust", "robust", "cluster"):
-        raise SpecificationError(
-            f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
-            "design= for design-based errors)"
-        )
-    if cov_type == "cluster" and cluster is None:
-        raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
-    if cluster is not None and cov_type != "cluster":
-        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
-    if design is not None and cov_type != "nonrobust":
-        raise SpecificationError(
-            "design= gives design-based errors; do not combine it with cov_type (the design's "
-            "clusters and strata are used)"
-        )
+    check_cov_options(cov_type, cluster, design)
     frame = model.frame
     weights = design_weights(model, design) if design is not None else model.weights
     groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
@@ -332,14 +311,7 @@ def _fit_fixed(
     names = model.param_names
 
     sep = check_separation(frame.X, frame.x_names, frame.y, frame.categories, d.w)
-    if sep:
-        warnings.warn(
-            "quasi-complete separation: " + "; ".join(sep) + ". The maximum-likelihood "
-            "estimates of these effects are infinite; merge categories, drop or recode the "
-            "variable, or use a penalised/Bayesian model (civmodels.bayes)",
-            SeparationWarning,
-            stacklevel=3,
-        )
+    warn_separation(sep, stacklevel=4)
 
     par0 = _core.start_values(d, link) if start is None else np.asarray(start, float)
     if len(par0) != d.n_params:
@@ -351,46 +323,25 @@ def _fit_fixed(
 
     opt = _core.newton(fun, par0, gtol=tol, max_iter=max_iter)
     final = _core.clm_derivatives(opt.params, d, link, scores=True)
-    H = np.asarray(final["hess"])
     scores = np.asarray(final["scores"])
-    info = -H
-    try:
-        bread_inv = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        bread_inv = np.full_like(info, np.nan)
+    bread_inv = bread_inverse(np.asarray(final["hess"]))
 
     convergence_checks(opt, frame.nobs)
     sl_beta = d.slices()["beta"]
     se0 = np.sqrt(np.abs(np.diag(bread_inv)))
-    extreme = [
-        m_
-        for m_ in extreme_effects(opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names)
-        if not any(m_.split(" is ")[0].removeprefix("the effect of ") in s_ for s_ in sep)
-    ]
-    if extreme:
-        warnings.warn(
-            "possible separation: " + "; ".join(extreme) + ". Check the cross-tabulation of "
-            "these predictors with the outcome; merge categories or drop the predictor",
-            SeparationWarning,
-            stacklevel=3,
-        )
-        sep = [*sep, *extreme]
-
-    df = None
-    if design is not None:
-        vc = design.vcov(scores, bread_inv, index=frame.data.index)
-        cov_label = "design-based (Taylor linearisation)"
-        df = float(design.degf)
-    elif cov_type == "nonrobust":
-        vc = bread_inv
-        cov_label = "nonrobust (inverse observed information)"
-    elif cov_type == "robust":
-        vc = sandwich(bread_inv, scores)
-        cov_label = "robust sandwich (HC1)"
-    else:
-        vc = sandwich(bread_inv, scores, groups)
-        assert groups is not None
-        cov_label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
+    sep = warn_extreme_effects(
+        opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names, sep, stacklevel=4
+    )
+    vc, cov_label = covariance(
+        bread_inv,
+        scores,
+        cov_type=cov_type,
+        groups=groups,
+        design=design,
+        index=frame.data.index,
+        information="observed",
+    )
+    df = None if design is None else float(design.degf)
     return OrdinalResult(
         model=model,
         params=pd.Series(opt.params, index=names, name="estimate"),
@@ -479,16 +430,6 @@ class OrdinalResult(MLEResultMixin):
         """Effects on the log latent scale (``"scale:variable"``)."""
         return self.params.iloc[self._slices["scale"]]
 
-    @property
-    def nobs(self) -> int:
-        """Rows used in the fit."""
-        return self.model.frame.nobs
-
-    @property
-    def n_dropped(self) -> int:
-        """Rows dropped for missing values."""
-        return self.model.frame.n_dropped
-
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Estimates, SEs, statistics, p-values and CIs with a ``block`` column."""
         t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
@@ -513,11 +454,7 @@ class OrdinalResult(MLEResultMixin):
         for b in ("Thresholds", "Location", "Nominal", "Scale"):
             part = tab[tab["block"] == b].drop(columns="block")
             if b == "Location" and odds_ratios:
-                part = part.assign(
-                    odds_ratio=np.exp(part["estimate"]),
-                    or_lower=np.exp(part["ci_lower"]),
-                    or_upper=np.exp(part["ci_upper"]),
-                )
+                part = with_odds_ratios(part)
             if len(part) or b in ("Thresholds", "Location"):
                 blocks[b] = part
         m = self.model
@@ -617,27 +554,10 @@ class OrdinalResult(MLEResultMixin):
             return pd.DataFrame(_cum_to_prob(cum), index=index, columns=cols)
         raise ValueError(f"kind={kind!r}; choose 'prob', 'cumprob' or 'linear'")
 
-
     # -- marginal effects -------------------------------------------------------------------
     def _prob(self, par: np.ndarray, data: pd.DataFrame) -> np.ndarray:
         X, N, S = self._designs(data)
         return _cum_to_prob(self._cum_from(par, X, N, S))
-
-    def _effect_variables(self, variables: str | list[str] | None) -> list[str]:
-        m = self.model
-        fr = m.frame
-        allowed = [v for v in fr.parsed.variables() if v != fr.outcome_name and v not in fr.groups]
-        for spec in (m.nominal, m.scale):
-            if spec:
-                allowed += parse_formula(spec, require_outcome=False).variables()
-        allowed = list(dict.fromkeys(allowed))
-        if variables is None:
-            return allowed
-        vs = [variables] if isinstance(variables, str) else list(variables)
-        bad = [v for v in vs if v not in allowed]
-        if bad:
-            raise SpecificationError(f"variables {bad} are not in the model; choose from {allowed}")
-        return vs
 
     def average_predictions(self, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
         """Average predicted probability of each category (overall or by group ``by=``).
@@ -645,19 +565,7 @@ class OrdinalResult(MLEResultMixin):
         Averages over the rows used in the fit (weighted by the fit's weights), with
         delta-method standard errors and confidence intervals.
         """
-        from .._margins import average_predictions
-
-        return average_predictions(
-            self._prob,
-            self.params.to_numpy(),
-            self.vcov.to_numpy(),
-            self.model.frame.data,
-            [str(c) for c in self.model.frame.categories],
-            by=by,
-            weights=self.weights,
-            level=level,
-            df=self.df_resid,
-        )
+        return self._average_predictions([str(c) for c in self.model.frame.categories], by, level)
 
     def marginal_effects(
         self,
@@ -672,19 +580,8 @@ class OrdinalResult(MLEResultMixin):
         average change in ``P(Y = j)`` from the reference level to each other level (all
         other variables at their observed values). ``by=`` averages within groups.
         """
-        from .._margins import average_effects
-
-        return average_effects(
-            self._prob,
-            self.params.to_numpy(),
-            self.vcov.to_numpy(),
-            self.model.frame.data,
-            self._effect_variables(variables),
-            [str(c) for c in self.model.frame.categories],
-            by=by,
-            weights=self.weights,
-            level=level,
-            df=self.df_resid,
+        return self._marginal_effects(
+            variables, [str(c) for c in self.model.frame.categories], by, level
         )
 
     # -- proportional-odds tests ------------------------------------------------------------
