@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from .formula import parse_formula
 from .results import wald_table
 
 __all__ = [
+    "FixedFitResult",
     "MLEResultMixin",
     "NewtonResult",
     "bread_inverse",
@@ -41,6 +42,7 @@ __all__ = [
     "covariance",
     "design_weights",
     "extreme_effects",
+    "fixed_result_fields",
     "newton",
     "warn_extreme_effects",
     "warn_separation",
@@ -384,6 +386,51 @@ def covariance(
     )
 
 
+def fixed_result_fields(
+    model: Any,
+    opt: NewtonResult,
+    final: dict,
+    bread_inv: np.ndarray,
+    *,
+    cov_type: str,
+    groups: np.ndarray | None,
+    design: SurveyDesign | None,
+    information: str,
+    df: float | None,
+    loglik: float,
+    weights: np.ndarray | None,
+    separation: list[str],
+) -> dict[str, Any]:
+    """The fields of a :class:`FixedFitResult`: the labelled estimates and the covariance
+    of ``cov_type`` (or ``design``) at the optimum ``opt`` (``final`` holds its scores)."""
+    names = model.param_names
+    vc, label = covariance(
+        bread_inv,
+        np.asarray(final["scores"]),
+        cov_type=cov_type,
+        groups=groups,
+        design=design,
+        index=model.frame.data.index,
+        information=information,
+    )
+    return {
+        "model": model,
+        "params": pd.Series(opt.params, index=names, name="estimate"),
+        "vcov": pd.DataFrame(vc, index=names, columns=names),
+        "loglik": loglik,
+        "converged": opt.converged,
+        "n_iter": opt.n_iter,
+        "message": opt.message,
+        "hessian_cond": opt.cond,
+        "max_grad": float(np.max(np.abs(np.asarray(final["grad"])), initial=0.0)),
+        "cov_type": "design" if design is not None else cov_type,
+        "cov_label": label,
+        "df_resid": df,
+        "weights": None if weights is None else np.asarray(weights, float),
+        "separation": tuple(separation),
+    }
+
+
 class MLEResultMixin:
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
 
@@ -508,3 +555,24 @@ class MLEResultMixin:
             level=level,
             df=self.df_resid,
         )
+
+
+@dataclass(frozen=True)
+class FixedFitResult(MLEResultMixin):
+    """The fields of a fixed-effect maximum-likelihood fit (``OrdinalResult``,
+    ``LogisticResult``), filled by :func:`fixed_result_fields`."""
+
+    model: Any
+    params: pd.Series
+    vcov: pd.DataFrame
+    loglik: float
+    converged: bool
+    n_iter: int
+    message: str
+    hessian_cond: float
+    max_grad: float
+    cov_type: str
+    cov_label: str
+    df_resid: float | None = None
+    weights: np.ndarray | None = field(default=None, repr=False)
+    separation: tuple[str, ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._links import Link, get_link
 from .._mle import (
-    MLEResultMixin,
+    FixedFitResult,
     bread_inverse,
     check_cov_options,
     check_separation,
@@ -18,8 +18,8 @@ from .._mle import (
     choose_fit_method,
     cluster_codes,
     convergence_checks,
-    covariance,
     design_weights,
+    fixed_result_fields,
     newton,
     warn_extreme_effects,
     warn_separation,
@@ -220,7 +220,6 @@ def _fit_fixed(
     tol = gtol if gtol is not None else 1e-10 * max(1.0, float(w.sum()))
     opt = newton(fun, start, gtol=tol, max_iter=max_iter)
     final = _core.binary_derivatives(opt.params, X, y, w, link, scores=True)
-    scores = np.asarray(final["scores"])
     bread_inv = bread_inverse(np.asarray(final["hess"]))
     const = _core.binomial_constant(y, w) if model.proportion else 0.0
     loglik = float(final["loglik"]) + const
@@ -228,37 +227,27 @@ def _fit_fixed(
     k0 = 1 if model.has_intercept else 0
     se0 = np.sqrt(np.abs(np.diag(bread_inv)))
     sep = warn_extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:], sep, stacklevel=5)
-    vc, label = covariance(
+    # summary.svyglm: residual df of the design less the coefficients beyond one
+    df = None if design is None else float(design.degf - len(names) + 1)
+    fields = fixed_result_fields(
+        model,
+        opt,
+        final,
         bread_inv,
-        scores,
         cov_type=cov_type,
         groups=groups,
         design=design,
-        index=frame.data.index,
         information="expected",
-    )
-    # summary.svyglm: residual df of the design less the coefficients beyond one
-    df = None if design is None else float(design.degf - len(names) + 1)
-    return LogisticResult(
-        model=model,
-        params=pd.Series(opt.params, index=names, name="estimate"),
-        vcov=pd.DataFrame(vc, index=names, columns=names),
+        df=df,
         loglik=loglik,
-        converged=opt.converged,
-        n_iter=opt.n_iter,
-        message=opt.message,
-        hessian_cond=opt.cond,
-        max_grad=float(np.max(np.abs(final["grad"]))),
-        cov_type="design" if design is not None else cov_type,
-        cov_label=label,
-        df_resid=df,
         weights=None if (model.weights is None and design is None) else w,
-        separation=tuple(sep),
+        separation=sep,
     )
+    return LogisticResult(**fields)
 
 
 @dataclass(frozen=True)
-class LogisticResult(MLEResultMixin):
+class LogisticResult(FixedFitResult):
     """A fitted binary regression (frozen; refit for another covariance).
 
     Attributes
@@ -273,19 +262,6 @@ class LogisticResult(MLEResultMixin):
     """
 
     model: Logistic
-    params: pd.Series
-    vcov: pd.DataFrame
-    loglik: float
-    converged: bool
-    n_iter: int
-    message: str
-    hessian_cond: float
-    max_grad: float
-    cov_type: str
-    cov_label: str
-    df_resid: float | None = None
-    weights: np.ndarray | None = field(default=None, repr=False)
-    separation: tuple[str, ...] = ()
 
     @property
     def coef(self) -> pd.Series:

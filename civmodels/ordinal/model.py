@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._links import Link, get_link
 from .._mle import (
-    MLEResultMixin,
+    FixedFitResult,
     bread_inverse,
     check_cov_options,
     check_separation,
@@ -19,8 +19,8 @@ from .._mle import (
     choose_fit_method,
     cluster_codes,
     convergence_checks,
-    covariance,
     design_weights,
+    fixed_result_fields,
     warn_extreme_effects,
     warn_separation,
 )
@@ -308,7 +308,6 @@ def _fit_fixed(
     groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
     d = model.core_data(weights)
     link = model.link
-    names = model.param_names
 
     sep = check_separation(frame.X, frame.x_names, frame.y, frame.categories, d.w)
     warn_separation(sep, stacklevel=4)
@@ -323,7 +322,6 @@ def _fit_fixed(
 
     opt = _core.newton(fun, par0, gtol=tol, max_iter=max_iter)
     final = _core.clm_derivatives(opt.params, d, link, scores=True)
-    scores = np.asarray(final["scores"])
     bread_inv = bread_inverse(np.asarray(final["hess"]))
 
     convergence_checks(opt, frame.nobs)
@@ -332,37 +330,26 @@ def _fit_fixed(
     sep = warn_extreme_effects(
         opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names, sep, stacklevel=4
     )
-    vc, cov_label = covariance(
+    fields = fixed_result_fields(
+        model,
+        opt,
+        final,
         bread_inv,
-        scores,
         cov_type=cov_type,
         groups=groups,
         design=design,
-        index=frame.data.index,
         information="observed",
-    )
-    df = None if design is None else float(design.degf)
-    return OrdinalResult(
-        model=model,
-        params=pd.Series(opt.params, index=names, name="estimate"),
-        vcov=pd.DataFrame(vc, index=names, columns=names),
+        df=None if design is None else float(design.degf),
         loglik=float(final["loglik"]),
-        converged=opt.converged,
-        n_iter=opt.n_iter,
-        message=opt.message,
-        hessian_cond=opt.cond,
-        max_grad=float(np.max(np.abs(np.asarray(final["grad"])), initial=0.0)),
-        cov_type="design" if design is not None else cov_type,
-        cov_label=cov_label,
-        df_resid=df,
-        weights=None if weights is None else np.asarray(weights, float),
-        separation=tuple(sep),
+        weights=weights,
+        separation=sep,
     )
+    return OrdinalResult(**fields)
 
 
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class OrdinalResult(MLEResultMixin):
+class OrdinalResult(FixedFitResult):
     """A fitted cumulative link model (frozen; refit for another covariance).
 
     Attributes
@@ -378,19 +365,6 @@ class OrdinalResult(MLEResultMixin):
     """
 
     model: Ordinal
-    params: pd.Series
-    vcov: pd.DataFrame
-    loglik: float
-    converged: bool
-    n_iter: int
-    message: str
-    hessian_cond: float
-    max_grad: float
-    cov_type: str
-    cov_label: str
-    df_resid: float | None = None
-    weights: np.ndarray | None = field(default=None, repr=False)
-    separation: tuple[str, ...] = ()
 
     # -- contract ---------------------------------------------------------------------------
     @property
