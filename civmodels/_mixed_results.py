@@ -21,7 +21,7 @@ from scipy import stats
 
 from ._glmm import Dist, _gh, latent_variance
 from .exceptions import DataError
-from .results import wald_table
+from .results import Summary, wald_table
 
 __all__ = ["MixedResultBase", "group_codes_for"]
 
@@ -340,6 +340,22 @@ class MixedResultBase(ABC):
         if getattr(m, "weights_name", None):
             info["Weights"] = m.weights_name
         return info
+
+    def _summary(
+        self, title: str, blocks: dict[str, pd.DataFrame], level: float, notes: list[str]
+    ) -> Summary:
+        """The fixed-effect ``blocks``, the random effects, and ``notes`` after the common ones."""
+        blocks["Random effects"] = self._random_block(level)
+        return Summary(
+            title=title, info=self._info(), blocks=blocks, notes=(*self._notes(), *notes)
+        )
+
+    def __repr__(self) -> str:
+        sds = ", ".join(f"{g}={v:.4g}" for g, v in self.re_sd.items())
+        return (
+            f"{type(self).__name__}(nobs={self.nobs}, loglik={self.loglik:.4f}, "
+            f"method={self.method!r}, re_sd=({sds}), converged={self.converged})"
+        )
 
     def _notes(self) -> list[str]:
         notes = [self.model.frame.missing.describe()]

@@ -36,15 +36,15 @@ import pandas as pd
 
 from .. import _glmm
 from .._mixed_results import MixedResultBase
-from ..exceptions import SpecificationError
 from ..ordinal.mixed import (
     _fit_options,
     _result_fields,
     check_mixed_options,
     group_arrays,
+    run_glmm,
     start_log_sd,
 )
-from ..results import Summary, wald_table
+from ..results import Summary, wald_table, with_odds_ratios
 from ._core import binomial_constant
 
 __all__ = ["MixedLogisticResult", "fit_mixed"]
@@ -108,17 +108,15 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name, reflect=True),
         w=wrow,
     )
-    start = options.get("start")
-    if start is None:
-        start = _start_values(d, model, y, w)
-    else:
-        start = np.asarray(start, dtype=float)
-        if start.shape != (d.P,):
-            raise SpecificationError(
-                f"start must have {d.P} values (coefficients, then log SDs), got shape "
-                f"{start.shape}"
-            )
-    out = _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
+    out = run_glmm(
+        d,
+        options.get("start"),
+        lambda: _start_values(d, model, y, w),
+        order="coefficients, then log SDs",
+        method=method,
+        n_nodes=n_nodes,
+        opts=opts,
+    )
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
     _glmm.warn_boundary(out, names)
     out = replace(out, loglik=out.loglik + const)
@@ -136,7 +134,7 @@ def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -
     return np.concatenate([_glmm.fixed_start(d, beta), start_log_sd(d.K)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the base's __repr__
 class MixedLogisticResult(MixedResultBase):
     """A fitted binary/binomial mixed model (frozen).
 
@@ -165,34 +163,15 @@ class MixedLogisticResult(MixedResultBase):
         """
         blocks = self._blocks(level)
         if odds_ratios:
-            tab = blocks["Coefficients"]
-            blocks["Coefficients"] = tab.assign(
-                odds_ratio=np.exp(tab["estimate"]),
-                or_lower=np.exp(tab["ci_lower"]),
-                or_upper=np.exp(tab["ci_upper"]),
-            )
-        blocks["Random effects"] = self._random_block(level)
-        notes = self._notes()
-        notes.append(
+            blocks["Coefficients"] = with_odds_ratios(blocks["Coefficients"])
+        notes = [
             "P(Y = 1 | x, u) = F(x'beta + u); effects are conditional on the random intercepts."
-        )
+        ]
         if getattr(self.model, "proportion", False):
             notes.append(
                 "Proportion outcome with weights = trials: log-likelihood includes log C(n, k)."
             )
-        return Summary(
-            title=f"Binary mixed model ({self.model.link_name})",
-            info=self._info(),
-            blocks=blocks,
-            notes=tuple(notes),
-        )
-
-    def __repr__(self) -> str:
-        sds = ", ".join(f"{g}={v:.4g}" for g, v in self.re_sd.items())
-        return (
-            f"MixedLogisticResult(nobs={self.nobs}, loglik={self.loglik:.4f}, "
-            f"method={self.method!r}, re_sd=({sds}), converged={self.converged})"
-        )
+        return self._summary(f"Binary mixed model ({self.model.link_name})", blocks, level, notes)
 
     def predict(
         self,

@@ -23,6 +23,7 @@ using lme4. *J. Stat. Softw.* 67(1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -33,7 +34,7 @@ import pandas as pd
 from .. import _glmm
 from .._mixed_results import MixedResultBase
 from ..exceptions import SpecificationError
-from ..results import Summary, wald_table
+from ..results import Summary, wald_table, with_odds_ratios
 
 __all__ = ["MixedOrdinalResult", "fit_mixed"]
 
@@ -106,6 +107,28 @@ def start_log_sd(k: int) -> np.ndarray:
     """Start every log SD at log(0.5): a moderate latent-scale SD, inside the basin of the
     usual optima; Newton moves from there in a few steps."""
     return np.full(k, np.log(0.5))
+
+
+def run_glmm(
+    d: _glmm.GLMMData,
+    start: Any,
+    default_start: Callable[[], np.ndarray],
+    *,
+    order: str,
+    method: str,
+    n_nodes: int,
+    opts: dict[str, Any],
+) -> _glmm.FitOutput:
+    """Check ``start`` (``order`` lists its parts) or take ``default_start()``, then fit."""
+    if start is None:
+        start = default_start()
+    else:
+        start = np.asarray(start, dtype=float)
+        if start.shape != (d.P,):
+            raise SpecificationError(
+                f"start must have {d.P} values ({order}), got shape {start.shape}"
+            )
+    return _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
 
 
 def _fit_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -185,17 +208,15 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name),
         w=model.weights,
     )
-    start = options.get("start")
-    if start is None:
-        start = _start_values(d, model.link)
-    else:
-        start = np.asarray(start, dtype=float)
-        if start.shape != (d.P,):
-            raise SpecificationError(
-                f"start must have {d.P} values (thresholds, coefficients, log SDs), got "
-                f"shape {start.shape}"
-            )
-    out = _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
+    out = run_glmm(
+        d,
+        options.get("start"),
+        lambda: _start_values(d, model.link),
+        order="thresholds, coefficients, log SDs",
+        method=method,
+        n_nodes=n_nodes,
+        opts=opts,
+    )
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
     _glmm.warn_boundary(out, names)
     par_names = [*frame.threshold_names(), *frame.x_names]
@@ -265,7 +286,7 @@ def _result_fields(
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the base's __repr__
 class MixedOrdinalResult(MixedResultBase):
     """A fitted cumulative link mixed model (frozen).
 
@@ -301,31 +322,13 @@ class MixedOrdinalResult(MixedResultBase):
         """
         blocks = self._blocks(level)
         if odds_ratios:
-            loc = blocks["Location"]
-            blocks["Location"] = loc.assign(
-                odds_ratio=np.exp(loc["estimate"]),
-                or_lower=np.exp(loc["ci_lower"]),
-                or_upper=np.exp(loc["ci_upper"]),
-            )
-        blocks["Random effects"] = self._random_block(level)
-        notes = self._notes()
-        notes.append(
+            blocks["Location"] = with_odds_ratios(blocks["Location"])
+        note = (
             "P(Y <= j | x, u) = F(theta_j - x'beta - u): positive effects shift responses to "
             "higher categories; effects are conditional on the random intercepts."
         )
-        return Summary(
-            title=f"Cumulative link mixed model ({self.model.link_name})",
-            info=self._info(),
-            blocks=blocks,
-            notes=tuple(notes),
-        )
-
-    def __repr__(self) -> str:
-        sds = ", ".join(f"{g}={v:.4g}" for g, v in self.re_sd.items())
-        return (
-            f"MixedOrdinalResult(nobs={self.nobs}, loglik={self.loglik:.4f}, "
-            f"method={self.method!r}, re_sd=({sds}), converged={self.converged})"
-        )
+        title = f"Cumulative link mixed model ({self.model.link_name})"
+        return self._summary(title, blocks, level, [note])
 
     def predict(
         self,
