@@ -89,11 +89,42 @@ def _survey_shaped(
     return data, eta
 
 
+def _survey_coverage_model(
+    kind: str,
+    simulate: Callable[[np.random.Generator], tuple[pd.DataFrame, pd.Series]],
+    n_obs: int,
+    n_groups: int,
+    re_sd: float,
+    cov_type: str,
+    method: str | None,
+) -> CoverageModel:
+    """A built-in model: ``y ~ x1 + x2`` fitted by the ``kind`` engine ("ordinal" or
+    "logistic"), with a random intercept per municipality by ``method`` when ``re_sd > 0``
+    and a method is given, else with ``cov_type`` errors."""
+    mixed = re_sd > 0 and method is not None
+
+    def fit(data: pd.DataFrame) -> Any:
+        from .. import logistic, ordinal  # imported when fitting, in the worker
+
+        model_class: Any = ordinal.Ordinal if kind == "ordinal" else logistic.Logistic
+        if mixed:
+            formula = "y ~ x1 + x2 + (1 | municipality_code)"
+            return model_class(formula, data=data).fit(method=method)
+        kw: dict[str, Any] = {"cov_type": cov_type}
+        if cov_type == "cluster":
+            kw["cluster"] = "municipality_code"
+        return model_class("y ~ x1 + x2", data=data).fit(**kw)
+
+    settings = {"n_obs": n_obs, "n_groups": n_groups, "re_sd": re_sd, "cov_type": cov_type}
+    if mixed:
+        settings["method"] = method
+    return CoverageModel(f"{kind}-mixed" if mixed else kind, simulate, fit, settings)
+
+
 def _ordinal_model(
     n_obs: int, n_groups: int, re_sd: float, cov_type: str, method: str | None
 ) -> CoverageModel:
     beta = (0.5, -0.4)
-    mixed = re_sd > 0 and method is not None
 
     def simulate(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
         data, eta = _survey_shaped(rng, n_obs, n_groups, re_sd, beta)
@@ -104,28 +135,13 @@ def _ordinal_model(
         truth = pd.Series([*_THRESHOLDS, *beta], index=[*names, "x1", "x2"])
         return data, truth
 
-    def fit(data: pd.DataFrame) -> Any:
-        from ..ordinal import Ordinal
-
-        if mixed:
-            return Ordinal("y ~ x1 + x2 + (1 | municipality_code)", data=data).fit(method=method)
-        kw: dict[str, Any] = {"cov_type": cov_type}
-        if cov_type == "cluster":
-            kw["cluster"] = "municipality_code"
-        return Ordinal("y ~ x1 + x2", data=data).fit(**kw)
-
-    name = "ordinal-mixed" if mixed else "ordinal"
-    settings = {"n_obs": n_obs, "n_groups": n_groups, "re_sd": re_sd, "cov_type": cov_type}
-    if mixed:
-        settings["method"] = method
-    return CoverageModel(name, simulate, fit, settings)
+    return _survey_coverage_model("ordinal", simulate, n_obs, n_groups, re_sd, cov_type, method)
 
 
 def _logistic_model(
     n_obs: int, n_groups: int, re_sd: float, cov_type: str, method: str | None
 ) -> CoverageModel:
     beta, intercept = (0.5, -0.4), -0.3
-    mixed = re_sd > 0 and method is not None
 
     def simulate(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
         data, eta = _survey_shaped(rng, n_obs, n_groups, re_sd, beta)
@@ -134,21 +150,7 @@ def _logistic_model(
         truth = pd.Series([intercept, *beta], index=["Intercept", "x1", "x2"])
         return data, truth
 
-    def fit(data: pd.DataFrame) -> Any:
-        from ..logistic import Logistic
-
-        if mixed:
-            return Logistic("y ~ x1 + x2 + (1 | municipality_code)", data=data).fit(method=method)
-        kw: dict[str, Any] = {"cov_type": cov_type}
-        if cov_type == "cluster":
-            kw["cluster"] = "municipality_code"
-        return Logistic("y ~ x1 + x2", data=data).fit(**kw)
-
-    name = "logistic-mixed" if mixed else "logistic"
-    settings = {"n_obs": n_obs, "n_groups": n_groups, "re_sd": re_sd, "cov_type": cov_type}
-    if mixed:
-        settings["method"] = method
-    return CoverageModel(name, simulate, fit, settings)
+    return _survey_coverage_model("logistic", simulate, n_obs, n_groups, re_sd, cov_type, method)
 
 
 #: Built-in coverage models: name -> (factory, default settings). Fixed-effect models simulate
