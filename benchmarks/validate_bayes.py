@@ -69,7 +69,9 @@ def run_sbc(n_datasets: int, random_seed: int = 1, draws: int = 500) -> dict:
         post["sd_g"] = res._post["sd_g"]
         thin = post.iloc[np.linspace(0, len(post) - 1, L).astype(int)]
         true_vec = [*truth["cutpoints"][0], *truth["coef"][0], truth["sd_g"][0]]
-        ranks.append([int((thin[c].to_numpy() < t).sum()) for c, t in zip(names, true_vec)])
+        ranks.append(
+            [int((thin[c].to_numpy() < t).sum()) for c, t in zip(names, true_vec, strict=True)]
+        )
         if (i + 1) % 10 == 0:
             print(f"{i + 1} data sets, {time.time() - t0:.0f} s", flush=True)
     ranks = np.array(ranks)
@@ -101,7 +103,7 @@ def plot_sbc(result: dict, path: Path) -> None:
     names = result["names"]
     fig, axes = plt.subplots(1, len(names), figsize=(2.2 * len(names), 2.2), sharey=True)
     n = len(ranks)
-    for ax, j in zip(axes, range(len(names))):
+    for ax, j in zip(axes, range(len(names)), strict=True):
         ax.hist(ranks[:, j], bins=10, range=(0, result["L"] + 1), color="C0", alpha=0.7)
         lo, hi = np.percentile(np.random.default_rng(0).binomial(n, 0.1, 10000), [0.5, 99.5])
         ax.axhspan(lo, hi, color="grey", alpha=0.25)
