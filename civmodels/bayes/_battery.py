@@ -330,6 +330,7 @@ class Battery:
         random_seed: Any = None,
         *,
         cores: int | None = None,
+        target_accept: float = 0.8,
     ) -> BatteryResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
         from . import _backend
@@ -343,6 +344,7 @@ class Battery:
             chains=c,
             random_seed=random_seed,
             cores=cores,
+            target_accept=target_accept,
         )
         return BatteryResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 

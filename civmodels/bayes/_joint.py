@@ -339,7 +339,15 @@ class JointResponse:
         return (np.cumsum(probs, axis=-1) < u).sum(axis=-1).clip(0, self.n_categories - 1)
 
     def fit(
-        self, draws=1000, tune=1000, chains=4, sampler="nutpie", random_seed=None, *, cores=None
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        sampler: str = "nutpie",
+        random_seed: Any = None,
+        *,
+        cores: int | None = None,
+        target_accept: float = 0.8,
     ) -> JointResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
         from . import _backend
@@ -353,6 +361,7 @@ class JointResponse:
             chains=c,
             random_seed=random_seed,
             cores=cores,
+            target_accept=target_accept,
         )
         return JointResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 

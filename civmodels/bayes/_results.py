@@ -542,3 +542,27 @@ class Poststratification:
             f"Poststratification over {self.n_units} units ({self.level:.0%} intervals)\n"
             f"{self.overall.round(3).to_string()}"
         )
+
+
+def compare(results: Mapping[str, BayesResult]) -> pd.DataFrame:
+    """Compare fitted models by PSIS-LOO (``arviz.compare``).
+
+    Parameters
+    ----------
+    results : dict of str to BayesResult
+        Fits of the *same outcome rows* (LOO compares predictions of identical data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ArviZ's comparison table: ``elpd_loo``, ``p_loo``, ``elpd_diff``, ``weight``, ``se``,
+        ``dse``, ``warning``, ranked best first.
+    """
+    if len(results) < 2:
+        raise ValueError("compare needs at least two fitted models")
+    n = {k: r.idata.log_likelihood["y"].shape[-1] for k, r in results.items()}
+    if len(set(n.values())) != 1:
+        raise DataError(
+            f"models were fitted to different numbers of rows {n}; LOO needs the same rows"
+        )
+    return _backend.compare({k: r.idata for k, r in results.items()})
