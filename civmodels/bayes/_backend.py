@@ -68,7 +68,7 @@ def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
         start += size
     replace = dict(zip(value_vars, pieces, strict=True))
     logp = model.logp()
-    grads = pytensor.gradient.grad(logp, value_vars)
+    grads: Any = pytensor.gradient.grad(logp, value_vars)
     grad = pt.concatenate([g.ravel() for g in grads])
     logp_r, grad_r = pytensor.clone_replace([logp, grad], replace)
     with model:
@@ -211,7 +211,7 @@ def _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accep
 
 
 def to_inference_data(
-    posterior: Mapping[str, np.ndarray],
+    posterior: Mapping[str, np.ndarray] | None,
     *,
     coords: Mapping[str, Sequence[Any]],
     dims: Mapping[str, Sequence[str]],
