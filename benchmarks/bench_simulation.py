@@ -50,7 +50,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
-    from joblib import Parallel, delayed
 
     from civmodels.simulation import Study, coverage_study, run
 
@@ -60,8 +59,13 @@ def main() -> None:
     def study(**kw):
         return coverage_study(args.model, args.n_sims, random_seed=args.seed, progress=False, **kw)
 
-    print("start-up (excluded from study times)")
-    _timed("loky pool, 2 workers", lambda: Parallel(n_jobs=2)(delayed(abs)(i) for i in range(4)))
+    def warm(**kw):
+        # a few replicates import civmodels and the engine in every worker
+        coverage_study(args.model, 4, random_seed=0, progress=False, **kw)
+
+    print("start-up and warm-up (excluded from study times)")
+    _timed("sequential warm-up", lambda: warm(n_jobs=1))
+    _timed("loky pool, 2 workers + warm-up", lambda: warm(n_jobs=2))
     cluster, _ = _timed(
         "Dask LocalCluster, 2 workers",
         lambda: LocalCluster(
@@ -70,8 +74,7 @@ def main() -> None:
     )
     client = Client(cluster)
     client.wait_for_workers(2)
-    # import civmodels and the engine in the workers before timing
-    client.run(lambda: __import__("civmodels.ordinal.mixed"))
+    _timed("Dask warm-up", lambda: warm(backend="dask", client=client))
 
     try:
         print("\nstudy")

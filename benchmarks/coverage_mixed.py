@@ -9,6 +9,7 @@ SD. The binary mixed model is checked the same way on the dichotomised outcome (
 variable above the middle threshold), and the ordinal model also by Laplace.
 
 Run:  /work/venv/bin/python benchmarks/coverage_mixed.py [--n-sims 1000] [--random-seed 3]
+          [--models ordinal_agq ordinal_laplace logistic_agq] [--sd-interval wald|profile]
 The result is reported in docs/mixed.md; tests/ordinal/test_ordinal_mixed_coverage.py runs it
 as a slow test.
 """
@@ -52,12 +53,14 @@ def simulate_coverage(
     random_seed: int = 3,
     level: float = 0.95,
     models: tuple[str, ...] = ("ordinal_agq", "ordinal_laplace", "logistic_agq"),
+    sd_interval: str = "wald",
 ) -> pd.DataFrame:
     """Coverage per parameter (rows) for each model and method (columns).
 
     Every replication draws new random intercepts and new latent errors on the fixed
     covariates of ``survey_data(random_seed)``; a fit that warns counts as a failure
-    (the warning is raised as an error).
+    (the warning is raised as an error). ``sd_interval`` is ``"wald"`` (log-scale Wald,
+    ``[0, profile upper]`` for an SD estimated at 0) or ``"profile"`` (profile likelihood).
     """
     rng = np.random.default_rng(random_seed)
     base = survey_data(random_seed=random_seed)
@@ -75,7 +78,10 @@ def simulate_coverage(
 
     def covered(res, truth: pd.Series) -> pd.Series:
         ci = res.conf_int(level)
-        sd_ci = res.re_sd_conf_int(level).iloc[0]
+        if sd_interval == "profile":
+            sd_ci = res.profile_re_sd(level).iloc[0]
+        else:
+            sd_ci = res.re_sd_conf_int(level).iloc[0]
         lo = pd.concat([ci["ci_lower"], pd.Series({"sd": sd_ci["ci_lower"]})])
         hi = pd.concat([ci["ci_upper"], pd.Series({"sd": sd_ci["ci_upper"]})])
         return (lo <= truth) & (truth <= hi)
@@ -118,11 +124,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-sims", type=int, default=1000)
     ap.add_argument("--random-seed", type=int, default=3)
+    ap.add_argument(
+        "--models", nargs="+", default=["ordinal_agq", "ordinal_laplace", "logistic_agq"]
+    )
+    ap.add_argument("--sd-interval", choices=["wald", "profile"], default="wald")
     args = ap.parse_args()
-    cov = simulate_coverage(args.n_sims, args.random_seed)
+    cov = simulate_coverage(
+        args.n_sims, args.random_seed, models=tuple(args.models), sd_interval=args.sd_interval
+    )
     print(
         f"coverage of 95% intervals over {args.n_sims} simulated data sets "
-        f"(n = 444, 98 municipalities, SD = {SD}; seed {args.random_seed})"
+        f"(n = 444, 98 municipalities, SD = {SD}; seed {args.random_seed}; "
+        f"SD interval: {args.sd_interval})"
     )
     print(cov.round(3).to_string())
 

@@ -209,7 +209,8 @@ class GLMMData:
     toff: Array
     groups: list[Array]
     dist: Dist
-    w: Array | None = None
+    # ones when omitted (filled in by __post_init__, so always an array afterwards)
+    w: Array = None  # type: ignore[assignment]
     n_levels: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -332,6 +333,18 @@ class _Mode:
     h: float  # log joint at the mode
     converged: bool
 
+    @property
+    def hdiag(self) -> Array:
+        """Diagonal of ``H`` (one grouping factor)."""
+        assert self.negH_diag is not None
+        return self.negH_diag
+
+    @property
+    def hchol(self) -> Array:
+        """Lower Cholesky factor of ``H`` (several grouping factors)."""
+        assert self.chol is not None
+        return self.chol
+
 
 def _location(d: GLMMData, beta: Array, sig_lev: Array, b: Array) -> Array:
     xb = d.X @ beta if d.p else np.zeros(d.n)
@@ -399,14 +412,14 @@ def find_modes(
                 step = linalg.cho_solve(L, grad)
             except linalg.LinAlgError:
                 step = grad / np.maximum(np.diag(Hm), 1.0)
-            f_old = float(w @ c["l"] - 0.5 * b @ b)
-            t = 1.0
+            f_tot = float(w @ c["l"] - 0.5 * b @ b)
+            tt = 1.0
             for _h in range(30):
-                bn = b + t * step
+                bn = b + tt * step
                 cn, sdn = state(bn)
-                if float(w @ cn["l"] - 0.5 * bn @ bn) >= f_old - 1e-12 * abs(f_old):
+                if float(w @ cn["l"] - 0.5 * bn @ bn) >= f_tot - 1e-12 * abs(f_tot):
                     break
-                t *= 0.5
+                tt *= 0.5
             b, c, sd = bn, cn, sdn
     h = float(w @ c["l"] - 0.5 * b @ b)
     if one:
@@ -450,9 +463,9 @@ def laplace_loglik(
     b = mode.b
     one = d.K == 1
     if one:
-        logdet = float(np.log(mode.negH_diag).sum())
+        logdet = float(np.log(mode.hdiag).sum())
     else:
-        logdet = 2.0 * float(np.log(np.diag(mode.chol)).sum())
+        logdet = 2.0 * float(np.log(np.diag(mode.hchol)).sum())
     out: dict = {"loglik": mode.h - 0.5 * logdet, "mode": mode}
     if not (gradient or hessian):
         return out
@@ -484,12 +497,12 @@ def laplace_loglik(
         tauG[sel, k] += b[sel]
     G[:, ka + p :] = tauG
     if one:
-        HinvG = G / mode.negH_diag[:, None]
-        hinv_diag = 1.0 / mode.negH_diag
+        HinvG = G / mode.hdiag[:, None]
+        hinv_diag = 1.0 / mode.hdiag
         cdiag = (sig_lev**2 * hinv_diag)[d.groups[0]]
     else:
-        HinvG = linalg.cho_solve((mode.chol, True), G)
-        Linv = linalg.solve_triangular(mode.chol, np.eye(d.q), lower=True)
+        HinvG = linalg.cho_solve((mode.hchol, True), G)
+        Linv = linalg.solve_triangular(mode.hchol, np.eye(d.q), lower=True)
         Hinv = Linv.T @ Linv
         hinv_diag = np.diag(Hinv)
         cdiag = np.zeros(d.n)
@@ -510,7 +523,7 @@ def laplace_loglik(
     if sensitivity and one:
         out["dmode"] = HinvG
         dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ dD)
-        dnegH[:, ka + p] += 2.0 * (mode.negH_diag - 1.0)
+        dnegH[:, ka + p] += 2.0 * (mode.hdiag - 1.0)
         out["dnegH"] = dnegH
     out["grad"] = grad
     if hessian:
@@ -549,7 +562,7 @@ def agq_loglik(
     g = d.groups[0]
     m = d.q
     x, logw = _gh(n_quad)
-    sdev = 1.0 / np.sqrt(mode.negH_diag)
+    sdev = 1.0 / np.sqrt(mode.hdiag)
     nodes = mode.b[:, None] + sdev[:, None] * x[None, :]  # (m, Q)
     tu, tl = d.cuts(alpha)
     xb = d.X @ beta if d.p else np.zeros(d.n)
@@ -591,7 +604,7 @@ def agq_loglik(
     # dT_gq = (dT/db)_gq (dmu_g + x_q dsd_g) + dsd_g / sd_g.
     sens = laplace_loglik(d, phi, mode=mode, sensitivity=True)
     r = sig * np.asarray(d.ZkT[0] @ (w[:, None] * ls)) - nodes  # dT/db at the nodes
-    dsd = -0.5 * sdev[:, None] / mode.negH_diag[:, None] * sens["dnegH"]
+    dsd = -0.5 * sdev[:, None] / mode.hdiag[:, None] * sens["dnegH"]
     pr = (pi * r).sum(1)
     prx = (pi * r * x[None, :]).sum(1)
     corr = sens["dmode"] * pr[:, None] + dsd * (prx + 1.0 / sdev)[:, None]

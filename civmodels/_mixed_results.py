@@ -10,6 +10,7 @@ subclasses only add their outcome-specific views.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,7 +37,7 @@ def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class MixedResultBase:
+class MixedResultBase(ABC):
     """Fitted random-intercept model (frozen). See the subclasses for the public view.
 
     Attributes
@@ -142,7 +143,9 @@ class MixedResultBase:
         """Confidence interval of each SD, Wald on the log scale (always positive).
 
         The log scale makes the sampling distribution much closer to normal than the SD
-        scale; see ``docs/mixed.md`` for its coverage by simulation.
+        scale; see ``docs/mixed.md`` for its coverage by simulation. For an SD estimated at 0
+        (boundary fit) no Wald interval exists and the interval is ``[0, u]`` with ``u`` the
+        profile-likelihood upper limit (see :meth:`profile_re_sd`).
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -151,9 +154,12 @@ class MixedResultBase:
         hi = (self.log_sd + z * self.log_sd_se).to_numpy()
         # an SD near 0 has a flat likelihood in log SD: a huge SE, an upper limit of inf
         with np.errstate(over="ignore"):
-            return pd.DataFrame(
-                {"ci_lower": np.exp(lo), "ci_upper": np.exp(hi)}, index=self.log_sd.index
-            )
+            lo, hi = np.exp(lo), np.exp(hi)
+        for j, g in enumerate(self.group_names):
+            if g in self.boundary and self.engine_data is not None:
+                # SD estimated at 0: no Wald interval exists; use [0, profile upper limit]
+                lo[j], hi[j] = self._profile_limits(g, level, lower=False)
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.log_sd.index)
 
     def profile_re_sd(self, level: float = 0.95) -> pd.DataFrame:
         """Profile-likelihood confidence interval of each random-intercept SD.
@@ -168,55 +174,58 @@ class MixedResultBase:
         pandas.DataFrame
             Columns ``sd``, ``ci_lower``, ``ci_upper`` per grouping factor.
         """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        rows = {}
+        for g in self.group_names:
+            lower, upper = self._profile_limits(g, level, lower=True)
+            rows[g] = {"sd": float(self.re_sd[g]), "ci_lower": lower, "ci_upper": upper}
+        return pd.DataFrame(rows).T
+
+    def _profile_limits(self, group: str, level: float, *, lower: bool) -> tuple[float, float]:
+        """Profile limits of one SD (lower limit only if ``lower``; 0 on the boundary)."""
         from scipy import optimize
 
         from ._glmm import fit_glmm
 
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
         d = self.engine_data
         crit = stats.chi2.ppf(level, 1)
-        k0 = len(self.params)
+        idx = len(self.params) + self.group_names.index(group)
         phi_hat = np.r_[self.params.to_numpy(), self.log_sd.to_numpy()]
         ll_hat = self.loglik - self.loglik_offset
-        rows = {}
-        for j, g in enumerate(self.group_names):
-            idx = k0 + j
-            hold = np.zeros(len(phi_hat), dtype=bool)
-            hold[idx] = True
+        hold = np.zeros(len(phi_hat), dtype=bool)
+        hold[idx] = True
 
-            def deviance(tau: float, idx=idx, hold=hold) -> float:
-                start = phi_hat.copy()
-                start[idx] = tau
-                out = fit_glmm(
-                    d,
-                    start,
-                    method=self.method,
-                    n_quad=max(self.n_quad, 1),
-                    hold=hold,
-                    covariance=False,
-                )
-                return 2.0 * (ll_hat - out.loglik) - crit
+        def deviance(tau: float) -> float:
+            start = phi_hat.copy()
+            start[idx] = tau
+            out = fit_glmm(
+                d,
+                start,
+                method=self.method,
+                n_quad=max(self.n_quad, 1),
+                hold=hold,
+                covariance=False,
+            )
+            return 2.0 * (ll_hat - out.loglik) - crit
 
-            tau_hat = phi_hat[idx]
-            if g in self.boundary:
-                lower = 0.0
-                tau_hat = np.log(1e-3)
-            else:
-                lo = tau_hat - 1.0
-                while deviance(lo) < 0 and lo > tau_hat - 12:
-                    lo -= 2.0
-                lower = (
-                    0.0
-                    if deviance(lo) < 0
-                    else float(np.exp(optimize.brentq(deviance, lo, tau_hat, xtol=1e-6)))
-                )
-            hi = tau_hat + 1.0
-            while deviance(hi) < 0 and hi < tau_hat + 12:
-                hi += 1.0
-            upper = float(np.exp(optimize.brentq(deviance, tau_hat, hi, xtol=1e-6)))
-            rows[g] = {"sd": float(np.exp(phi_hat[idx])), "ci_lower": lower, "ci_upper": upper}
-        return pd.DataFrame(rows).T
+        tau_hat = phi_hat[idx]
+        low = float("nan")
+        if group in self.boundary:
+            low, tau_hat = 0.0, np.log(1e-3)
+        elif lower:
+            lo = tau_hat - 1.0
+            dev = deviance(lo)
+            while dev < 0 and lo > tau_hat - 12:
+                lo -= 2.0
+                dev = deviance(lo)
+            low = (
+                0.0 if dev < 0 else float(np.exp(optimize.brentq(deviance, lo, tau_hat, xtol=1e-6)))
+            )
+        hi = tau_hat + 1.0
+        while deviance(hi) < 0 and hi < tau_hat + 12:
+            hi += 1.0
+        return low, float(np.exp(optimize.brentq(deviance, tau_hat, hi, xtol=1e-6)))
 
     @property
     def re_variance(self) -> pd.Series:
@@ -276,7 +285,9 @@ class MixedResultBase:
             index=self.log_sd.index,
         )
 
+    @abstractmethod
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
+        """Wald tables of the fixed effects, one per block (named by the subclass)."""
         raise NotImplementedError  # each subclass names its fixed-effect blocks
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:

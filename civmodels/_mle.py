@@ -211,9 +211,7 @@ def check_separation(
     return msgs
 
 
-def extreme_effects(
-    beta: np.ndarray, se: np.ndarray, X: np.ndarray, names: list[str]
-) -> list[str]:
+def extreme_effects(beta: np.ndarray, se: np.ndarray, X: np.ndarray, names: list[str]) -> list[str]:
     """Effects that look like the optimiser running off to infinity (separation).
 
     Flagged when one standard deviation of the predictor moves the linear predictor by more

@@ -242,3 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as err:
         print(f"civmodels {args.command}: failed: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

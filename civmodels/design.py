@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._validation import check_columns
 from .exceptions import DesignError
@@ -249,11 +250,11 @@ class SurveyDesign:
                 "estimated; pass lonely_psu='certainty' (no contribution), 'remove', or "
                 "'adjust' (centre at the grand mean), as R's survey.lonely.psu option"
             )
-        self._ssu = None
+        self._ssu: np.ndarray | None = None
         if stage2 is not None and fpc2 is not None:
             self._setup_stage2(data, stage2, fpc2, f)
         self._w_full = w.to_numpy(float)
-        self._cal = None
+        self._cal: tuple[str, Any] | None = None
         self.calibrated_on = None if calibrated_on is None else list(calibrated_on)
         if calibrated_on is not None:
             self._setup_calibration(data, list(calibrated_on), calibration, base_weights)
@@ -306,7 +307,8 @@ class SurveyDesign:
 
     def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
         """Residuals of the linearised values from the calibration model (R svyrecvar)."""
-        kind, spec = self._cal  # type: ignore[misc]
+        assert self._cal is not None
+        kind, spec = self._cal
         if kind == "linear":
             q, w = spec
             e = z / w[:, None]
@@ -493,6 +495,7 @@ class SurveyDesign:
     def _stage2_vcov(self, z: np.ndarray) -> np.ndarray:
         """Second-stage term: within each PSU, the variance of its sampled units' totals,
         scaled by the stage-one sampling fraction (R ``survey:::multistage``)."""
+        assert self._ssu is not None
         p = z.shape[1]
         tot = np.zeros((self._n_ssu, p))
         np.add.at(tot, self._ssu, z)
@@ -623,7 +626,8 @@ class SurveyDesign:
                 "those rows out of the estimate (they are counted in n_dropped)"
             )
         keep = ~na
-        mats, names = [], []
+        mats: list[np.ndarray] = []
+        names: list[Any] = []
         for c in cols:
             m, labels = _term_matrix(self.data[c], keep, categorical=kind == "proportion")
             mats.append(m)
@@ -764,14 +768,72 @@ class DesignEstimate:
             name="std_error",
         )
 
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals on the t distribution with the design's degrees of freedom."""
-        tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
-        return tab[["ci_lower", "ci_upper"]]
+    def conf_int(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals on the t distribution with the design's degrees of freedom.
 
-    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        Parameters
+        ----------
+        level : float, default 0.95
+        method : {"wald", "logit"}, default "wald"
+            ``"wald"``: estimate ± t·SE. ``"logit"``: for proportions, the Wald interval on
+            the logit scale transformed back, which stays inside (0, 1) and is better for
+            small proportions (R ``svyciprop(method = "logit")``).
+        """
+        if method == "wald":
+            tab = wald_table(self.estimate, self.std_error, level=level, df=max(self.df, 1))
+            return tab[["ci_lower", "ci_upper"]]
+        if method != "logit":
+            raise DesignError(f"method={method!r}; choose 'wald' or 'logit'")
+        p = self.estimate.to_numpy(float)
+        if self.kind == "total" or ((p < 0) | (p > 1)).any():
+            raise DesignError(
+                "method='logit' is for proportions (estimates in [0, 1]); use 'wald' for "
+                "means and totals"
+            )
+        q = stats.t.ppf(0.5 + level / 2, max(self.df, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = q * self.std_error.to_numpy() / (p * (1 - p))
+            lg = np.log(p / (1 - p))
+            lo = 1 / (1 + np.exp(-(lg - half)))
+            hi = 1 / (1 + np.exp(-(lg + half)))
+        lo = np.where(p == 0, 0.0, lo)
+        hi = np.where(p == 1, 1.0, hi)
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.estimate.index)
+
+    def difference(self, a: Any, b: Any, *, level: float = 0.95) -> pd.Series:
+        """Estimate ``a - b`` of two rows (e.g. two domains) with its design-based SE.
+
+        Parameters
+        ----------
+        a, b : index labels of :attr:`estimate` (tuples for domain estimates, e.g.
+            ``(1, "Meget vigtigt")`` and ``(0, "Meget vigtigt")``).
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.Series
+            ``estimate, std_error, statistic, p_value, ci_lower, ci_upper`` (t with the
+            design df), using the joint covariance of the two estimates.
+        """
+        labels = list(self.estimate.index)
+        for lab in (a, b):
+            if lab not in labels:  # exact labels only (a MultiIndex matches prefixes)
+                raise DesignError(f"{lab!r} is not an estimate label; available: {labels}")
+        ia, ib = labels.index(a), labels.index(b)
+        V = self.vcov.to_numpy()
+        diff = float(self.estimate.iloc[ia] - self.estimate.iloc[ib])
+        se = float(np.sqrt(max(V[ia, ia] + V[ib, ib] - 2 * V[ia, ib], 0.0)))
+        tab = wald_table(
+            pd.Series([diff], index=["difference"]),
+            pd.Series([se], index=["difference"]),
+            level=level,
+            df=max(self.df, 1),
+        )
+        return tab.iloc[0]
+
+    def to_frame(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
         """Estimate, standard error, confidence limits, design effect and n per row."""
-        ci = self.conf_int(level)
+        ci = self.conf_int(level, method=method)
         return pd.DataFrame(
             {
                 "estimate": self.estimate,

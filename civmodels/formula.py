@@ -117,13 +117,11 @@ def parse_formula(formula: str, *, require_outcome: bool = True) -> ParsedFormul
     """
     if not isinstance(formula, str) or not formula.strip():
         raise FormulaError(f"formula must be a non-empty string, got {formula!r}")
+    lhs: str | None = None
+    rhs = formula
     if "~" in formula:
-        lhs, rhs = formula.split("~", 1)
-        lhs = lhs.strip().strip("`")
-        if not lhs:
-            lhs = None
-    else:
-        lhs, rhs = None, formula
+        left, rhs = formula.split("~", 1)
+        lhs = left.strip().strip("`") or None
     if require_outcome and lhs is None:
         raise FormulaError(f"formula {formula!r} has no outcome; write it as 'y ~ x1 + x2'")
     if lhs is not None and not re.match(r"^[^\s+*~()]+$", lhs):
@@ -385,11 +383,9 @@ class ModelFrame:
                 f"outcome must be 'ordinal', 'binary' or 'proportion', got {outcome!r}"
             )
         # proportions count as "observed" at 0 and 1 when strictly between (both outcomes)
-        y_obs = (
-            self.y
-            if outcome != "proportion"
-            else np.r_[np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)]
-        )
+        y_obs = self.y if outcome != "proportion" else np.r_[
+            np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)
+        ]
         observed = np.bincount(y_obs, minlength=len(self.categories))
         if (observed > 0).sum() < 2:
             raise DataError(

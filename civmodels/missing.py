@@ -20,6 +20,7 @@ Nothing happens silently: every call returns a :class:`DontKnowReport`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -160,7 +161,7 @@ def apply_dont_know(
             )
         dk[it] = flag
     any_dk = dk.any(axis=1) if items else pd.Series(False, index=data.index)
-    report_kw = dict(
+    report = DontKnowReport(
         policy=policy,
         items=tuple(items),
         n_values={it: int(dk[it].sum()) for it in items},
@@ -170,7 +171,7 @@ def apply_dont_know(
     out = data.copy()
     if policy == "drop":
         out = out.loc[~any_dk.to_numpy()]
-        return out, DontKnowReport(n_rows_dropped=int(any_dk.sum()), **report_kw)
+        return out, dataclasses.replace(report, n_rows_dropped=int(any_dk.sum()))
     if policy == "category":
         for it in items:
             col = out[it]
@@ -184,4 +185,4 @@ def apply_dont_know(
                 raise DataError(f"item {it!r} already has a level {label!r}; pass another label=")
             values = values.where(~dk[it], label)
             out[it] = pd.Categorical(values, categories=[*levels, label], ordered=False)
-    return out, DontKnowReport(**report_kw)
+    return out, report

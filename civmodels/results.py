@@ -97,7 +97,8 @@ def _fmt(x: Any, digits: int) -> str:
     if isinstance(x, (float, np.floating)):
         if np.isnan(x):
             return ""
-        if x != 0 and (abs(x) < 10 ** (-digits) or abs(x) >= 1e6):
+        size = abs(float(x))
+        if size != 0 and (size < 10.0 ** (-digits) or size >= 1e6):
             return f"{x:.{digits}g}"
         return f"{x:.{digits}f}"
     return str(x)

@@ -39,7 +39,8 @@ extensions = [
 # --- user guide: the module pages present in this checkout, in reading order -------------
 USER_GUIDE = [
     ("data", "Data and provenance"),
-    ("ordinal", "Ordinal and logistic models"),
+    ("ordinal", "Ordinal models"),
+    ("logistic", "Logistic models"),
     ("mixed", "Mixed (random-intercept) models"),
     ("nonresponse", "Nonresponse and weighting"),
     ("bayes", "Bayesian hierarchical models and MRP"),
@@ -59,6 +60,7 @@ API_MODULES = [
     "civmodels.simulation",
     "civmodels.replication",
     "civmodels.report",
+    "civmodels.report.plots",
     "civmodels.results",
     "civmodels.formula",
     "civmodels.exceptions",
@@ -74,6 +76,10 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 def _generate() -> None:
     pages = [(name, title) for name, title in USER_GUIDE if (DOCS / f"{name}.md").exists()]
+    # any other topic page an engineer adds joins the guide too (after the known ones), so
+    # no page is left out of the toctree
+    listed = {name for name, _ in USER_GUIDE} | {"index", "getting_started", "glossary"}
+    pages += [(p.stem, p.stem) for p in sorted(DOCS.glob("*.md")) if p.stem not in listed]
     guide = ["# User guide", "", "```{toctree}", ":maxdepth: 2", ""]
     guide += [f"../{name}" for name, _ in pages] + ["```", ""]
     _write_if_changed(GENERATED / "user_guide.md", "\n".join(guide))
@@ -88,17 +94,30 @@ def _generate() -> None:
             old.unlink()
     for script in scripts:
         nb = jupytext.read(script, fmt="py:percent")
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         _write_if_changed(ex_dir / f"{script.stem}.ipynb", jupytext.writes(nb, fmt="ipynb"))
-    ex = ["# Examples", "", "Executed when the documentation is built; the sources are the "
-          "jupytext scripts in `examples/`.", "", "```{toctree}", ":maxdepth: 1", ""]
+    ex = [
+        "# Examples",
+        "",
+        "Executed when the documentation is built; the sources are the "
+        "jupytext scripts in `examples/`.",
+        "",
+        "```{toctree}",
+        ":maxdepth: 1",
+        "",
+    ]
     ex += [f"examples/{s.stem}" for s in scripts] + ["```", ""]
     _write_if_changed(GENERATED / "examples.md", "\n".join(ex))
 
     mods = [m for m in API_MODULES if importlib.util.find_spec(m) is not None]
-    api = ["# API reference", "", "```{eval-rst}", ".. autosummary::", "   :toctree: api",
-           "   :recursive:", ""]
+    # One page per public module, documenting its __all__. Not recursive: a package that
+    # re-exports ``poststratify`` from its submodule ``poststratify`` would otherwise describe
+    # the same dotted name twice.
+    api = ["# API reference", "", "```{eval-rst}", ".. autosummary::", "   :toctree: api", ""]
     api += [f"   {m}" for m in mods] + ["```", ""]
     _write_if_changed(GENERATED / "api.md", "\n".join(api))
 
@@ -107,6 +126,7 @@ _generate()
 
 autosummary_generate = True
 autosummary_imported_members = False
+autosummary_ignore_module_all = False
 autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": False}
 numpydoc_show_class_members = False
@@ -120,7 +140,9 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "conf.py"]
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-nb_execution_mode = "force"
+# CIVMODELS_DOCS_EXECUTE=off skips running the examples (quick local checks of the prose);
+# the test suite and CI always execute them.
+nb_execution_mode = os.environ.get("CIVMODELS_DOCS_EXECUTE", "force")
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True

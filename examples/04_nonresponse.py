@@ -28,6 +28,8 @@
 # report's microdata are not public); the frame is real.
 
 # %%
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")  # the example also runs headless in CI
@@ -41,6 +43,7 @@ from civmodels.nonresponse import (
     SurveyDesign,
     apply_dont_know,
     crosstab,
+    margins_from_frame,
     poststratify,
     propensity_weights,
     rake,
@@ -89,9 +92,7 @@ survey["w_prop"].isna().sum()
 # three margins at once.
 
 # %%
-margins = {
-    v: frame[v].value_counts().to_dict() for v in ("area", "size_group", "region")
-}
+margins = margins_from_frame(frame, ["area", "size_group", "region"])
 survey["w_rake"] = rake(survey, margins)
 survey.groupby("area", observed=True)["w_rake"].sum().round(1)
 
@@ -121,14 +122,21 @@ est.to_frame().round(3)
 # A proportional-odds model with a municipality random intercept, fitted to the respondents,
 # predicts every position's answer distribution; averaging over the frame (by pressure)
 # estimates what all department heads would have answered, with uncertainty from
-# parameter draws.
+# parameter draws. If the municipality SD is estimated at 0 (a boundary fit, reported
+# below), MRP reduces to poststratifying a fixed-effects model — which is then the honest
+# answer for this item.
 
 # %%
 model = cm.Ordinal(
     f"{item} ~ pressure_high + area + size_group + region + (1 | municipality_code)",
     survey,
 )
-res = model.fit()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    res = model.fit()
+for w in caught:  # e.g. a boundary fit: the municipality SD estimated at 0
+    print("note:", w.message)
+print(res.re_sd)
 mrp = poststratify(res, frame, by="pressure_high", categories=top2, random_seed=1)
 print(mrp)
 rows["MRP"] = mrp.table["estimate"].droplevel("quantity").drop("overall")

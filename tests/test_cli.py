@@ -76,6 +76,24 @@ def test_loader_rejection_is_shown_with_exit_code_2(tmp_path, capsys, fake_data)
     assert main(["replicate", "--data", str(tmp_path / "missing.csv")]) == 2
 
 
+def test_fast_skips_mcmc(tmp_path, fake_data):
+    out = tmp_path / "o"
+    code = main(
+        [
+            "replicate",
+            "--methods",
+            "crosstab",
+            "bayes",
+            "--fast",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert set(pd.read_csv(out / "findings.csv")["method"]) == {"crosstab"}
+
+
 def test_fast_leaves_nothing_when_only_bayes_asked(tmp_path, capsys, fake_data):
     code = main(["replicate", "--methods", "bayes", "--fast", "--out", str(tmp_path / "o")])
     assert code == 2

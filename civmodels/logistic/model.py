@@ -140,7 +140,7 @@ class Logistic:
         max_iter: int = 100,
         gtol: float | None = None,
         **options: Any,
-    ) -> LogisticResult:
+    ) -> Any:
         """Fit by maximum likelihood (Fisher scoring); return a frozen :class:`LogisticResult`.
 
         Parameters
@@ -247,10 +247,11 @@ def _fit_fixed(
     tol = gtol if gtol is not None else 1e-10 * max(1.0, float(w.sum()))
     opt = newton(fun, start, gtol=tol, max_iter=max_iter)
     final = _core.binary_derivatives(opt.params, X, y, w, link, scores=True)
+    scores = np.asarray(final["scores"])
     try:
-        bread_inv = np.linalg.inv(-final["hess"])
+        bread_inv = np.linalg.inv(-np.asarray(final["hess"]))
     except np.linalg.LinAlgError:
-        bread_inv = np.full_like(final["hess"], np.nan)
+        bread_inv = np.full((len(names), len(names)), np.nan)
     const = _core.binomial_constant(y, w) if model.proportion else 0.0
     loglik = float(final["loglik"]) + const
     convergence_checks(opt, frame.nobs, stacklevel=5)
@@ -272,15 +273,16 @@ def _fit_fixed(
 
     df = None
     if design is not None:
-        vc = design.vcov(final["scores"], bread_inv, index=frame.data.index)
+        vc = design.vcov(scores, bread_inv, index=frame.data.index)
         label = "design-based (Taylor linearisation)"
         df = float(design.degf - len(names) + 1)
     elif cov_type == "nonrobust":
         vc, label = bread_inv, "nonrobust (inverse expected information)"
     elif cov_type == "robust":
-        vc, label = sandwich(bread_inv, final["scores"]), "robust sandwich (HC1)"
+        vc, label = sandwich(bread_inv, scores), "robust sandwich (HC1)"
     else:
-        vc = sandwich(bread_inv, final["scores"], groups)
+        vc = sandwich(bread_inv, scores, groups)
+        assert groups is not None
         label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
     return LogisticResult(
         model=model,

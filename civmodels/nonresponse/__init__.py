@@ -12,9 +12,9 @@ from ..crosstab import Crosstab, CrosstabTest, crosstab
 from ..design import DesignEstimate, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
 from .imputation import MultipleImputation, PooledResult, impute, pool
-from .poststratify import Poststratified, poststratify, prediction_draws
+from .poststratification import Poststratified, poststratify, prediction_draws
 from .propensity import PropensityWeights, propensity_weights
-from .raking import calibrate, rake
+from .raking import calibrate, margins_from_frame, rake
 from .sensitivity import DeltaAnalysis, TippingPoint, tipping_point
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "calibrate",
     "crosstab",
     "impute",
+    "margins_from_frame",
     "pool",
     "poststratify",
     "prediction_draws",

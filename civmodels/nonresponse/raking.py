@@ -29,7 +29,7 @@ import pandas as pd
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DesignError
 
-__all__ = ["calibrate", "rake"]
+__all__ = ["calibrate", "margins_from_frame", "rake"]
 
 Margins = Mapping[str, Mapping[Any, float] | pd.Series | float]
 CalMethod = Literal["linear", "raking", "logit"]
@@ -211,6 +211,46 @@ def calibrate_weights(
 
 
 # ----------------------------------------------------------------------------- public API
+def margins_from_frame(
+    frame: pd.DataFrame, columns: list[str] | tuple[str, ...], *, weights: str | None = None
+) -> dict[str, dict[Any, float]]:
+    """Population totals of categorical frame columns, in the form :func:`rake` takes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The population frame (e.g. the 838 positions of ``civmodels.data.load_frame()``).
+    columns : sequence of str
+        Raking variables.
+    weights : str, optional
+        Column of counts when the frame is a table of cells.
+
+    Returns
+    -------
+    dict
+        ``{column: {category: total}}``; categories with a total of 0 are left out.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"area": ["a", "a", "b"]})
+    >>> margins_from_frame(frame, ["area"])
+    {'area': {'a': 2.0, 'b': 1.0}}
+    """
+    frame = check_dataframe(frame, "frame")
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    check_columns(
+        frame, cols + ([weights] if weights else []), what="margins_from_frame()", error=DesignError
+    )
+    out = {}
+    for c in cols:
+        if frame[c].isna().any():
+            raise DesignError(f"frame column {c!r} has missing values; its total is undefined")
+        w = frame[weights] if weights else pd.Series(1.0, index=frame.index)
+        tot = w.groupby(frame[c], observed=True).sum()
+        out[c] = {k: float(v) for k, v in tot.items() if v > 0}
+    return out
+
+
 def rake(
     data: pd.DataFrame,
     margins: Mapping[str, Mapping[Any, float] | pd.Series],
@@ -325,7 +365,7 @@ def rake(
 
 def _check_bounds(bounds: object) -> tuple[float, float]:
     try:
-        lo, hi = (float(b) for b in bounds)  # type: ignore[union-attr]
+        lo, hi = (float(b) for b in bounds)  # type: ignore[attr-defined]
     except Exception as exc:
         raise DesignError(f"bounds must be a pair (lower, upper), got {bounds!r}") from exc
     if not (lo < 1 < hi) or lo < 0:
@@ -414,7 +454,7 @@ def calibrate(
                     "for every row"
                 )
             numeric_cols.append(x)
-            numeric_tot.append(float(spec))  # type: ignore[arg-type]
+            numeric_tot.append(float(spec))
             numeric_names.append(var)
     _check_totals_agree(sums)
     X_parts, tot_parts, names = [], [], []

@@ -20,8 +20,6 @@ threshold part of the Hessian banded and cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import special
 
@@ -34,6 +32,7 @@ __all__ = [
     "clm_derivatives",
     "clm_loglik",
     "newton",
+    "start_values",
     "threshold_jacobian",
 ]
 
@@ -60,7 +59,9 @@ def threshold_jacobian(n_thresholds: int, structure: str) -> tuple[Array, list[s
     if structure == "flexible":
         return np.eye(m), []
     if m < 2:
-        raise ValueError(f"thresholds={structure!r} needs an outcome with at least 3 categories")
+        raise ValueError(
+            f"thresholds={structure!r} needs an outcome with at least 3 categories"
+        )
     if structure == "equidistant":
         return np.column_stack([np.ones(m), np.arange(m, dtype=float)]), [
             "threshold.1",
@@ -92,7 +93,6 @@ def threshold_jacobian(n_thresholds: int, structure: str) -> tuple[Array, list[s
     )
 
 
-@dataclass
 class CLMData:
     """Arrays describing one cumulative link model fit.
 
@@ -113,25 +113,31 @@ class CLMData:
         Case weights (ones when unweighted).
     """
 
-    y: Array
-    X: Array
-    tjac: Array
-    N: Array | None = None
-    S: Array | None = None
-    w: Array | None = None
-    offset: Array | None = None
-
-    def __post_init__(self) -> None:
-        self.y = np.asarray(self.y, dtype=np.int64)
-        self.X = np.ascontiguousarray(self.X, dtype=float)
+    def __init__(
+        self,
+        y: Array,
+        X: Array,
+        tjac: Array,
+        N: Array | None = None,
+        S: Array | None = None,
+        w: Array | None = None,
+        offset: Array | None = None,
+    ) -> None:
+        self.y = np.asarray(y, dtype=np.int64)
+        self.X = np.ascontiguousarray(X, dtype=float)
+        self.tjac = np.asarray(tjac, dtype=float)
         self.n = len(self.y)
-        if self.w is None:
-            self.w = np.ones(self.n)
+        # no nominal / scale effects are empty designs, no weights are ones: the numerical
+        # code then never needs to test for None
+        self.N: Array = np.zeros((self.n, 0)) if N is None else np.asarray(N, dtype=float)
+        self.S: Array = np.zeros((self.n, 0)) if S is None else np.asarray(S, dtype=float)
+        self.w: Array = np.ones(self.n) if w is None else np.asarray(w, dtype=float)
+        self.offset = offset
         self.J = self.tjac.shape[0] + 1
         self.n_alpha = self.tjac.shape[1]
         self.k = self.X.shape[1]
-        self.q = 0 if self.N is None else self.N.shape[1]
-        self.m = 0 if self.S is None else self.S.shape[1]
+        self.q = self.N.shape[1]
+        self.m = self.S.shape[1]
         self.top = self.y == self.J - 1
         self.bottom = self.y == 0
         # threshold index of the upper and lower cut (clipped; masked by top/bottom)
@@ -315,7 +321,7 @@ def clm_derivatives(
         Tl[bot] = 0.0
         idx_t = np.r_[np.arange(na), np.arange(sl["nominal"].start, sl["nominal"].stop)]
     else:
-        Tu = Tl = None
+        Tu = Tl = None  # type: ignore[assignment]
         idx_t = np.arange(na)
     idx_d = np.r_[
         np.arange(sl["beta"].start, sl["beta"].stop),
@@ -344,8 +350,8 @@ def clm_derivatives(
         A += off + off.T
         Htt = d.tjac.T @ A @ d.tjac
         # threshold-dense: tjac[iu]' (W11 D1 + W12 D2) / s + tjac[il]' (W22 D2 + W12 D1) / s
-        R1 = D1 * (W11 * inv_s)[:, None] + D2 * (W12 * inv_s)[:, None]
-        R2 = D2 * (W22 * inv_s)[:, None] + D1 * (W12 * inv_s)[:, None]
+        R1 = (D1 * (W11 * inv_s)[:, None] + D2 * (W12 * inv_s)[:, None])
+        R2 = (D2 * (W22 * inv_s)[:, None] + D1 * (W12 * inv_s)[:, None])
         R1[top] = 0.0
         R2[bot] = 0.0
         Htd = d.tjac.T @ (_bincount_cols(d.iu, R1, J1) + _bincount_cols(d.il, R2, J1))
@@ -484,7 +490,9 @@ def _threshold_rows(d: CLMData, idx: Array) -> Array:
     return np.hstack(parts)
 
 
-def _row_scores(d: CLMData, a1: Array, a2: Array, e1: Array, e2: Array, inv_s: Array) -> Array:
+def _row_scores(
+    d: CLMData, a1: Array, a2: Array, e1: Array, e2: Array, inv_s: Array
+) -> Array:
     """Per-row weighted scores ``w_i d l_i / d par`` (n x p)."""
     n = d.n
     sl = d.slices()
@@ -518,18 +526,7 @@ def start_values(d: CLMData, link: Link) -> Array:
     par[: d.n_alpha] = alpha
     # a non-flexible structure may give unordered thresholds in the projection
     if np.any(np.diff(d.tjac @ alpha) <= 0):
-        par[: d.n_alpha] = np.linalg.lstsq(d.tjac, np.linspace(-1.0, 1.0, d.J - 1), rcond=None)[0]
+        par[: d.n_alpha] = np.linalg.lstsq(
+            d.tjac, np.linspace(-1.0, 1.0, d.J - 1), rcond=None
+        )[0]
     return par
-
-
-def cumprob(theta: Array, eta: Array, sigma: Array, link: Link) -> Array:
-    """``P(Y <= j | x)`` for rows of linear predictors: (n, J - 1) from thresholds (n, J - 1)."""
-    return link.cdf((theta - eta[:, None]) / sigma[:, None])
-
-
-def log1mexp_safe(x: Array) -> Array:
-    """``log(1 - exp(x))`` for ``x < 0`` (helper for tail probabilities)."""
-    return np.where(x > -0.693, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
-
-
-_ = special  # scipy.special is used by callers through links; keep the import explicit

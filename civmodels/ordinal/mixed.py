@@ -85,6 +85,12 @@ def check_mixed_options(
                 "quadrature is accurate with 10-25 nodes"
             )
         return int(n_quad)
+    if n_quad not in (None, 1, 10):  # 10 is the default that fit() always passes
+        raise SpecificationError(
+            f"n_quad={n_quad} is only used by method='agq' (adaptive quadrature, one random "
+            "intercept); the Laplace approximation has no nodes. Pass method='agq' or drop "
+            "n_quad"
+        )
     return 1
 
 
@@ -229,7 +235,7 @@ def _result_fields(
     if out.mode.negH_diag is not None:
         hinv_diag = 1.0 / out.mode.negH_diag
     else:
-        Linv = np.linalg.inv(out.mode.chol)
+        Linv = np.linalg.inv(out.mode.hchol)
         hinv_diag = (Linv * Linv).sum(axis=0)
     modes = {}
     for j, g in enumerate(names):

@@ -143,6 +143,7 @@ class Ordinal:
         self.data = data
         self.weights = self.frame.weights
         self.weights_name = weights
+        _check_no_implicit_intercept(self.frame.X, formula)
         n_thr = self.frame.n_categories - 1
         try:
             self._tjac, alpha_names = _core.threshold_jacobian(n_thr, thresholds)
@@ -204,7 +205,7 @@ class Ordinal:
         gtol: float | None = None,
         start: np.ndarray | None = None,
         **options: Any,
-    ) -> OrdinalResult:
+    ) -> Any:
         """Fit by maximum likelihood; return a frozen :class:`OrdinalResult`.
 
         Parameters
@@ -236,6 +237,8 @@ class Ordinal:
         Returns
         -------
         OrdinalResult
+            (a ``MixedOrdinalResult`` from :mod:`civmodels.ordinal.mixed` when the formula
+            has random terms)
         """
         if self.has_random:
             method = method or "laplace"
@@ -276,6 +279,24 @@ class Ordinal:
         return (
             f"Ordinal({self.formula!r}, link={self.link_name!r}, "
             f"thresholds={self.thresholds!r}, nobs={self.frame.nobs})"
+        )
+
+
+def _check_no_implicit_intercept(X: np.ndarray, formula: str) -> None:
+    """The thresholds absorb the intercept: a design spanning the constant is not identified.
+
+    This happens with ``"y ~ 0 + factor"``, where every level of the factor gets a column.
+    """
+    if X.shape[1] == 0:
+        return
+    G = X.T @ X
+    b = np.linalg.lstsq(G, X.sum(axis=0), rcond=None)[0]
+    resid = len(X) - float(X.sum(axis=0) @ b)  # squared distance of the constant from span(X)
+    if resid < 1e-8 * len(X):
+        raise SpecificationError(
+            f"the location design of {formula!r} contains a constant (for example '0 + f' "
+            "codes every level of f); the thresholds already play the intercept's role, so "
+            "write the formula without '0 +' / '- 1'"
         )
 
 
@@ -323,14 +344,15 @@ def _fit_fixed(
     par0 = _core.start_values(d, link) if start is None else np.asarray(start, float)
     if len(par0) != d.n_params:
         raise SpecificationError(f"start has {len(par0)} values; the model has {d.n_params}")
-    tol = gtol if gtol is not None else 1e-10 * max(1.0, float(d.w.sum()))
+    tol = gtol if gtol is not None else 1e-10 * max(1.0, float(np.sum(d.w)))
 
     def fun(p: np.ndarray) -> dict:
         return _core.clm_derivatives(p, d, link)
 
     opt = _core.newton(fun, par0, gtol=tol, max_iter=max_iter)
     final = _core.clm_derivatives(opt.params, d, link, scores=True)
-    H = final["hess"]
+    H = np.asarray(final["hess"])
+    scores = np.asarray(final["scores"])
     info = -H
     try:
         bread_inv = np.linalg.inv(info)
@@ -356,17 +378,18 @@ def _fit_fixed(
 
     df = None
     if design is not None:
-        vc = design.vcov(final["scores"], bread_inv, index=frame.data.index)
+        vc = design.vcov(scores, bread_inv, index=frame.data.index)
         cov_label = "design-based (Taylor linearisation)"
         df = float(design.degf)
     elif cov_type == "nonrobust":
         vc = bread_inv
         cov_label = "nonrobust (inverse observed information)"
     elif cov_type == "robust":
-        vc = sandwich(bread_inv, final["scores"])
+        vc = sandwich(bread_inv, scores)
         cov_label = "robust sandwich (HC1)"
     else:
-        vc = sandwich(bread_inv, final["scores"], groups)
+        vc = sandwich(bread_inv, scores, groups)
+        assert groups is not None
         cov_label = f"cluster-robust (CR1, {int(groups.max()) + 1} clusters)"
     return OrdinalResult(
         model=model,
@@ -377,7 +400,7 @@ def _fit_fixed(
         n_iter=opt.n_iter,
         message=opt.message,
         hessian_cond=opt.cond,
-        max_grad=float(np.max(np.abs(final["grad"]))) if len(final["grad"]) else 0.0,
+        max_grad=float(np.max(np.abs(np.asarray(final["grad"])), initial=0.0)),
         cov_type="design" if design is not None else cov_type,
         cov_label=cov_label,
         df_resid=df,
@@ -540,7 +563,9 @@ class OrdinalResult(MLEResultMixin):
         )
 
     # -- prediction -------------------------------------------------------------------------
-    def _designs(self, newdata: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+    def _designs(
+        self, newdata: pd.DataFrame | None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         m = self.model
         if newdata is None:
             X = m.frame.X

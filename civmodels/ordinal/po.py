@@ -84,6 +84,7 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            dfree: float
             try:
                 fit = alt.fit()
                 ll, ok = fit.loglik, fit.converged

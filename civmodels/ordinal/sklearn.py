@@ -78,7 +78,7 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
         opt = newton(
             lambda p: _core.clm_derivatives(p, d, lk),
             _core.start_values(d, lk),
-            gtol=1e-12 * max(1.0, float(d.w.sum())),
+            gtol=1e-12 * max(1.0, float(np.sum(d.w))),
             max_iter=self.max_iter,
         )
         if not opt.converged:

@@ -19,6 +19,7 @@ from ._crosstabs import crosstabs, default_outcomes
 from ._methods import METHOD_LABELS
 from ._registry import METHODS, load_registry, registry_frame
 from ._runner import COLUMNS, VERDICTS, adjust_pvalues, run
+from ._writer import write_report
 
 __all__ = [
     "COLUMNS",
@@ -52,11 +53,3 @@ def findings() -> pd.DataFrame:
     'higher'
     """
     return registry_frame(load_registry())
-
-
-def __getattr__(name: str):
-    if name == "write_report":
-        from ._writer import write_report
-
-        return write_report
-    raise AttributeError(f"module 'civmodels.replication' has no attribute {name!r}")

@@ -31,6 +31,7 @@ def _event_categories(task: Task, y: pd.Series, family: str) -> list[int]:
     if family == "binary":
         return [1]
     ev = task.outcome.event
+    assert ev is not None  # checked by bayes_difference
     cats = list(y.cat.categories)
     idx = []
     for k, cat in enumerate(cats):
@@ -52,13 +53,18 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
     if task.contrast is None or task.outcome.event is None:
         raise ValueError("the Bayesian method applies to directional findings only")
     frame_df, terms, focal_term, family = model_frame(task, data)
-    adj = [c for c in frame_df.columns if c.startswith("a_")]
+    adj = [c for c in frame_df.columns if c not in ("y", CLUSTER, *terms)]
     formula = f"y ~ {' + '.join(terms + adj)} + (1 | {CLUSTER})"
     engine = bayes.Ordinal if family == "ordinal" else bayes.Logistic
     seed = int(ctx.seeds.spawn(1)[0].generate_state(1)[0]) if ctx is not None else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = engine(formula, data=frame_df).fit(random_seed=seed, **BAYES_SETTINGS)
+        res = engine(formula, data=frame_df).fit(
+            draws=BAYES_SETTINGS["draws"],
+            tune=BAYES_SETTINGS["tune"],
+            chains=BAYES_SETTINGS["chains"],
+            random_seed=seed,
+        )
     for w in caught:
         text = " ".join(str(w.message).split())
         if "BLAS" in text:  # PyTensor's performance notice, not about this fit
@@ -93,5 +99,11 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
         "estimate_type": "difference in proportions (MRP)",
         "n": int(res.nobs),
         "n_dropped": int(res.n_dropped),
-        "_result": {"result": res, "frame": frame_df, "focal": focal_term, "draws": diff},
+        "_result": {
+            "result": res,
+            "frame": frame_df,
+            "focal": focal_term,
+            "draws": diff,
+            "term_labels": frame_df.attrs.get("term_labels", {}),
+        },
     }

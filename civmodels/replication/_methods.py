@@ -9,6 +9,7 @@ is reported, not fatal.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,20 +131,28 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     weights = ctx.design_weights()
     g = group_codes(data, task.by)
     y = task.outcome.table
-    ok = g.notna() & y.notna() & weights.notna()
+    keep = weights.notna()
+    n_unweighted = int((~keep).sum())
+    if n_unweighted:
+        task.notes.append(f"{n_unweighted} respondents without a frame position (no weight)")
+    # Rows lacking the answer or the group stay in the design: crosstab treats them as outside
+    # the domain but keeps their PSU, which is how domain variances must be computed.
     sub = pd.DataFrame(
         {
-            "group": g[ok].astype(str),
-            "outcome": y[ok].astype(str),
-            "w": weights[ok].astype(float),
-            CLUSTER: data.loc[ok, CLUSTER],
+            "group": g[keep].astype("object").map(lambda v: None if pd.isna(v) else str(v)),
+            "outcome": y[keep].astype("object").map(lambda v: None if pd.isna(v) else str(v)),
+            "w": weights[keep].astype(float),
+            CLUSTER: data.loc[keep, CLUSTER],
         }
     )
+    ok = sub["group"].notna() & sub["outcome"].notna()
     design = SurveyDesign(sub, weights="w", cluster=CLUSTER, lonely_psu="certainty")
+    # second-order Rao-Scott: F on (delta-scaled) non-integer df, as R's svychisq default
     test = nr_crosstab(design, "group", "outcome").test("rao-scott")
+    task.notes.append(f"Rao-Scott F on ({test.ndf:.2f}, {test.ddf:.1f}) df")
     out: dict[str, Any] = {
         "statistic": float(test.statistic),
-        "df": float(np.atleast_1d(test.df)[0]),
+        "df": float(test.ndf),
         "p_value": float(test.p_value),
         "n": int(ok.sum()),
     }
@@ -165,7 +174,7 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
             estimate_type="difference in proportions (weighted)",
         )
     else:
-        out["estimate_type"] = "Rao-Scott chi-square"
+        out["estimate_type"] = "Rao-Scott F"
     return out
 
 
@@ -188,19 +197,26 @@ def model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
                     f"{task.item!r} is a {kind} item with no event defined; a model needs an "
                     "ordered or binary outcome"
                 )
+            assert task.outcome.ordered is not None  # binary items always have an order
             ev = task.outcome.ordered.cat.codes.replace(-1, np.nan).astype(float)
         out["y"] = ev
         family = "binary"
-    pred, terms, focal_term = predictor_columns(task, data)
+    labels: dict[str, str] = {}
+    pred, terms, focal_term = predictor_columns(task, data, labels)
     out = pd.concat([out, pred], axis=1)
+    out.attrs["term_labels"] = labels
     return out, terms, focal_term, family
 
 
-def predictor_columns(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None]:
+def predictor_columns(
+    task: Task, data: pd.DataFrame, labels: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, list[str], str | None]:
     """Grouping dummies (``g_*``) and adjustment covariates (``a_*``) under formula-safe names.
 
     Applied to the respondents for fitting and to the 838-position frame for MRP, so both get
-    identical columns.
+    identical columns. Adjustment covariates keep their own names when these are valid
+    identifiers (so tables show them); ``labels``, when given, receives a readable label for
+    each grouping dummy.
     """
     out = pd.DataFrame(index=data.index)
     terms: list[str] = []
@@ -210,6 +226,9 @@ def predictor_columns(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, lis
         out["g_focal"] = ind
         terms.append("g_focal")
         focal_term = "g_focal"
+        if labels is not None:
+            _, focal_label, ref_label = contrast_indicator(data, task.by, task.contrast)
+            labels["g_focal"] = f"{focal_label} (vs {ref_label})"
     else:
         g = group_codes(data, task.by)
         levels = list(g.cat.categories)
@@ -222,10 +241,12 @@ def predictor_columns(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, lis
             col = f"g_{j}"
             out[col] = (g == lev).astype(float).where(g.notna())
             terms.append(col)
+            if labels is not None:
+                labels[col] = f"{task.by} = {lev} (vs {levels[0]})"
             if focal is not None and lev == focal:
                 focal_term = col
     for a in task.adjust:
-        col = f"a_{_safe(a)}"
+        col = a if a.isidentifier() and not a.startswith(("g_", "y")) else f"a_{_safe(a)}"
         s = data[a]
         if pd.api.types.is_bool_dtype(s.dtype):
             s = s.astype(float)
@@ -259,7 +280,7 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
             f"the ordinal/logistic engines (civmodels.Ordinal/Logistic) are not available: {err}"
         ) from err
     frame, terms, focal_term, family = model_frame(task, data)
-    adj = [c for c in frame.columns if c.startswith("a_")]
+    adj = [c for c in frame.columns if c not in ("y", CLUSTER, *terms)]
     rhs = " + ".join(terms + adj)
     if mixed:
         formula = f"y ~ {rhs} + (1 | {CLUSTER})"
@@ -299,7 +320,12 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         out.update(statistic=stat, df=float(df), p_value=p, estimate_type="Wald chi-square")
     if mixed and getattr(res, "re_sd", None) is not None:
         task.notes.append(f"random-intercept SD {float(res.re_sd[CLUSTER]):.3f}")
-    entry = {"result": res, "frame": frame, "focal": focal_term}
+    entry = {
+        "result": res,
+        "frame": frame,
+        "focal": focal_term,
+        "term_labels": frame.attrs.get("term_labels", {}),
+    }
     if task.contrast is not None:
         _, entry["focal_label"], entry["reference_label"] = contrast_indicator(
             data, task.by, task.contrast
@@ -318,7 +344,9 @@ def _mixed(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
 
 def _bayes(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
-        from .. import bayes  # noqa: F401
+        # import_module consults sys.modules, so a missing or broken civmodels.bayes is
+        # noticed even after the package attribute was cached by an earlier import.
+        importlib.import_module("civmodels.bayes")
         from ._bayes import bayes_difference
     except ImportError as err:
         raise MethodUnavailable(f"civmodels.bayes is not available: {err}") from err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -291,6 +290,7 @@ def _finding_rows(
                     rows.append(row)
                     continue
                 adjust, notes = _adjust_set(reg, by, data)
+                assert prepared is not None  # set whenever there is no problem
                 task = Task(
                     finding=f,
                     item=item,
@@ -344,6 +344,8 @@ def _weighted_mean_ci(
         est = float(yv.mean())
         se = float(yv.std(ddof=1) / np.sqrt(len(yv)))
         return est, est - 1.96 * se, est + 1.96 * se, len(yv)
+    if cluster is None:
+        raise ValueError(f"a weighted estimate needs the {CLUSTER!r} column")
     wv = w[ok].to_numpy(float)
     est = float((wv * yv).sum() / wv.sum())
     d = SurveyDesign(
@@ -418,6 +420,8 @@ def _pattern_rows(
                 try:
                     prep = prepare_outcome(data, item, t["event"])
                     y = prep.numeric if t["event"] == "mean" else prep.event
+                    if y is None:
+                        raise ValueError(f"event {t['event']!r} gives no value for {item!r}")
                     est, lo, hi, n = _weighted_mean_ci(y, weights, cluster)
                 except KeyError:
                     rows.append(
@@ -481,6 +485,8 @@ def _ranking(p: Pattern, data: pd.DataFrame, weights: pd.Series | None) -> dict[
             ev = prepare_outcome(data, item, p.event).event
         except (SpecificationError, ValueError) as err:
             return {"outcome": label, "verdict": "not testable", "note": str(err)}
+        if ev is None:
+            return {"outcome": label, "verdict": "not testable", "note": "no event"}
         ok = ev.notna() if weights is None else ev.notna() & weights.notna()
         wv = np.ones(int(ok.sum())) if weights is None else weights[ok].to_numpy(float)
         shares[item] = float((wv * ev[ok].to_numpy(float)).sum() / wv.sum())
@@ -493,9 +499,9 @@ def _ranking(p: Pattern, data: pd.DataFrame, weights: pd.Series | None) -> dict[
         low = set(extra["below_half"])
         checks.append(all((shares[i] < 0.5) == (i in low) for i in p.items))
     if "highest" in extra:
-        checks.append(max(shares, key=shares.get) == extra["highest"])
+        checks.append(max(shares, key=lambda k: shares[k]) == extra["highest"])
     if "lowest" in extra:
-        checks.append(min(shares, key=shares.get) == extra["lowest"])
+        checks.append(min(shares, key=lambda k: shares[k]) == extra["lowest"])
     note = "shares (" + str(p.event) + "): " + ", ".join(f"{k}={v:.2f}" for k, v in shares.items())
     return {
         "outcome": label,
@@ -658,9 +664,8 @@ def run(
     unavailable: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     try:
-        with warnings.catch_warnings():
-            for f in chosen:
-                rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
+        for f in chosen:
+            rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
     finally:
         if bar is not None:
             bar.close()

@@ -133,7 +133,11 @@ def _tex_tables(table: pd.DataFrame, results: Mapping, out: Path) -> list[Path]:
     )
     paths.append(tex_dir / "findings.tex")
     # One regression table per directional finding: the models side by side.
+    from ..report.tables import _codebook_labels, term_label
+
+    codebook = _codebook_labels("en")
     by_finding: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+    term_labels: dict[tuple[str, str, str], dict[str, str]] = {}
     for key, entry in results.items():
         if not (isinstance(key, tuple) and len(key) == 4):
             continue
@@ -143,18 +147,23 @@ def _tex_tables(table: pd.DataFrame, results: Mapping, out: Path) -> list[Path]:
             continue
         res = entry["result"] if isinstance(entry, Mapping) else entry
         by_finding.setdefault((fid, item, by), []).append((method, res))
+        if isinstance(entry, Mapping):
+            term_labels.setdefault((fid, item, by), {}).update(entry.get("term_labels", {}))
     bodies = []
     for (fid, item, by), models in sorted(by_finding.items()):
         if len(models) == 0:
             continue
         names = [m for m, _ in models]
+        terms = {t for _, r in models for t in r.params.index}
+        own = term_labels.get((fid, item, by), {})
+        labels = {t: own.get(t) or term_label(t, "en", codebook) for t in terms}
         try:
             tex = regression_table(
                 *[r for _, r in models],
                 output="latex",
                 names=names,
                 exponentiate=True,
-                labels="en",
+                labels=labels,
                 title=f"{fid}: {item} by {by}",
             )
         except (TypeError, ValueError, KeyError) as err:
@@ -400,7 +409,7 @@ def write_report(
 
     html_path = out / "report.html"
     html_path.write_text(
-        _html(md_text, main, patt, counts, images, synthetic, prov, legend, note_lines),
+        _html(main, patt, counts, images, synthetic, prov, legend, note_lines),
         encoding="utf-8",
     )
     return {
@@ -451,7 +460,7 @@ def _html_table(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _html(md_text, main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
+def _html(main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
     css = (
         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
         "color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}"

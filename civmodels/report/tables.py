@@ -337,6 +337,7 @@ def regression_table(
         level,
         exponentiate,
         lang,
+        bayes=any(_get(r, "pvalues") is None for r in results),
     )
     if output == "frame":
         frame.attrs["note"] = note
@@ -348,7 +349,9 @@ def regression_table(
     return _to_latex(frame, note, title)
 
 
-def _note(stars: bool, ci: bool, level: float, exponentiate: bool, lang: str | None) -> str:
+def _note(
+    stars: bool, ci: bool, level: float, exponentiate: bool, lang: str | None, bayes: bool
+) -> str:
     da = lang == "da"
     parts = []
     if ci:
@@ -356,7 +359,14 @@ def _note(stars: bool, ci: bool, level: float, exponentiate: bool, lang: str | N
             f"{level:.0%}-interval i parentes" if da else f"{level:.0%} intervals in brackets"
         )
     else:
-        parts.append("Standardfejl i parentes" if da else "Standard errors in parentheses")
+        if bayes:
+            parts.append(
+                "Standardfejl (posterior-SD for bayesianske modeller) i parentes"
+                if da
+                else "Standard errors (posterior SDs for Bayesian models) in parentheses"
+            )
+        else:
+            parts.append("Standardfejl i parentes" if da else "Standard errors in parentheses")
     if exponentiate:
         parts.append(
             "eksponentierede koefficienter (odds ratio)"

@@ -51,6 +51,18 @@ def _jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is in the dev and dask extras
+        raise ImportError(
+            "checkpoint= writes Parquet files and needs pyarrow; install it with "
+            "pip install pyarrow (or pip install 'civmodels[dask]')"
+        ) from exc
+    return pa, pq
+
+
 def canonical_parameters(parameters: Mapping[str, Any]) -> str:
     """Stable JSON text of a parameter mapping (sorted keys, numpy values as Python)."""
     return json.dumps(dict(parameters), sort_keys=True, default=_jsonable)
@@ -103,9 +115,9 @@ class Checkpoint:
             random_seed=random_seed,
             n_sims=n_sims,
         )
+        _, pq = _pyarrow()
         if not path.exists():
             return new
-        import pyarrow.parquet as pq
 
         try:
             table = pq.read_table(path)
@@ -150,8 +162,7 @@ class Checkpoint:
 
     def write(self) -> None:
         """Atomically replace the file with the current state."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa, pq = _pyarrow()
 
         meta = {
             "format": _FORMAT,

@@ -587,10 +587,16 @@ def _iter_dask(
     futures: list[Any] = []
     try:
         _check_client(dclient)
+        if chunk_size is None:
+            n_dask = max(1, len(dclient.scheduler_info(n_workers=-1).get("workers", {})))
+            chunk_size = min(100, max(1, len(todo) // (8 * n_dask)))
+        chunks = _chunks(todo, chunk_size)
         [study_f] = dclient.scatter([study], broadcast=True, hash=False)
-        futures = dclient.map(_run_one, [study_f] * len(todo), todo, [seed] * len(todo), pure=False)
+        futures = dclient.map(
+            _run_chunk, [study_f] * len(chunks), chunks, [seed] * len(chunks), pure=False
+        )
         for fut in as_completed(futures):
-            yield fut.result()
+            yield from fut.result()
     finally:
         # On interruption, drop queued work so the cluster is not left busy.
         pending = [f for f in futures if not f.done()]

@@ -423,7 +423,8 @@ class SBCModel:
     name : str
         Identity (stored in checkpoints).
     prior : callable
-        ``prior(rng) -> dict`` of scalar parameter values drawn from the model's prior.
+        ``prior(rng) -> dict`` of scalar parameter values drawn from the model's prior (keys
+        starting with ``_`` may carry extra draws for ``simulate`` and are not ranked).
     simulate : callable
         ``simulate(rng, params) -> data`` from the likelihood.
     posterior : callable
@@ -469,9 +470,84 @@ def _normal_mean_model(
     )
 
 
+_SBC_CATEGORIES = ["c1", "c2", "c3", "c4"]
+
+
+def _bayes_ordinal_model(
+    n_obs: int = 120,
+    n_groups: int = 12,
+    draws: int = 500,
+    tune: int = 500,
+    sampler: str = "nutpie",
+) -> SBCModel:
+    """Hierarchical cumulative logit of :mod:`civmodels.bayes`, ``y ~ x1 + x2 + (1 | g)``, with
+    its default priors, on a fixed design of ``n_obs`` rows in ``n_groups`` groups (the design
+    is fixed so that the prior, which is centred on the data's covariate means, is the same in
+    every replicate). Parameters are drawn with the model's own prior sampler, so prior and
+    fit cannot disagree."""
+    design_rng = np.random.default_rng(0)
+    design = pd.DataFrame(
+        {
+            "x1": design_rng.normal(size=n_obs),
+            "x2": design_rng.choice(["a", "b"], n_obs),
+            "g": [f"g{j:02d}" for j in design_rng.integers(0, n_groups, n_obs)],
+        }
+    )
+    formula = "y ~ x1 + x2 + (1 | g)"
+
+    def template() -> Any:
+        from .. import bayes
+
+        y = pd.Categorical(np.resize(_SBC_CATEGORIES, n_obs), _SBC_CATEGORIES, ordered=True)
+        return bayes.Ordinal(formula, design.assign(y=y))
+
+    def prior(rng: np.random.Generator) -> dict[str, Any]:
+        m = template()
+        truth = m._prior_draws(1, rng)
+        names = [*m.threshold_names(), *m.slope_names]
+        values = [*truth["cutpoints"][0], *truth["coef"][0]]
+        out: dict[str, Any] = dict(zip(names, map(float, values), strict=True))
+        out["sd_g"] = float(truth["sd_g"][0])
+        # the full draw (random effects included) is needed to simulate; it is not ranked
+        out["_draw"] = truth
+        return out
+
+    def simulate(rng: np.random.Generator, params: dict[str, Any]) -> pd.DataFrame:
+        m = template()
+        y = m._simulate_y(params.pop("_draw"), rng)[0]
+        return design.assign(y=pd.Categorical.from_codes(y, _SBC_CATEGORIES, ordered=True))
+
+    def posterior(data: pd.DataFrame, rng: np.random.Generator, n_draws: int) -> dict:
+        from .. import bayes
+
+        if n_draws > draws:
+            raise ValueError(f"n_draws={n_draws} exceeds the posterior draws ({draws})")
+        res = bayes.Ordinal(formula, data).fit(
+            draws=draws, tune=tune, chains=1, sampler=sampler, random_seed=int(rng.integers(2**31))
+        )
+        post = res._param_draws()
+        post["sd_g"] = res._post["sd_g"]
+        # thin evenly to n_draws: roughly independent draws, as SBC needs
+        idx = np.linspace(0, len(post) - 1, n_draws).astype(int)
+        return {c: post[c].to_numpy()[idx] for c in post.columns}
+
+    return SBCModel(
+        "bayes-ordinal",
+        prior,
+        simulate,
+        posterior,
+        {"n_obs": n_obs, "n_groups": n_groups, "draws": draws, "tune": tune, "sampler": sampler},
+    )
+
+
 #: Built-in SBC models. ``"normal-mean"`` has an exact posterior and serves as a reference
-#: for the machinery; models of :mod:`civmodels.bayes` are passed as :class:`SBCModel`.
-SBC_MODELS: dict[str, Callable[..., SBCModel]] = {"normal-mean": _normal_mean_model}
+#: for the machinery; ``"bayes-ordinal"`` is the hierarchical cumulative logit of
+#: :mod:`civmodels.bayes` (seconds per replicate). Other models are passed as
+#: :class:`SBCModel`.
+SBC_MODELS: dict[str, Callable[..., SBCModel]] = {
+    "normal-mean": _normal_mean_model,
+    "bayes-ordinal": _bayes_ordinal_model,
+}
 
 
 class SBCStudy(Study):
@@ -489,9 +565,13 @@ class SBCStudy(Study):
         """One SBC replicate: a row per parameter with the rank of the truth."""
         truth = self.model.prior(rng)
         data = self.model.simulate(rng, truth)
-        draws = self.model.posterior(data, rng, self.n_draws)
+        with recorded_warnings() as caught:
+            draws = self.model.posterior(data, rng, self.n_draws)
+        warned = warning_text(caught)
         rows = []
         for p, true in truth.items():
+            if p.startswith("_"):
+                continue
             d = np.asarray(draws[p], dtype=float).ravel()
             if d.size != self.n_draws:
                 raise ValueError(
@@ -504,6 +584,7 @@ class SBCStudy(Study):
                     "rank": int((d < true).sum()),
                     "posterior_mean": float(d.mean()),
                     "posterior_sd": float(d.std(ddof=1)),
+                    "warnings": warned,
                 }
             )
         return rows

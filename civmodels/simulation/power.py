@@ -177,7 +177,7 @@ def _bayes(
 ) -> dict:
     bayes = _need("civmodels.bayes", None, "bayes")
     cls = _model_class(df, outcome, bayes)
-    opts = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False}
+    opts: dict[str, Any] = {"draws": 500, "tune": 500, "chains": 2}
     opts.update(bayes_options or {})
     res = cls(f"{outcome} ~ {by} + (1 | {CLUSTER})", data=df).fit(
         random_seed=int(rng.integers(2**31)), **opts
@@ -191,9 +191,11 @@ def _bayes(
 
 
 def _posterior_draws(res: Any, name: str) -> np.ndarray:
-    if hasattr(res, "draws"):
-        d = res.draws(name) if callable(res.draws) else res.draws[name]
-        return np.asarray(d, dtype=float).ravel()
+    # civmodels.bayes results keep the draws under the frequentist names
+    if hasattr(res, "_param_draws"):
+        draws = res._param_draws()
+        if name in draws.columns:
+            return draws[name].to_numpy(dtype=float)
     post = res.idata.posterior
     for var in post.data_vars:
         da = post[var]
@@ -258,8 +260,9 @@ def synthetic_frame(
 
     Municipalities are drawn (with replacement when more are asked for than exist, without
     otherwise) with all their positions; each copy gets a new code so that clusters stay
-    distinct. If ``positions`` is given, positions are then drawn within the resampled
-    municipalities (each keeps at least one) until the total matches.
+    distinct (and, if the frame has a ``municipality`` name column, a distinct name). If
+    ``positions`` is given, positions are then drawn within the resampled municipalities
+    (each keeps at least one) until the total matches. ``position_id`` is renumbered.
 
     Parameters
     ----------
@@ -310,6 +313,18 @@ def synthetic_frame(
             add = rng.choice(out.index, size=positions - len(out), replace=True)
             out = pd.concat([out, out.loc[add]])
         out = out.sort_values(municipality, kind="stable").reset_index(drop=True)
+    if replace and "municipality" in out.columns:
+        # copies of a municipality are new municipalities: give them distinct names too
+        copy = out.groupby(municipality, sort=False).ngroup()
+        dup = out.drop_duplicates(municipality).duplicated("municipality")
+        renamed = set(out.drop_duplicates(municipality).loc[dup, municipality])
+        mask = out[municipality].isin(renamed)
+        out.loc[mask, "municipality"] = (
+            out.loc[mask, "municipality"].astype(str) + " (copy " + copy[mask].astype(str) + ")"
+        )
+    if "position_id" in out.columns:
+        # positions are units of the frame: one id each
+        out["position_id"] = np.arange(1, len(out) + 1)
     return out
 
 
@@ -722,7 +737,8 @@ def power_curve(
         raise ValueError("values must hold at least one value")
     results, tables = [], []
     for v in values:
-        r = power(**{over: v}, **kwargs)
+        point: dict[str, Any] = {over: v, **kwargs}
+        r = power(**point)
         results.append(r)
         t = r.table.copy()
         t.insert(0, over, v)

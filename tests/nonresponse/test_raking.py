@@ -177,3 +177,17 @@ def test_calibrated_design_errors(clus1):
         SurveyDesign(clus1, weights="pw", calibrated_on=["api99"])
     with pytest.raises(DesignError, match="choose 'raking' or 'linear'"):
         SurveyDesign(clus1, weights="pw", calibrated_on=["stype"], calibration="greg")
+
+
+def test_margins_from_frame():
+    from civmodels.nonresponse import margins_from_frame
+
+    frame = pd.DataFrame(
+        {"a": pd.Categorical(["x", "x", "y"], categories=["x", "y", "z"]), "n": [2.0, 3.0, 5.0]}
+    )
+    assert margins_from_frame(frame, ["a"]) == {"a": {"x": 2.0, "y": 1.0}}
+    assert margins_from_frame(frame, ["a"], weights="n") == {"a": {"x": 5.0, "y": 5.0}}
+    with pytest.raises(DesignError, match="missing values"):
+        margins_from_frame(
+            frame.assign(a=frame["a"].astype(object).where([True, False, True])), ["a"]
+        )

@@ -23,7 +23,7 @@ def approx_fprime(x, f, h=1e-5):
 
 def _data(structure: str, nominal: bool, scale: bool, seed: int = 1) -> _core.CLMData:
     rng = np.random.default_rng(seed)
-    n = 300
+    n = 120
     X = rng.normal(size=(n, 3))
     y = np.clip(np.round(X @ [0.5, -0.3, 0.2] + rng.logistic(size=n) + 2), 0, 4).astype(int)
     tjac, _ = _core.threshold_jacobian(4, structure)

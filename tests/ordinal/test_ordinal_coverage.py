@@ -18,4 +18,5 @@ def test_wald_interval_coverage():
     # average over parameters: within 93-97% (issue 3); single parameters within 92-98%
     # (binomial sd of one coverage estimate over 1000 data sets is 0.7 points)
     assert cov.loc["mean"].between(0.93, 0.97).all(), cov
-    assert cov.drop(index="mean").stack().between(0.92, 0.98).all(), cov
+    per_param = cov.drop(index="mean").stack().dropna()  # NaN: parameter not in that model
+    assert per_param.between(0.92, 0.98).all(), cov

@@ -141,3 +141,18 @@ def test_svyolr_design_based(survey_sim):
     check(res, ref, se_rtol=1e-3)
     assert res.cov_type == "design"
     assert np.isnan(res.aic)
+
+
+def test_svyolr_stratified_with_fpc(survey_sim):
+    df = survey_sim.assign(fpc=40)
+    d = SurveyDesign(df, weights="weight", cluster="municipality", strata="region", fpc="fpc")
+    res = cm.Ordinal("y ~ x1 + x2 + bloc + area", data=df).fit(design=d)
+    ref = load_ref("svyolr_sim_strata")
+    check(res, ref)
+    assert res.df_resid == ref["degf"]
+
+
+def test_result_protocol(wine):
+    from civmodels.results import ResultProtocol
+
+    assert isinstance(cm.Ordinal("rating ~ temp", data=wine).fit(), ResultProtocol)

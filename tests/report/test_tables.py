@@ -115,3 +115,31 @@ def test_latex_compiles_with_pdflatex(fits, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert (tmp_path / "table.pdf").stat().st_size > 1000
+
+
+class _PosteriorLike:
+    """A result with only the contract's required part plus re_sd (no p-values), as a
+    Bayesian result provides: posterior means, posterior SDs, credible intervals."""
+
+    def __init__(self):
+        self.params = pd.Series([0.8, -1.0, 1.0], index=["ph", "A|B", "B|C"])
+        self.thresholds = self.params[["A|B", "B|C"]]
+        self.coef = self.params[["ph"]]
+        self.std_errors = pd.Series([0.2, 0.3, 0.3], index=self.params.index)
+        self.re_sd = pd.Series({"municipality_code": 0.42})
+        self.nobs, self.n_dropped = 120, 3
+
+    def conf_int(self, level=0.95):
+        return pd.DataFrame({"lower": self.params - 0.5, "upper": self.params + 0.5})
+
+
+def test_bayesian_column_gets_no_stars_and_shows_random_effect_sd(fits):
+    r1, _ = fits
+    tab = regression_table(r1, _PosteriorLike(), output="frame", names=["ML", "Bayes"])
+    est = tab.loc[("Coefficients", "ph", "est")]
+    assert est["ML"].endswith("***") and est["Bayes"] == "0.800"
+    assert tab.loc[("Random effects (SD)", "municipality_code", "est")]["Bayes"] == "0.420"
+    assert tab.loc[("Random effects (SD)", "municipality_code", "est")]["ML"] == ""
+    assert "posterior SDs" in tab.attrs["note"]
+    # thresholds of both models share rows by name
+    assert tab.loc[("Thresholds", "A|B", "est")]["Bayes"] == "-1.000"

@@ -127,3 +127,7 @@ def survey_with_empty_category(rng: np.random.Generator, **kw):
     outcome = kw["outcome"]
     df[outcome] = df[outcome].cat.add_categories(["Afgørende"])
     return df
+
+
+#: Filled by the chunking test (see test_runner.py).
+CHUNK_SIZES: list[int] = []

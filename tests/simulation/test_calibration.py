@@ -116,3 +116,24 @@ def test_sbc_bad_input():
         sbc("normal-mean", 2, n_draws=9, n_bins=20)
     with pytest.raises(ValueError, match="unknown SBC model"):
         sbc("poisson", 2)
+
+
+@pytest.mark.slow
+@pytest.mark.bayes
+def test_sbc_runs_the_bayes_ordinal_model():
+    pytest.importorskip("civmodels.bayes")
+    res = sbc(
+        "bayes-ordinal",
+        2,
+        n_draws=19,
+        n_bins=4,
+        random_seed=1,
+        n_jobs=1,
+        progress=False,
+        draws=100,
+        tune=100,
+    )
+    assert list(res.table["parameter"]) == ["c1|c2", "c2|c3", "c3|c4", "x1", "x2[T.b]", "sd_g"]
+    assert res.ranks["rank"].between(0, 19).all()
+    # 100 draws from one short chain: the sampler's diagnostics warn, and the rows say so
+    assert res.ranks["warnings"].notna().all()

@@ -248,7 +248,15 @@ def test_ordinal_cluster_recovers_marginal_log_odds_ratio():
     assert abs(est.mean() - target) < 3.5 * est.std() / math.sqrt(len(est)) + 0.03
 
 
-@pytest.mark.parametrize("method", ["rao-scott", "ordinal-cluster", "mixed", "bayes"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "rao-scott",
+        "ordinal-cluster",
+        "mixed",
+        pytest.param("bayes", marks=[pytest.mark.slow, pytest.mark.bayes]),
+    ],
+)
 def test_each_method_runs_or_names_what_is_missing(method):
     kw = dict(
         simulate=clustered_survey,
@@ -301,3 +309,22 @@ def test_method_warnings_are_recorded_not_raised():
     msgs = res.replicates.loc[res.replicates.method == "ordinal-cluster", "warnings"]
     assert msgs.str.contains("Afgørende").all()
     assert t.loc["ordinal-cluster", "n_failed"] == 0
+
+
+def test_resampled_frame_of_other_size():
+    pytest.importorskip("civmodels.data")
+    base = power(1.5, methods="chi2", n_sims=3, random_seed=1, n_jobs=1, progress=False)
+    big = power(
+        1.5,
+        methods="chi2",
+        n_sims=3,
+        random_seed=1,
+        n_jobs=1,
+        progress=False,
+        n_municipalities=150,
+        positions=1600,
+    )
+    assert big.settings["frame"]["n_municipalities"] == 150
+    # about 1600 / 838 times as many respondents with an answer
+    ratio = big.table["mean_n"].item() / base.table["mean_n"].item()
+    assert 1.6 < ratio < 2.2

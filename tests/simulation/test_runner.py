@@ -237,3 +237,51 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(DaskClientError, match="cannot reach the Dask scheduler"):
         run(STUDY, 2, backend="dask", client="tcp://127.0.0.1:1", random_seed=1, progress=False)
+
+
+def test_dask_tasks_carry_chunks_of_replicates(dask_client, monkeypatch):
+    import _studies
+
+    import civmodels.simulation._runner as runner
+
+    # Dask copies the (pickled-by-value) wrapper; it reports through a module it imports,
+    # which is shared with this process because the test cluster runs in threads.
+    _studies.CHUNK_SIZES.clear()
+
+    def counting(study, indices, seed):
+        import _studies
+
+        _studies.CHUNK_SIZES.append(len(indices))
+        from civmodels.simulation._runner import _run_one
+
+        return [_run_one(study, i, seed) for i in indices]
+
+    monkeypatch.setattr(runner, "_run_chunk", counting)
+    res = run(
+        STUDY, 23, backend="dask", client=dask_client, random_seed=5, chunk_size=5, progress=False
+    )
+    assert sorted(_studies.CHUNK_SIZES) == [3, 5, 5, 5, 5]
+    pd.testing.assert_frame_equal(
+        res.table, run(STUDY, 23, n_jobs=1, random_seed=5, progress=False).table
+    )
+
+
+@pytest.mark.slow
+def test_dask_backend_starts_and_closes_its_own_cluster(monkeypatch):
+    """Without client= the runner starts a LocalCluster of worker processes and closes it."""
+    pytest.importorskip("distributed")
+    import civmodels.simulation._runner as runner
+
+    made = []
+    original = runner._connect
+
+    def spy(client, n_workers):
+        dclient, close = original(client, n_workers)
+        made.append(dclient)
+        return dclient, close
+
+    monkeypatch.setattr(runner, "_connect", spy)
+    res = run(STUDY, 12, backend="dask", n_jobs=2, random_seed=5, progress=False)
+    one = run(STUDY, 12, n_jobs=1, random_seed=5, progress=False)
+    pd.testing.assert_frame_equal(res.table, one.table)
+    assert len(made) == 1 and made[0].status == "closed"

@@ -57,6 +57,29 @@ clmm_case("wine_logit_agq10", rating ~ temp + contact + (1 | judge), wine, nAGQ 
 clmm_case("wine_probit_laplace", rating ~ temp + contact + (1 | judge), wine, link = "probit")
 clmm_case("wine_probit_agq10", rating ~ temp + contact + (1 | judge), wine, link = "probit",
           nAGQ = 10L)
+# ordinal 2022.11.16: clmm's "cloglog" and "loglog" are swapped relative to clm (its fitted
+# values for link = "loglog" equal F(x) = 1 - exp(-exp(x)), the cloglog of clm, glm and
+# civmodels). These fixtures are the clmm fits with link = "loglog" / "cloglog", which are
+# the cloglog / loglog models; the JSON records the check on clmm's fitted values.
+swap_check <- function(f, F) {
+  X <- model.matrix(~ temp + contact, wine)[, -1]
+  eta <- drop(X %*% f$beta) + f$ranef[as.integer(wine$judge)]
+  th <- c(-Inf, f$alpha, Inf)
+  y <- as.integer(wine$rating)
+  max(abs(f$fitted.values - (F(th[y + 1] - eta) - F(th[y] - eta))))
+}
+for (case in list(c("wine_cloglog_agq10", "loglog"), c("wine_loglog_agq10", "cloglog"))) {
+  res <- clmm_case(case[1], rating ~ temp + contact + (1 | judge), wine, link = case[2],
+                   nAGQ = 10L)
+  f <- clmm(rating ~ temp + contact + (1 | judge), data = wine, link = case[2], nAGQ = 10L,
+            control = cctrl)
+  F <- if (case[1] == "wine_cloglog_agq10") function(x) 1 - exp(-exp(x)) else
+    function(x) exp(-exp(-x))
+  res$clmm_link_argument <- case[2]
+  res$max_abs_diff_fitted_vs_true_link <- swap_check(f, F)
+  write_json(res, file.path(out_dir, paste0(case[1], ".json")), digits = NA, auto_unbox = TRUE,
+             pretty = TRUE)
+}
 clmm_case("wine_two_terms_laplace", rating ~ temp + contact + (1 | judge) + (1 | bottle), wine)
 
 sim <- read.csv(file.path(out_dir, "sim444.csv"), stringsAsFactors = TRUE)

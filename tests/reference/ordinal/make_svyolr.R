@@ -43,3 +43,14 @@ write_json(dump_fit(est, sqrt(diag(vcov(p)))[names(est)], as.numeric(logLik(p)))
 g <- svyglm(z ~ x1 + x2 + region + bloc + area, design = des, family = quasibinomial())
 write_json(dump_fit(coef(g), sqrt(diag(vcov(g))), NA, list(degf = degf(des))),
            "../logistic/svyglm_sim.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+# stratified design (strata = region, PSUs nested in strata) with a finite population
+# correction of 40 PSUs per stratum
+d$fpc <- 40
+des_s <- svydesign(ids = ~municipality, strata = ~region, weights = ~weight, fpc = ~fpc,
+                   data = d, nest = TRUE)
+fs <- y ~ x1 + x2 + bloc + area
+ms <- svyolr(fs, design = des_s, control = list(reltol = 1e-14, maxit = 2000))
+est <- c(ms$zeta, coef(ms)[!names(coef(ms)) %in% names(ms$zeta)])
+write_json(dump_fit(est, sqrt(diag(vcov(ms)))[names(est)], NA,
+                    list(formula = deparse(fs), degf = degf(des_s))),
+           "svyolr_sim_strata.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

@@ -65,6 +65,12 @@ by1 <- svyby(~api00, ~stype, dclus1, svymean, covmat = TRUE)
 out$clus1_by_stype <- list(levels = as.character(by1$stype), estimate = unname(coef(by1)),
                            vcov = unname(as.matrix(vcov(by1))))
 out$clus1_subset_E <- est(svymean(~api00, subset(dclus1, stype == "E")))
+ci_logit <- function(f, d) {
+  ci <- svyciprop(f, d, method = "logit", level = 0.95)
+  list(estimate = as.numeric(ci), ci = as.numeric(attr(ci, "ci")))
+}
+out$ciprop_clus1_yrrnd <- ci_logit(~I(yr.rnd == "Yes"), dclus1)
+out$ciprop_clus1_awards <- ci_logit(~I(awards == "Yes"), dclus1)
 out$strat_mean <- est(svymean(~api00 + enroll, dstrat, deff = "replace"))
 out$strat_total <- est(svytotal(~enroll, dstrat))
 out$strat_prop_awards <- est(svymean(~awards, dstrat))
