@@ -12,7 +12,7 @@ from ._battery import Battery, BatteryResult
 from ._joint import JointResponse, JointResult
 from ._models import Logistic, Ordinal
 from ._priors import Prior
-from ._results import BayesResult, Poststratification
+from ._results import BayesResult, Poststratification, compare
 
 __all__ = [
     "Battery",
@@ -24,4 +24,5 @@ __all__ = [
     "Ordinal",
     "Poststratification",
     "Prior",
+    "compare",
 ]

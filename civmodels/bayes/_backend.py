@@ -68,7 +68,7 @@ def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
         start += size
     replace = dict(zip(value_vars, pieces, strict=True))
     logp = model.logp()
-    grads = pytensor.gradient.grad(logp, value_vars)
+    grads: Any = pytensor.gradient.grad(logp, value_vars)
     grad = pt.concatenate([g.ravel() for g in grads])
     logp_r, grad_r = pytensor.clone_replace([logp, grad], replace)
     with model:
@@ -104,19 +104,22 @@ def sample(
     chains: int,
     random_seed: int | None,
     cores: int | None = None,
+    target_accept: float = 0.8,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS; return ``(draws, stats)`` as dicts of arrays shaped ``(chain, draw, ...)``.
 
     ``stats`` holds at least ``diverging`` (bool) and ``tree_depth``.
     """
+    if not 0 < float(target_accept) < 1:
+        raise SpecificationError(f"target_accept must be in (0, 1), got {target_accept!r}")
     if sampler in ("nutpie", "nutpie-pytensor"):
-        return _sample_nutpie(compiled, draws, tune, chains, random_seed, cores)
+        return _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_accept)
     if sampler == "pymc":
-        return _sample_pymc(compiled, draws, tune, chains, random_seed, cores)
+        return _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accept)
     raise SpecificationError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
 
 
-def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores):
+def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_accept):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
@@ -166,6 +169,7 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores):
         seed=seed,
         progress_bar=False,
         save_warmup=False,
+        target_accept=float(target_accept),
     )
     out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
     st = trace.sample_stats
@@ -177,7 +181,7 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores):
     return out, stats
 
 
-def _sample_pymc(compiled, draws, tune, chains, random_seed, cores):
+def _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accept):
     import pymc as pm
 
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
@@ -192,6 +196,7 @@ def _sample_pymc(compiled, draws, tune, chains, random_seed, cores):
             random_seed=seed,
             progressbar=False,
             compute_convergence_checks=False,
+            target_accept=float(target_accept),
             return_inferencedata=True,
             idata_kwargs={"log_likelihood": False},
         )
@@ -206,7 +211,7 @@ def _sample_pymc(compiled, draws, tune, chains, random_seed, cores):
 
 
 def to_inference_data(
-    posterior: Mapping[str, np.ndarray],
+    posterior: Mapping[str, np.ndarray] | None,
     *,
     coords: Mapping[str, Sequence[Any]],
     dims: Mapping[str, Sequence[str]],
@@ -340,4 +345,6 @@ def compare(idatas: Mapping[str, Any], var_name: str | None = None) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        # ArviZ 0.23 sorts with inplace=True, which pandas 3.1 deprecates (PDEP-8); harmless
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
         return az.compare(dict(idatas), ic="loo", var_name=var_name)

@@ -109,10 +109,12 @@ class Battery:
         cols = [c for c in parsed.variables()]
         check_columns(data, cols)
         kept, self.missing = drop_incomplete(data, cols)
-        codes, cats = {}, None
+        codes: dict[str, np.ndarray] = {}
+        cats: list[str] = []
+        first = ""
         for it in items:
             c, labels = _item_codes(kept[it], it)
-            if cats is None:
+            if not first:
                 cats, first = labels, it
             elif labels != cats:
                 raise SpecificationError(
@@ -280,7 +282,7 @@ class Battery:
             num.cut_from_raw(raw["cutpoints_raw"]) + (raw["loading"] * shift[:, None])[..., None]
         )
         mu_c = self.Xc @ coef.T if k else np.zeros((self.nobs, S))
-        re = 0.0
+        re: Any = 0.0
         for g in self.groups:
             out[f"sd_{g.name}"] = raw[f"sd_{g.name}"]
             out[f"re_{g.name}"] = raw[f"sd_{g.name}"][:, None] * raw[f"z_{g.name}"]
@@ -330,6 +332,7 @@ class Battery:
         random_seed: Any = None,
         *,
         cores: int | None = None,
+        target_accept: float = 0.8,
     ) -> BatteryResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
         from . import _backend
@@ -343,6 +346,7 @@ class Battery:
             chains=c,
             random_seed=random_seed,
             cores=cores,
+            target_accept=target_accept,
         )
         return BatteryResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 
@@ -447,8 +451,21 @@ class BatteryResult(BayesResult):
             for j, it in enumerate(m.items)
         }
 
-    def ppc_plot(self, *, n_rep=200, level=0.9, random_seed=None, ax=None):
-        """Observed vs replicated category shares per item (answered pairs only)."""
+    def ppc_plot(
+        self,
+        by: str | None = None,
+        *,
+        n_rep: int = 200,
+        level: float = 0.9,
+        random_seed: Any = None,
+        ax: Any = None,
+    ) -> Any:
+        """Observed vs replicated category shares per item (answered pairs only).
+
+        ``by`` must be None: the panels are the items.
+        """
+        if by is not None:
+            raise ValueError("Battery.ppc_plot groups by item; 'by' is not supported")
         m = self.model
         rng = np.random.default_rng(random_seed)
         S = self._post["loading"].shape[0]

@@ -102,6 +102,9 @@ class JointResponse:
             raise SpecificationError(
                 f"formula {formula!r} needs a random term such as (1 | municipality) to share"
             )
+        if parsed.outcome is None:  # parse_formula guarantees one; keeps the type checker informed
+            raise SpecificationError(f"formula {formula!r} has no outcome")
+        outcome: str = parsed.outcome
         self.shared = shared or parsed.random[0].group
         if self.shared not in {t.group for t in parsed.random}:
             raise SpecificationError(
@@ -111,14 +114,14 @@ class JointResponse:
         check_columns(data, [response], what="the response indicator")
         preds = [c for c in parsed.variables() if c != parsed.outcome]
         preds += [c for c in rparsed.variables() if c not in preds]
-        check_columns(data, [parsed.outcome, *preds])
+        check_columns(data, [outcome, *preds])
         kept, self.missing = drop_incomplete(data, [*preds, response])
         r = kept[response]
         if not (pd.api.types.is_bool_dtype(r) or set(pd.unique(r)) <= {0, 1}):
             raise DataError(f"response column {response!r} must be boolean or 0/1")
         self.data_all = kept
         self.r = r.astype(bool).to_numpy()
-        yraw = kept[parsed.outcome]
+        yraw = kept[outcome]
         has_y = self.r & yraw.notna().to_numpy()
         self.n_item_missing = int((self.r & ~has_y).sum())
         if (~self.r & yraw.notna().to_numpy()).any():
@@ -127,7 +130,7 @@ class JointResponse:
                 f"{response!r} is False; fix the response indicator"
             )
         self.obs_rows = np.flatnonzero(has_y)
-        y, cats = _ordinal_codes(yraw.iloc[self.obs_rows], parsed.outcome)
+        y, cats = _ordinal_codes(yraw.iloc[self.obs_rows], outcome)
         self.y, self.categories = y, list(cats)
         self.fixed = FixedDesign(parsed.fixed, kept, intercept=False)
         self.rfixed = FixedDesign(rparsed.fixed, kept, intercept=True)
@@ -148,7 +151,7 @@ class JointResponse:
             codes, levels = pd.factorize(kept[t.group], sort=True)
             self.groups.append(GroupSpec(t.group, codes.astype(np.int64), len(levels)))
             self.group_levels[t.group] = pd.Index(levels)
-        self.outcome_name = parsed.outcome
+        self.outcome_name = outcome
         # the contract pieces BayesResult reads
         self.frame = SimpleNamespace(data=kept.iloc[self.obs_rows], missing=self.missing)
         defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
@@ -224,7 +227,7 @@ class JointResponse:
         from . import _graph as gr
 
         with pm.Model(coords=self.coords()) as model:
-            eta = 0.0
+            eta: Any = 0.0
             if self.slope_names:
                 X = pm.Data("X", self.Xc)
                 coef = gr.coef_vector("coef", [self.priors[n] for n in self.slope_names], "term")
@@ -339,7 +342,15 @@ class JointResponse:
         return (np.cumsum(probs, axis=-1) < u).sum(axis=-1).clip(0, self.n_categories - 1)
 
     def fit(
-        self, draws=1000, tune=1000, chains=4, sampler="nutpie", random_seed=None, *, cores=None
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        sampler: str = "nutpie",
+        random_seed: Any = None,
+        *,
+        cores: int | None = None,
+        target_accept: float = 0.8,
     ) -> JointResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
         from . import _backend
@@ -353,6 +364,7 @@ class JointResponse:
             chains=c,
             random_seed=random_seed,
             cores=cores,
+            target_accept=target_accept,
         )
         return JointResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 

@@ -424,6 +424,7 @@ class _Hierarchical:
         random_seed: Any = None,
         *,
         cores: int | None = None,
+        target_accept: float = 0.8,
     ) -> Any:
         """Sample the posterior with NUTS.
 
@@ -442,6 +443,8 @@ class _Hierarchical:
         cores : int, optional
             Parallel chains (default 1: on a shared 2-core machine parallel chains mostly
             contend).
+        target_accept : float, default 0.8
+            NUTS target acceptance rate; raise it (0.9-0.99) when transitions diverge.
 
         Returns
         -------
@@ -462,6 +465,7 @@ class _Hierarchical:
             chains=c,
             random_seed=random_seed,
             cores=cores,
+            target_accept=target_accept,
         )
         return BayesResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 

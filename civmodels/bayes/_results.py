@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,13 @@ class BayesResult:
         Worst R-hat, bulk/tail ESS and the number of divergences.
     """
 
+    model: Any
+    sampler: str
+    idata: Any
+    diagnostics: _backend.Diagnostics
+    _post: dict[str, np.ndarray]
+    _shape: tuple[int, int]
+
     def __init__(self) -> None:  # pragma: no cover - use _from_raw
         raise TypeError("BayesResult is created by a model's fit()")
 
@@ -54,7 +61,7 @@ class BayesResult:
         *,
         sampler: str,
         seed: Any,
-    ) -> BayesResult:
+    ) -> Self:
         self = object.__new__(cls)
         self.model = model
         self.sampler = sampler
@@ -434,6 +441,15 @@ class Poststratification:
         Posterior-mean outcome distribution of every frame row.
     """
 
+    level: float
+    categories: list[str]
+    unit_probs: pd.DataFrame
+    overall: pd.DataFrame
+    by: dict[str, pd.DataFrame]
+    n_units: int
+    _overall: np.ndarray
+    _by: dict[str, tuple[list[str], np.ndarray]]
+
     @classmethod
     def _from_probs(
         cls,
@@ -451,7 +467,7 @@ class Poststratification:
         wsum = w.sum()
         self._overall = np.einsum("snk,n->sk", probs, w) / wsum
         self.overall = self._table(self._overall[:, None, :], ["all"], "population")
-        self._by: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._by = {}
         self.by = {}
         for col in by_list:
             codes, levels = pd.factorize(frame[col], sort=True)
@@ -542,3 +558,27 @@ class Poststratification:
             f"Poststratification over {self.n_units} units ({self.level:.0%} intervals)\n"
             f"{self.overall.round(3).to_string()}"
         )
+
+
+def compare(results: Mapping[str, BayesResult]) -> pd.DataFrame:
+    """Compare fitted models by PSIS-LOO (``arviz.compare``).
+
+    Parameters
+    ----------
+    results : dict of str to BayesResult
+        Fits of the *same outcome rows* (LOO compares predictions of identical data).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ArviZ's comparison table: ``elpd_loo``, ``p_loo``, ``elpd_diff``, ``weight``, ``se``,
+        ``dse``, ``warning``, ranked best first.
+    """
+    if len(results) < 2:
+        raise ValueError("compare needs at least two fitted models")
+    n = {k: r.idata.log_likelihood["y"].shape[-1] for k, r in results.items()}
+    if len(set(n.values())) != 1:
+        raise DataError(
+            f"models were fitted to different numbers of rows {n}; LOO needs the same rows"
+        )
+    return _backend.compare({k: r.idata for k, r in results.items()})

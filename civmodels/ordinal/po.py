@@ -18,9 +18,10 @@ import pandas as pd
 from formulaic import Formula
 from scipy import stats
 
-from ..exceptions import ConvergenceWarning, SpecificationError
+from ..exceptions import ConvergenceWarning, SeparationWarning, SpecificationError
 
 if TYPE_CHECKING:
+    from .._mle import NewtonResult
     from .model import OrdinalResult
 
 __all__ = ["brant_test", "nominal_test"]
@@ -119,6 +120,17 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
         Index = ``"Omnibus"`` then one row per coefficient; columns ``chi2``, ``df``,
         ``p_value``.
 
+    Notes
+    -----
+    If a binary logit is separated (say no observation with a dummy equal to 1 lies above
+    cutpoint ``j``), that slope is infinite and its contrasts contribute nothing to the Wald
+    statistic as the fit runs off (the Hauck–Donner effect): the statistic converges to a
+    finite value that is not chi-square with the stated df and cannot see that departure
+    from proportional odds. A :class:`~civmodels.SeparationWarning` names the binary logits
+    and coefficients, and the rows of the separated coefficients and the ``"Omnibus"`` row
+    are NaN; the other rows remain valid. :func:`nominal_test` (likelihood ratio) is still
+    defined.
+
     References
     ----------
     Brant, R. (1990). Assessing proportionality in the proportional odds model for ordinal
@@ -146,6 +158,8 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
     w = result.weights if result.weights is not None else np.ones(len(y))
     logit = get_link("logit")
     betas, pis = [], []
+    # coefficient index -> descriptions of the binary logits in which it is separated
+    separated: dict[int, list[str]] = {}
     for j in range(J - 1):
         z = (y > j).astype(float)
 
@@ -155,6 +169,7 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
         opt = newton(fun, np.zeros(k + 1), gtol=1e-9 * max(1.0, w.sum()))
         betas.append(opt.params)
         pis.append(logit.cdf(X @ opt.params))
+        _flag_separation(opt, X, z, w, m.frame.x_names, m.frame.categories[j], separated)
     Jm = J - 1
     inv_info = [np.linalg.inv((X * (w * p * (1 - p))[:, None]).T @ X) for p in pis]
     V = np.zeros((Jm * (k + 1), Jm * (k + 1)))
@@ -188,5 +203,56 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
         rows[name] = {"chi2": float(dbc @ np.linalg.solve(Dc @ Vs @ Dc.T, dbc)), "df": Jm - 1}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out["df"] = out["df"].astype(int)
+    if separated:
+        names = m.frame.x_names
+        bad = ["Omnibus", *(names[c] for c in sorted(separated))]
+        out.loc[bad, "chi2"] = np.nan
+        detail = "; ".join(f"{names[c]} ({', '.join(v)})" for c, v in sorted(separated.items()))
+        warnings.warn(
+            "Brant test: quasi-complete separation in the binary logits of 1{Y > j}: "
+            f"{detail}. These slopes are infinite, so their Wald contrasts are not "
+            "chi-square and cannot detect non-proportional odds; their rows and 'Omnibus' "
+            "are NaN. Use nominal_test() (likelihood ratio) or merge outcome categories",
+            SeparationWarning,
+            stacklevel=3,
+        )
     out["p_value"] = stats.chi2.sf(out["chi2"], out["df"])
     return out
+
+
+def _flag_separation(
+    opt: NewtonResult,
+    X: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray,
+    names: list[str],
+    cut: object,
+    separated: dict[int, list[str]],
+) -> None:
+    """Record the slopes of one binary logit (``X`` with intercept first) that are separated.
+
+    A 0/1 column is separated when all its (positively weighted) rows with value 0 or with
+    value 1 fall on one side of the cutpoint; other directions of divergence (continuous
+    predictors, combinations) are caught by the estimate growing with its standard error.
+    """
+    from .._mle import extreme_effects
+
+    pos = w > 0
+    zp = z[pos] > 0.5
+    try:
+        se = np.sqrt(np.abs(np.diag(np.linalg.inv(-np.asarray(opt.hess)))))
+    except np.linalg.LinAlgError:
+        se = np.full(X.shape[1], np.inf)
+    for c, name in enumerate(names):
+        col = X[pos, c + 1]
+        hit = False
+        if np.isin(col, (0.0, 1.0)).all():
+            for val in (0.0, 1.0):
+                sel = col == val
+                if sel.any() and not sel.all() and (zp[sel].all() or not zp[sel].any()):
+                    hit = True
+        if not hit:
+            b, s = opt.params[c + 1 : c + 2], se[c + 1 : c + 2]
+            hit = bool(extreme_effects(b, s, X[:, c + 1 : c + 2], [name]))
+        if hit:
+            separated.setdefault(c, []).append(f"Y > {cut!r}")

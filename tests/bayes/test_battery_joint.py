@@ -14,7 +14,7 @@ from civmodels import bayes
 from civmodels.exceptions import DataError, SamplingWarning, SpecificationError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _sim import CATS, simulate_battery
+from tests.bayes._sim import CATS, simulate_battery
 
 pytestmark = pytest.mark.bayes
 ITEMS = ["mot_0", "mot_1", "mot_2"]
@@ -108,8 +108,8 @@ def test_battery_bad_input(battery_data):
 @pytest.fixture(scope="module")
 def joint_frame():
     """sim444 respondents plus nonrespondent positions (outcome missing)."""
-    from conftest import CATS as YCATS
-    from conftest import load_sim444
+    from tests.bayes.conftest import CATS as YCATS
+    from tests.bayes.conftest import load_sim444
 
     df = load_sim444()
     rng = np.random.default_rng(9)

@@ -8,10 +8,10 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from _studies import fit_t, fit_z, normal_data
 from scipy import stats
 
 from civmodels.simulation import CoverageModel, coverage_study, sbc
+from tests.simulation._studies import fit_t, fit_z, normal_data
 
 matplotlib.use("Agg")
 

@@ -9,12 +9,12 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from _studies import clustered_survey, survey_with_empty_category, two_groups
 from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from civmodels.simulation import pearson_chi2, power, power_curve, synthetic_frame
+from tests.simulation._studies import clustered_survey, survey_with_empty_category, two_groups
 
 matplotlib.use("Agg")
 

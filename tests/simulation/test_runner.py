@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _studies import Interrupting, flaky, normal_summary
 
 from civmodels.simulation import (
     CheckpointMismatchError,
@@ -16,6 +15,7 @@ from civmodels.simulation import (
     replicate_rng,
     run,
 )
+from tests.simulation._studies import Interrupting, flaky, normal_summary
 
 STUDY = Study(normal_summary, name="normal-summary", parameters={"n": 20})
 
@@ -240,16 +240,15 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
 
 
 def test_dask_tasks_carry_chunks_of_replicates(dask_client, monkeypatch):
-    import _studies
-
     import civmodels.simulation._runner as runner
+    from tests.simulation import _studies
 
     # Dask copies the (pickled-by-value) wrapper; it reports through a module it imports,
     # which is shared with this process because the test cluster runs in threads.
     _studies.CHUNK_SIZES.clear()
 
     def counting(study, indices, seed):
-        import _studies
+        from tests.simulation import _studies
 
         _studies.CHUNK_SIZES.append(len(indices))
         from civmodels.simulation._runner import _run_one
