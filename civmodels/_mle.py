@@ -143,7 +143,7 @@ def cluster_codes(
     """Cluster labels of the rows ``index`` of ``data``; an error if any is missing."""
     if isinstance(cluster, str):
         if cluster not in data.columns:
-            from .._validation import _suggest
+            from ._validation import _suggest
 
             raise DataError(
                 f"cluster={cluster!r} is not a column of the data{_suggest(cluster, data.columns)}"

@@ -141,7 +141,7 @@ class Logistic:
         cluster: str | np.ndarray | pd.Series | None = None,
         design: SurveyDesign | None = None,
         n_quad: int = 10,
-        max_iter: int = 100,
+        max_iter: int | None = None,
         gtol: float | None = None,
         **options: Any,
     ) -> Any:
@@ -162,8 +162,13 @@ class Logistic:
             Design-based errors as R ``svyglm(family=quasibinomial)``; t reference with
             ``degf - k + 1`` degrees of freedom as ``summary.svyglm``.
         n_quad : int, default 10
-        max_iter : int, default 100
+        max_iter : int, optional
+            Iterations allowed (default 100; 200 for mixed models).
         gtol : float, optional
+            Convergence tolerance on ``max |gradient|``.
+        **options
+            For mixed models: ``start`` (thresholds/coefficients, then log SDs); see
+            :func:`civmodels.logistic.mixed.fit_mixed`.
         """
         method = choose_fit_method(self.has_random, method, options)
         if self.has_random:
@@ -176,10 +181,17 @@ class Logistic:
                 cov_type=cov_type,
                 cluster=cluster,
                 design=design,
+                max_iter=max_iter,
+                gtol=gtol,
                 **options,
             )
         return _fit_fixed(
-            self, cov_type=cov_type, cluster=cluster, design=design, max_iter=max_iter, gtol=gtol
+            self,
+            cov_type=cov_type,
+            cluster=cluster,
+            design=design,
+            max_iter=100 if max_iter is None else max_iter,
+            gtol=gtol,
         )
 
     def __repr__(self) -> str:

@@ -205,7 +205,7 @@ class Ordinal:
         cluster: str | np.ndarray | pd.Series | None = None,
         design: SurveyDesign | None = None,
         n_quad: int = 10,
-        max_iter: int = 100,
+        max_iter: int | None = None,
         gtol: float | None = None,
         start: np.ndarray | None = None,
         **options: Any,
@@ -232,11 +232,14 @@ class Ordinal:
             then use a t reference with the design's degrees of freedom.
         n_quad : int, default 10
             Quadrature nodes for ``method="agq"``.
-        max_iter : int, default 100
+        max_iter : int, optional
+            Newton iterations allowed (default 100; 200 for mixed models).
         gtol : float, optional
-            Convergence tolerance on ``max |gradient|``; default ``1e-10 * max(1, sum w)``.
+            Convergence tolerance on ``max |gradient|``; default ``1e-10 * max(1, sum w)``
+            (mixed models: ``1e-7`` per unit weight).
         start : ndarray, optional
-            Starting values in :attr:`param_names` order.
+            Starting values in :attr:`param_names` order (mixed models: thresholds,
+            coefficients, then the log SDs).
 
         Returns
         -------
@@ -255,6 +258,9 @@ class Ordinal:
                 cov_type=cov_type,
                 cluster=cluster,
                 design=design,
+                max_iter=max_iter,
+                gtol=gtol,
+                start=start,
                 **options,
             )
         return _fit_fixed(
@@ -262,7 +268,7 @@ class Ordinal:
             cov_type=cov_type,
             cluster=cluster,
             design=design,
-            max_iter=max_iter,
+            max_iter=100 if max_iter is None else max_iter,
             gtol=gtol,
             start=start,
         )

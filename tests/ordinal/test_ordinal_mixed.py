@@ -329,3 +329,30 @@ def test_convergence_warning_and_n_quad_with_laplace(wine):
     )
     assert again.n_iter <= 2
     np.testing.assert_allclose(again.params, ref.params, rtol=1e-8)
+
+
+def test_fit_forwards_start_and_iteration_options_to_the_mixed_engine():
+    rng = np.random.default_rng(11)
+    n, g = 300, 30
+    grp = rng.integers(0, g, n)
+    x = rng.normal(size=n)
+    eta = 0.8 * x + rng.normal(scale=0.7, size=g)[grp]
+    y = np.digitize(eta + rng.logistic(size=n), [-1.0, 0.5, 2.0])
+    df = pd.DataFrame({"y": y, "x": x, "g": grp})
+    model = cm.Ordinal("y ~ x + (1 | g)", data=df)
+    with pytest.raises(SpecificationError, match="start"):
+        model.fit(method="agq", start=np.zeros(2))
+    ref = model.fit(method="agq")
+    again = model.fit(method="agq", start=[*ref.params.to_numpy().tolist(), np.log(ref.re_sd["g"])])
+    np.testing.assert_allclose(again.params, ref.params, rtol=1e-6)
+    with pytest.warns(cm.ConvergenceWarning):
+        model.fit(method="agq", max_iter=1)
+
+
+def test_misspelt_cluster_column_is_a_clear_error():
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame(
+        {"y": rng.integers(0, 3, 80), "x": rng.normal(size=80), "psu": rng.integers(0, 8, 80)}
+    )
+    with pytest.raises(cm.CivmodelsError, match="did you mean 'psu'"):
+        cm.Ordinal("y ~ x", data=df).fit(cov_type="cluster", cluster="pus")
