@@ -16,7 +16,13 @@ from ..exceptions import DataError, SpecificationError
 from ..formula import FixedDesign, parse_formula
 from . import _numeric as num
 from ._graph import GroupSpec
-from ._models import check_alpha, check_fit_args, default_coef_prior, new_group_effects
+from ._models import (
+    check_alpha,
+    check_fit_args,
+    default_coef_prior,
+    new_group_effects,
+    sample_posterior,
+)
 from ._priors import Prior, resolve_priors
 from ._results import BayesResult, Poststratification, _interval, ppc_figure
 
@@ -335,20 +341,19 @@ class Battery:
         target_accept: float = 0.8,
     ) -> BatteryResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
-        from . import _backend
-
-        d, t, c = check_fit_args(draws, tune, chains, sampler)
-        raw, stats = _backend.sample(
+        check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
+        return sample_posterior(
+            self,
             self._compile(),
+            BatteryResult,
+            draws=draws,
+            tune=tune,
+            chains=chains,
             sampler=sampler,
-            draws=d,
-            tune=t,
-            chains=c,
             random_seed=random_seed,
             cores=cores,
             target_accept=target_accept,
         )
-        return BatteryResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 
 
 class BatteryResult(BayesResult):

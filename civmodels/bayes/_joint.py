@@ -23,6 +23,7 @@ from ._models import (
     check_fit_args,
     default_coef_prior,
     new_group_effects,
+    sample_posterior,
 )
 from ._priors import Prior, resolve_priors
 from ._results import BayesResult, _interval
@@ -353,20 +354,19 @@ class JointResponse:
         target_accept: float = 0.8,
     ) -> JointResult:
         """Sample the posterior; see :meth:`civmodels.bayes.Ordinal.fit`."""
-        from . import _backend
-
-        d, t, c = check_fit_args(draws, tune, chains, sampler)
-        raw, stats = _backend.sample(
+        check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
+        return sample_posterior(
+            self,
             self._compile(),
+            JointResult,
+            draws=draws,
+            tune=tune,
+            chains=chains,
             sampler=sampler,
-            draws=d,
-            tune=t,
-            chains=c,
             random_seed=random_seed,
             cores=cores,
             target_accept=target_accept,
         )
-        return JointResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 
 
 class JointResult(BayesResult):

@@ -49,6 +49,40 @@ def check_fit_args(draws: Any, tune: Any, chains: Any, sampler: Any) -> tuple[in
     return d, t, c
 
 
+def sample_posterior(
+    model: Any,
+    compiled: Any,
+    result_cls: Any,
+    *,
+    draws: Any,
+    tune: Any,
+    chains: Any,
+    sampler: Any,
+    random_seed: Any,
+    cores: int | None,
+    target_accept: float,
+) -> Any:
+    """Validate the sampling arguments, run NUTS on ``compiled`` and wrap the draws.
+
+    Shared by every Bayesian model's ``fit``; ``result_cls._from_raw`` builds the result
+    (and issues the diagnostics warnings).
+    """
+    from . import _backend
+
+    d, t, c = check_fit_args(draws, tune, chains, sampler)
+    raw, stats = _backend.sample(
+        compiled,
+        sampler=sampler,
+        draws=d,
+        tune=t,
+        chains=c,
+        random_seed=random_seed,
+        cores=cores,
+        target_accept=target_accept,
+    )
+    return result_cls._from_raw(model, raw, stats, sampler=sampler, seed=random_seed)
+
+
 def new_group_effects(
     post: Mapping[str, np.ndarray],
     groups: list[GroupSpec],
@@ -452,22 +486,22 @@ class _Hierarchical:
             Warns :class:`~civmodels.exceptions.SamplingWarning` when R-hat > 1.01, bulk or
             tail ESS < 400, or any transition diverged.
         """
-        from . import _backend
         from ._results import BayesResult
 
-        d, t, c = check_fit_args(draws, tune, chains, sampler)
+        check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
         compiled = self._compile("pymc" if sampler == "nutpie-pytensor" else sampler)
-        raw, stats = _backend.sample(
+        return sample_posterior(
+            self,
             compiled,
+            BayesResult,
+            draws=draws,
+            tune=tune,
+            chains=chains,
             sampler=sampler,
-            draws=d,
-            tune=t,
-            chains=c,
             random_seed=random_seed,
             cores=cores,
             target_accept=target_accept,
         )
-        return BayesResult._from_raw(self, raw, stats, sampler=sampler, seed=random_seed)
 
 
 class Ordinal(_Hierarchical):

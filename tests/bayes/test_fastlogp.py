@@ -8,10 +8,7 @@ import pytest
 from civmodels import bayes
 from civmodels.bayes import _fastlogp
 
-pytestmark = [
-    pytest.mark.bayes,
-    pytest.mark.skipif(not _fastlogp.available(), reason="numba not installed"),
-]
+pytestmark = pytest.mark.bayes  # numba is a core dependency, so the fast path must exist
 
 
 def _to_point(model, x):
