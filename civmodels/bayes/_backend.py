@@ -27,6 +27,39 @@ import numpy as np
 
 from ..exceptions import SamplingWarning, SpecificationError
 
+# Notices the backends print on import that say nothing about the user's model: ArviZ 0.2x
+# announces its 1.0 refactor once a day, and PyTensor warns when it finds no BLAS to link.
+_IMPORT_NOTICES = (
+    (FutureWarning, r"(?s).*ArviZ is undergoing a major refactor"),
+    (UserWarning, r"(?s).*PyTensor could not link to a BLAS"),
+)
+
+
+def _quiet_import(name: str) -> Any:
+    """Import ``name`` with the backends' import-time notices silenced; return the module."""
+    import importlib
+
+    with warnings.catch_warnings():
+        for category, pattern in _IMPORT_NOTICES:
+            warnings.filterwarnings("ignore", message=pattern, category=category)
+        return importlib.import_module(name)
+
+
+def import_pymc() -> Any:
+    """Return the ``pymc`` module, imported without its backends' import-time notices."""
+    return _quiet_import("pymc")
+
+
+def import_arviz() -> Any:
+    """Return the ``arviz`` module, imported without its import-time refactor notice."""
+    return _quiet_import("arviz")
+
+
+def import_pytensor_tensor() -> Any:
+    """Return ``pytensor.tensor``, imported without PyTensor's missing-BLAS notice."""
+    return _quiet_import("pytensor.tensor")
+
+
 SAMPLERS = ("nutpie", "pymc", "nutpie-pytensor")
 
 # Thresholds of the post-sampling checks (Vehtari et al. 2021 recommendations).
@@ -182,7 +215,7 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
 
 
 def _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accept):
-    import pymc as pm
+    pm = import_pymc()
 
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
     with compiled.model, np.errstate(all="ignore"), warnings.catch_warnings():
@@ -223,7 +256,7 @@ def to_inference_data(
     attrs: Mapping[str, Any] | None = None,
 ) -> Any:
     """Build an ``arviz.InferenceData`` with labelled coordinates (ArviZ 0.2x API)."""
-    import arviz as az
+    az = import_arviz()
 
     with warnings.catch_warnings():
         # ArviZ warns when a dimension has more entries than draws; irrelevant here
@@ -283,7 +316,7 @@ class Diagnostics:
 
 def diagnose(idata: Any, var_names: Sequence[str], diverging: np.ndarray) -> Diagnostics:
     """R-hat (rank-normalised, split), bulk and tail ESS, and divergences."""
-    import arviz as az
+    az = import_arviz()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -332,7 +365,7 @@ def warn_diagnostics(diag: Diagnostics, stacklevel: int = 3) -> None:
 
 def loo(idata: Any, var_name: str | None = None) -> Any:
     """PSIS-LOO (``arviz.loo``) from the stored pointwise log-likelihood."""
-    import arviz as az
+    az = import_arviz()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -341,7 +374,7 @@ def loo(idata: Any, var_name: str | None = None) -> Any:
 
 def compare(idatas: Mapping[str, Any], var_name: str | None = None) -> Any:
     """``arviz.compare`` of several fits by PSIS-LOO."""
-    import arviz as az
+    az = import_arviz()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -14,6 +14,7 @@ from .._links import LINKS
 from .._validation import check_columns, check_dataframe, drop_incomplete
 from ..exceptions import DataError, SpecificationError
 from ..formula import FixedDesign, parse_formula
+from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
 from ._models import (
@@ -227,8 +228,8 @@ class Battery:
 
     # -- graph ----------------------------------------------------------------------------
     def build_model(self) -> Any:
-        import pymc as pm
-        import pytensor.tensor as pt
+        pm = _backend.import_pymc()
+        pt = _backend.import_pytensor_tensor()
 
         from . import _graph as gr
 

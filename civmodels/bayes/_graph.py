@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _backend
 from ._priors import Prior
 
 # A large finite stand-in for +-infinity at the outer thresholds: F(+-BIG - eta) is exactly
@@ -42,7 +43,7 @@ class GroupSpec:
 
 def link_cdf(x, link: str):
     """The inverse link F as a PyTensor expression."""
-    import pytensor.tensor as pt
+    pt = _backend.import_pytensor_tensor()
 
     if link == "logit":
         return pt.sigmoid(x)
@@ -59,7 +60,7 @@ def link_cdf(x, link: str):
 
 def link_logpdf(x, link: str):
     """log f(x) of the latent error density, as a PyTensor expression."""
-    import pytensor.tensor as pt
+    pt = _backend.import_pytensor_tensor()
 
     if link == "logit":
         return -pt.softplus(-x) - pt.softplus(x)
@@ -78,7 +79,7 @@ def link_logpdf(x, link: str):
 
 def log_cdf_diff(upper, lower, link: str):
     """log(F(upper) - F(lower)) for upper >= lower, stable in the tails for the logit link."""
-    import pytensor.tensor as pt
+    pt = _backend.import_pytensor_tensor()
 
     if link == "logit":
         # sigmoid(a) - sigmoid(b) = sigmoid(a) * sigmoid(-b) * (1 - exp(b - a))
@@ -89,8 +90,8 @@ def log_cdf_diff(upper, lower, link: str):
 
 def coef_vector(name: str, priors: Sequence[Prior], dim: str):
     """Non-centred coefficient vector ``mu + sigma * raw`` with one prior per element."""
-    import pymc as pm
-    import pytensor.tensor as pt
+    pm = _backend.import_pymc()
+    pt = _backend.import_pytensor_tensor()
 
     k = len(priors)
     mu = np.array([float(p.params["mu"]) for p in priors])
@@ -112,7 +113,7 @@ def coef_vector(name: str, priors: Sequence[Prior], dim: str):
 
 def positive(name: str, prior: Prior):
     """A positive scalar parameter (a standard deviation or a loading scale)."""
-    import pymc as pm
+    pm = _backend.import_pymc()
 
     p = prior.params
     if prior.dist == "halfnormal":
@@ -128,7 +129,7 @@ def positive(name: str, prior: Prior):
 
 def real(name: str, prior: Prior, **kwargs):
     """A real-valued parameter (normal or Student-t)."""
-    import pymc as pm
+    pm = _backend.import_pymc()
 
     p = prior.params
     if prior.dist == "normal":
@@ -146,8 +147,8 @@ def cutpoints(name: str, n_cut: int, prior: Prior, link: str, *, dims=None, shap
     ``prod_k f(c_k)`` (the Jacobian determinant factorises for this map). The raw vector is
     unconstrained; ``c_1 = raw_1`` and ``c_k = c_{k-1} + exp(raw_k)``.
     """
-    import pymc as pm
-    import pytensor.tensor as pt
+    pm = _backend.import_pymc()
+    pt = _backend.import_pytensor_tensor()
 
     base_shape = (n_cut,) if shape is None else (*shape, n_cut)
     init = np.broadcast_to(_raw_init(n_cut, prior, link), base_shape).copy()
@@ -179,7 +180,7 @@ def _raw_init(n_cut: int, prior: Prior, link: str) -> np.ndarray:
 
 def group_effects(groups: Sequence[GroupSpec], sd_priors: dict[str, Prior]):
     """Sum over random intercepts of ``sd_g * z_g[code]`` (non-centred)."""
-    import pymc as pm
+    pm = _backend.import_pymc()
 
     total = 0.0
     for g in groups:

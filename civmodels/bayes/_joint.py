@@ -15,6 +15,7 @@ from .._validation import check_columns, check_dataframe, drop_incomplete
 from ..exceptions import DataError, SpecificationError
 from ..formula import FixedDesign, _ordinal_codes, parse_formula
 from ..results import Summary
+from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
 from ._models import (
@@ -222,8 +223,8 @@ class JointResponse:
         return coords, dims
 
     def build_model(self) -> Any:
-        import pymc as pm
-        import pytensor.tensor as pt
+        pm = _backend.import_pymc()
+        pt = _backend.import_pytensor_tensor()
 
         from . import _graph as gr
 

@@ -14,6 +14,7 @@ from .._links import LINKS
 from .._validation import check_positive_int
 from ..exceptions import SpecificationError
 from ..formula import ModelFrame
+from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
 from ._priors import Prior, resolve_priors
@@ -256,7 +257,7 @@ class _Hierarchical:
     # -- graph ----------------------------------------------------------------------------
     def build_model(self) -> Any:
         """The PyMC model (log density only; see :mod:`civmodels.bayes._graph`)."""
-        import pymc as pm
+        pm = _backend.import_pymc()
 
         from . import _graph as gr
 
@@ -279,7 +280,7 @@ class _Hierarchical:
                     self.link,
                     dims="threshold",
                 )
-                import pytensor.tensor as pt
+                pt = _backend.import_pytensor_tensor()
 
                 ext = pt.concatenate([pt.as_tensor([-gr.BIG]), c, pt.as_tensor([gr.BIG])])
                 ll = gr.log_cdf_diff(ext[y + 1] - eta, ext[y] - eta, self.link)

@@ -163,7 +163,7 @@ class BayesResult:
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Mean, SD, interval, R-hat and bulk/tail ESS per parameter."""
-        import arviz as az
+        az = _backend.import_arviz()
 
         ci = self.conf_int(level)
         out = pd.DataFrame({"mean": self.params, "sd": self.std_errors})

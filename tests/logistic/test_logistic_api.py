@@ -88,6 +88,11 @@ def test_separation_by_continuous_predictor_named():
     z[:5] = 1
     df = pd.DataFrame({"z": z, "x": x, "noise": rng.normal(size=200)})
     with pytest.warns(cm.SeparationWarning, match="effect of x"):
-        with pytest.warns(cm.ConvergenceWarning, match="ill-conditioned"):
+        # Under separation the Newton path ends either at an ill-conditioned Hessian or at one
+        # that is not negative definite, depending on the BLAS and library versions; both are
+        # the same diagnosis (standard errors unreliable), so accept either wording.
+        with pytest.warns(
+            cm.ConvergenceWarning, match="ill-conditioned|not negative definite|did not converge"
+        ):
             res = cm.Logistic("z ~ x + noise", data=df).fit()
     assert any("effect of x" in n for n in res.summary().notes)
