@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import types
@@ -17,6 +16,7 @@ import civmodels
 from civmodels.cli import main
 from civmodels.exceptions import DataError
 from civmodels.replication import COLUMNS
+from tests._tools import require_tool
 from tests.replication.synth import make_frame, make_survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,10 +138,7 @@ def test_replicate_writes_the_report(tmp_path, capsys, fake_data):
 
 @pytest.mark.latex
 def test_report_latex_tables_compile(tmp_path, fake_data):
-    if shutil.which("pdflatex") is None:
-        pytest.skip(
-            "pdflatex is not installed (Debian: texlive-latex-base texlive-latex-recommended)"
-        )
+    require_tool("pdflatex", "texlive-latex-base texlive-latex-recommended")
     out = tmp_path / "rep"
     assert (
         main(["replicate", "--out", str(out), "--methods", "crosstab", "ordinal", "--no-progress"])

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.example
+@pytest.mark.docs
 @pytest.mark.skipif(
     importlib.util.find_spec("sphinx") is None or importlib.util.find_spec("myst_nb") is None,
     reason="the docs extra (sphinx, myst-nb, pydata-sphinx-theme, numpydoc) is not installed",

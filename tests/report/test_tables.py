@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 
 import civmodels as cm
 from civmodels.report import latex_document, regression_table
+from tests._tools import require_tool
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +97,7 @@ def test_bad_input(fits):
 
 @pytest.mark.latex
 def test_latex_compiles_with_pdflatex(fits, tmp_path):
-    if shutil.which("pdflatex") is None:
-        pytest.skip(
-            "pdflatex is not installed (Debian: texlive-latex-base texlive-latex-recommended)"
-        )
+    require_tool("pdflatex", "texlive-latex-base texlive-latex-recommended")
     r1, r2 = fits
     body = regression_table(r1, r2, output="latex", labels="da", exponentiate=True)
     assert r"\toprule" in body and r"\bottomrule" in body
