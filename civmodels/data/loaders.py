@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ._positions import COVARIATES, _positions, join_municipality, load_municipalities
 from ._resources import resource_text
 from .codebook import AREAS, DONT_KNOW_COUNT_CODE, DONT_KNOW_LABEL, Question, load_codebook
-from .frame import COVARIATES, _positions, join_municipality, load_municipalities
 
 __all__ = [
     "ID_COLUMNS",

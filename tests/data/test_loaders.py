@@ -296,3 +296,25 @@ def test_plain_to_csv_of_survey_frame_round_trips(tmp_path):
         warnings.simplefilter("error")
         back = read_survey(tmp_path / "sim.csv")
     pd.testing.assert_frame_equal(back, data)
+
+
+def _relative_imports(module: str) -> set[str]:
+    import ast
+    import importlib
+    from pathlib import Path
+
+    path = importlib.import_module(f"civmodels.data.{module}").__file__
+    assert path is not None
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):  # includes imports inside functions
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_frame_and_loaders_import_one_way():
+    # _positions <- loaders <- frame: the loader never reaches up to frame, not even lazily
+    assert "frame" not in _relative_imports("loaders")
+    assert not {"frame", "loaders"} & _relative_imports("_positions")
+    assert "loaders" in _relative_imports("frame")
