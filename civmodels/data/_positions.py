@@ -41,6 +41,7 @@ __all__ = [
     "allocate_positions",
     "join_municipality",
     "load_municipalities",
+    "over_capacity_cells",
 ]
 
 #: Default population cut-points of ``size_group`` (upper bounds, exclusive, of the bands).
@@ -268,3 +269,31 @@ def join_municipality(data: pd.DataFrame, municipalities: pd.DataFrame) -> pd.Da
         c for c in ("position_id", "municipality_code", "municipality", "area") if c in out.columns
     ]
     return out[front + [c for c in out.columns if c not in front]]
+
+
+def over_capacity_cells(survey: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+    """The municipality x area cells where ``survey`` has more respondents than ``frame`` has
+    positions, described for an error message ("København (101) / social: 9 respondents,
+    4 positions"), largest excess first.
+
+    Both tables need ``municipality_code`` and ``area``; ``frame`` also ``municipality``.
+    """
+    need = survey.groupby(
+        [survey["municipality_code"].to_numpy(), survey["area"].astype(str).to_numpy()]
+    ).size()
+    have = frame.groupby(
+        [frame["municipality_code"].to_numpy(), frame["area"].astype(str).to_numpy()]
+    ).size()
+    have = have.reindex(need.index, fill_value=0)
+    over = need[need > have]
+    names = dict(zip(frame["municipality_code"], frame["municipality"], strict=False))
+    order = (over - have[over.index]).sort_values(ascending=False, kind="stable").index
+    cells = []
+    for code, area in order:
+        n, a = int(need[(code, area)]), int(have[(code, area)])
+        name = names.get(code, "unknown municipality")
+        cells.append(
+            f"{name} ({code}) / {area}: {n} respondent{'s' if n != 1 else ''}, "
+            f"{a} position{'s' if a != 1 else ''}"
+        )
+    return cells

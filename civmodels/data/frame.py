@@ -21,6 +21,7 @@ from ._positions import (
     allocate_positions,
     join_municipality,
     load_municipalities,
+    over_capacity_cells,
 )
 from .loaders import load_survey
 
@@ -81,7 +82,10 @@ def load_frame(survey: pd.DataFrame | None = None) -> pd.DataFrame:
 def _responded(frame: pd.DataFrame, survey: pd.DataFrame) -> np.ndarray:
     if not isinstance(survey, pd.DataFrame):
         raise DataError(f"survey must be a pandas DataFrame, got {type(survey).__name__}")
-    if "position_id" in survey.columns:
+    # read_survey leaves position_id missing for respondents it could not place in the
+    # assumed frame; such a survey is matched by municipality and area, whose check names
+    # the cells (the user's file may never have had a position_id column)
+    if "position_id" in survey.columns and survey["position_id"].notna().all():
         ids = pd.to_numeric(survey["position_id"], errors="coerce")
         unknown = sorted(set(ids.dropna().astype(int)) - set(frame["position_id"]))
         if ids.isna().any() or unknown:
@@ -100,22 +104,22 @@ def _responded(frame: pd.DataFrame, survey: pd.DataFrame) -> np.ndarray:
                 f"survey lacks column {col!r}; load it with civmodels.data.read_survey, "
                 "which adds municipality_code and area"
             )
-    key_f = list(zip(frame["municipality_code"], frame["area"].astype(str), strict=True))
-    need = pd.Series(
-        list(zip(survey["municipality_code"], survey["area"].astype(str), strict=True))
-    ).value_counts()
-    seat_no = frame.groupby(["municipality_code", "area"], observed=True).cumcount() + 1
-    available = pd.Series(key_f).value_counts()
-    over = [
-        (k, int(n), int(available.get(k, 0))) for k, n in need.items() if n > available.get(k, 0)
-    ]
-    if over:
-        shown = ", ".join(
-            f"{k[0]}/{k[1]}: {n} respondents for {a} positions" for k, n, a in over[:5]
-        )
+    cells = over_capacity_cells(survey, frame)
+    if cells:
         raise DataError(
-            f"survey has more respondents than the frame has positions in {len(over)} "
-            f"municipality-area cell(s) ({shown}); check 'municipality_code' and 'area'"
+            f"the survey has more respondents than the frame has positions in {len(cells)} "
+            f"municipality x area cell(s): {'; '.join(cells[:5])}"
+            + (f"; ... ({len(cells)} in all)" if len(cells) > 5 else "")
+            + ". The allocation of the 838 positions to municipalities and areas is an "
+            "assumption (docs/data.md); check these respondents' municipality and area, or "
+            "give the invited positions explicitly as a frame (municipality, area, responded)"
         )
-    needed = np.array([need.get(k, 0) for k in key_f])
+    seat_no = frame.groupby(["municipality_code", "area"], observed=True).cumcount() + 1
+    need = survey.groupby(
+        [survey["municipality_code"].to_numpy(), survey["area"].astype(str).to_numpy()]
+    ).size()
+    key_f = pd.MultiIndex.from_arrays(
+        [frame["municipality_code"].to_numpy(), frame["area"].astype(str).to_numpy()]
+    )
+    needed = need.reindex(key_f, fill_value=0).to_numpy()
     return (seat_no.to_numpy() <= needed).astype("int64")
