@@ -345,8 +345,10 @@ def _map_municipalities(raw: pd.DataFrame, m: pd.DataFrame, ids: pd.Series) -> n
         code_from_code = num.to_numpy(dtype=float, na_value=np.nan)
     code_from_name = None
     if "municipality" in raw.columns:
-        names = raw["municipality"].where(~blank["municipality"])
-        keys = names.map(lambda v: _name_key(v) if pd.notna(v) else None)
+        names = raw["municipality"].to_numpy(dtype=object)
+        keys = [
+            None if b else _name_key(v) for v, b in zip(names, blank["municipality"], strict=True)
+        ]
         unknown = sorted(
             {str(v) for v, k in zip(names, keys, strict=True) if k is not None and k not in by_name}
         )
@@ -363,7 +365,7 @@ def _map_municipalities(raw: pd.DataFrame, m: pd.DataFrame, ids: pd.Series) -> n
                 f"frame: {', '.join(hints)}; use the short names of load_municipalities() "
                 "or give 'municipality_code'"
             )
-        code_from_name = keys.map(by_name).to_numpy(dtype=float, na_value=np.nan)
+        code_from_name = np.array([np.nan if k is None else by_name[k] for k in keys], dtype=float)
     if code_from_code is not None and code_from_name is not None:
         both = ~np.isnan(code_from_code) & ~np.isnan(code_from_name)
         clash = np.flatnonzero(both & (code_from_code != code_from_name))
