@@ -335,17 +335,13 @@ def small_raw(small, tmp_path) -> pd.DataFrame:
     return pd.read_csv(out, dtype=str, keep_default_na=False)
 
 
-def test_ids_normalised_before_duplicate_check(small_raw, tmp_path):
+@pytest.mark.parametrize("other", ["01", " 1 ", "1.0"])
+def test_ids_normalised_before_duplicate_check(small_raw, tmp_path, other):
     raw = small_raw.copy()
-    raw.loc[0, "respondent_id"] = "1"
-    raw.loc[1, "respondent_id"] = "01"
-    with pytest.raises(DataError, match=r"duplicated id.*1 \('1' in row 1, '01' in row 2\)"):
-        read_survey(_write(raw, tmp_path))
-    raw.loc[1, "respondent_id"] = " 1 "
-    with pytest.raises(DataError, match=r"'1' in row 1, ' 1 ' in row 2"):
-        read_survey(_write(raw, tmp_path))
-    raw.loc[1, "respondent_id"] = "1.0"
-    with pytest.raises(DataError, match=r"'1' in row 1, '1\.0' in row 2"):
+    raw.loc[[0, 1], "respondent_id"] = ["1", other]
+    with pytest.raises(
+        DataError, match=rf"duplicated id.*1 \('1' in row 1, {re.escape(repr(other))} in row 2\)"
+    ):
         read_survey(_write(raw, tmp_path))
 
 
