@@ -56,6 +56,7 @@ _FORMATS = {".csv": "csv", ".sav": "sav", ".zsav": "sav", ".dta": "dta"}
 _DK_SPELLINGS = {"ved ikke", "ved ikke.", "don't know", "dont know", "do not know"}
 # separators recognised in a CSV header, in order of preference on ties
 _SEPARATORS = (",", ";", "\t")
+_EXCEL_SEP = re.compile(r"sep=(.)")
 _SEP_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 # cell values that mark a missing answer in common exports; in an item column they are an
 # error unless read_survey(missing_values=...) declares them
@@ -214,7 +215,17 @@ def _read_csv(path: Path, sep: str | None) -> tuple[pd.DataFrame, str]:
         ) from None
     if not text.strip():
         raise _empty_file_error(path)
-    header = next(line for line in text.splitlines() if line.strip())
+    lines = [line for line in text.splitlines() if line.strip()]
+    excel_hint = _EXCEL_SEP.fullmatch(lines[0].strip(" \r\n"))
+    if excel_hint:
+        # Excel's "sep=;" first line names the separator; it is not part of the table
+        text = text.split(lines[0], 1)[1]
+        if sep is None:
+            sep = excel_hint.group(1)
+        if len(lines) == 1:
+            raise _empty_file_error(path)
+        lines = lines[1:]
+    header = lines[0]
     counts = _separator_counts(header)
     # the usual separator that occurs most often in the header; ',' wins ties and is the
     # default for a header without any (a one-column file)
@@ -715,10 +726,7 @@ def _apply_missing_values(
         return counts
     for c in cols:
         hit = raw[c].map(
-            lambda v: (
-                (isinstance(v, str) and _norm(v) in texts)
-                or (_as_number(v) in numbers if not isinstance(v, str) else False)
-            )
+            lambda v: (isinstance(v, str) and _norm(v) in texts) or _as_number(v) in numbers
         )
         mask = hit.to_numpy(dtype=bool)
         if mask.any():
@@ -747,7 +755,7 @@ def _type_extra(name: str, col: pd.Series) -> tuple[pd.Series, str]:
         if isinstance(v, str):
             marks |= {c for c in ".," if c in v}
     if other:
-        if len(other) < len(col) and all(_is_marker(v) for v in other):
+        if not np.isnan(parsed).all() and all(_is_marker(v) for v in other):
             raise _stray_markers(name, col, sorted(set(other)), dont_know=False)
         return col, "text"
     if marks == {".", ","}:

@@ -662,3 +662,30 @@ def test_fuzz_exports_round_trip_exactly(survey, tmp_path, suffix):
         expected = data[[c for c in data.columns if c not in ("tenure", "note")] + extras]
         pd.testing.assert_frame_equal(back, expected, check_exact=True)
         assert back.attrs["read_report"].extra_types == {"tenure": "numeric", "note": "text"}
+
+
+def test_excel_sep_line_names_the_separator(small, small_raw, tmp_path):
+    p = tmp_path / "excel.csv"
+    body = small_raw.to_csv(sep=";", index=False)
+    p.write_text("sep=;\n" + body, encoding="utf-8")
+    back = read_survey(p)
+    pd.testing.assert_frame_equal(back, small)
+    assert back.attrs["read_report"].separator == ";"
+    p.write_text("sep=;\n", encoding="utf-8")
+    with pytest.raises(DataError, match="is empty"):
+        read_survey(p)
+
+
+def test_numeric_missing_value_codes(small, small_raw, tmp_path):
+    raw = small_raw.copy()
+    raw["tenure"] = [str(i) for i in range(len(raw))]
+    raw.loc[0, "tenure"] = "99"
+    raw.loc[1, "mot_quality"] = "99"
+    back = read_survey(_write(raw, tmp_path), missing_values=[99])
+    assert np.isnan(back.loc[0, "tenure"])
+    assert pd.isna(back.loc[1, "mot_quality"])
+    assert back.attrs["read_report"].n_set_missing == {"mot_quality": 1, "tenure": 1}
+    # a text column that merely contains markers stays text
+    raw["comment"] = ["n/a"] * (len(raw) - 1) + ["se bilag"]
+    back = read_survey(_write(raw, tmp_path), missing_values=[99])
+    assert back.attrs["read_report"].extra_types["comment"] == "text"
