@@ -1000,7 +1000,8 @@ def read_survey(
     sep : str, optional
         Separator of a CSV file: ``","``, ``";"``, ``"\\t"`` (or ``"tab"``), or another
         single character. Default: detected from the header line (the one of ``,``, ``;``
-        and tab that occurs most often outside quotes). CSV files only.
+        and tab that occurs most often outside quotes; Excel's ``sep=;`` first line is
+        honoured). CSV files only.
     missing_values : list of str or float, optional
         Cell values that mean "not answered", e.g. ``["n/a", "."]`` or ``[99]``; matched
         like labels (ignoring case and surrounding spaces). They are set to missing in the
