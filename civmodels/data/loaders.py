@@ -232,12 +232,18 @@ def _read_csv(path: Path, sep: str | None) -> tuple[pd.DataFrame, str]:
     detected = max(counts, key=lambda c: counts[c]) if any(counts.values()) else ","
     use = detected if sep is None else sep
     others = [c for c in _SEPARATORS if c != use and counts[c] > 0]
-    hint = (
-        f"; its header line contains {_sep_name(others[0])}: pass sep={others[0]!r}, or leave "
-        "sep unset to detect the separator"
-        if sep is not None and others
-        else "; check the separator (sep=) and that text containing it is quoted"
-    )
+    if sep is not None and others:
+        hint = (
+            f"; its header line contains {_sep_name(others[0])}: pass sep={others[0]!r}, or "
+            "leave sep unset to detect the separator"
+        )
+    elif sep is None and not any(counts.values()):
+        hint = (
+            "; its header line contains none of ',', ';' and tab: pass the file's separator "
+            "with sep="
+        )
+    else:
+        hint = "; check the separator (sep=) and that text containing it is quoted"
     names = next(csv.reader([header], delimiter=use))
     dup_names = sorted({n for n in names if names.count(n) > 1})
     if dup_names:

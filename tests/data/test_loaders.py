@@ -474,6 +474,10 @@ def test_wrong_explicit_separator_names_the_right_one(small_raw, tmp_path):
     small_raw.to_csv(p, sep=";", index=False)
     with pytest.raises(DataError, match=r"','.*contains ';': pass sep=';'"):
         read_survey(p, sep=",")
+    small_raw.to_csv(p, sep="|", index=False)
+    with pytest.raises(DataError, match=r"none of ',', ';' and tab: pass the file's separator"):
+        read_survey(p)
+    assert read_survey(p, sep="|").shape[0] == len(small_raw)
     with pytest.raises(DataError, match="sep must be one separator character"):
         read_survey(p, sep=";;")
     sav = write_survey(load_survey().iloc[:5], tmp_path / "x.sav")
@@ -615,11 +619,21 @@ def _shuffled_dta_order(columns: list[str], labelled: set[str], rng) -> list[str
     return order
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".sav", ".dta"])
-def test_fuzz_exports_round_trip_exactly(survey, tmp_path, suffix):
-    """Random but valid exports: shuffled columns, padded ids, Danish labels, extra columns."""
-    rng = np.random.default_rng(20260 + len(suffix) + ord(suffix[1]))
-    for trial in range(3):
+_FUZZ_CASES = [
+    pytest.param(suffix, n_trials, marks=[pytest.mark.slow] if n_trials > 1 else [])
+    for n_trials in (1, 12)
+    for suffix in (".csv", ".sav", ".dta")
+]
+
+
+@pytest.mark.parametrize(("suffix", "n_trials"), _FUZZ_CASES)
+def test_fuzz_exports_round_trip_exactly(survey, tmp_path, suffix, n_trials):
+    """Random but valid exports: shuffled columns, padded ids, Danish labels, extra columns.
+
+    One seeded export per format in the fast suite, twelve in the slow one.
+    """
+    rng = np.random.default_rng([20260, ord(suffix[1]), n_trials])
+    for trial in range(n_trials):
         rows = np.sort(rng.choice(len(survey), size=int(rng.integers(5, 25)), replace=False))
         data = survey.iloc[rows].reset_index(drop=True)
         n = len(data)
