@@ -1075,14 +1075,32 @@ def read_survey(
     p = Path(path)
     sep_checked = _check_sep(sep)
     raw, used = _read_raw(p, sep_checked)
-    return _standardise(
-        raw,
-        str(p),
-        columns=columns,
-        numeric_codes=numeric_codes,
-        missing_values=missing_values,
-        separator=used,
-    )
+    try:
+        return _standardise(
+            raw,
+            str(p),
+            columns=columns,
+            numeric_codes=numeric_codes,
+            missing_values=missing_values,
+            separator=used,
+        )
+    except DataError as err:
+        if not columns:
+            raise
+        raise DataError(_with_file_names(str(err), columns)) from None
+
+
+def _with_file_names(message: str, columns: Mapping[str, str]) -> str:
+    """Name renamed columns in an error as the file has them: "column 'kommune' (read as
+    'municipality')", so the message points at the user's own column."""
+    for old, new in columns.items():
+        if old != new:
+            message = re.sub(
+                rf"\b(column|columns|and) {re.escape(repr(new))}",
+                lambda mt, old=old, new=new: f"{mt.group(1)} {old!r} (read as {new!r})",
+                message,
+            )
+    return message
 
 
 _BUNDLED: list[pd.DataFrame] = []

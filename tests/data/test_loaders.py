@@ -703,3 +703,17 @@ def test_numeric_missing_value_codes(small, small_raw, tmp_path):
     raw["comment"] = ["n/a"] * (len(raw) - 1) + ["se bilag"]
     back = read_survey(_write(raw, tmp_path), missing_values=[99])
     assert back.attrs["read_report"].extra_types["comment"] == "text"
+
+
+def test_errors_name_the_users_columns(small_raw, tmp_path):
+    raw = small_raw.drop(columns="municipality_code").rename(
+        columns={"municipality": "kommune", "mot_quality": "q17"}
+    )
+    raw.loc[2, "kommune"] = ""
+    renames = {"kommune": "municipality", "q17": "mot_quality"}
+    with pytest.raises(DataError, match=r"column 'kommune' \(read as 'municipality'\) is blank"):
+        read_survey(_write(raw, tmp_path), columns=renames)
+    raw.loc[2, "kommune"] = raw.loc[3, "kommune"]
+    raw.loc[0, "q17"] = "n/a"
+    with pytest.raises(DataError, match=r"column 'q17' \(read as 'mot_quality'\) holds 'n/a'"):
+        read_survey(_write(raw, tmp_path), columns=renames)
