@@ -1095,10 +1095,10 @@ def _with_file_names(message: str, columns: Mapping[str, str]) -> str:
     'municipality')", so the message points at the user's own column."""
     for old, new in columns.items():
         if old != new:
+            # a plain replacement string: re.escape only escapes the pattern
+            named = f"{old!r} (read as {new!r})".replace("\\", "\\\\")
             message = re.sub(
-                rf"\b(column|columns|and) {re.escape(repr(new))}",
-                lambda mt, old=old, new=new: f"{mt.group(1)} {old!r} (read as {new!r})",
-                message,
+                rf"\b(column|columns|and) {re.escape(repr(new))}", rf"\1 {named}", message
             )
     return message
 
