@@ -207,11 +207,17 @@ def _empty_file_error(path: Path) -> DataError:
 
 
 def _read_csv(path: Path, sep: str | None) -> tuple[pd.DataFrame, str]:
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        try:
+            data.decode("cp1252")
+            guess = " (it looks like Windows-1252, which Excel's 'CSV (semikolonsepareret)' writes)"
+        except UnicodeDecodeError:
+            guess = ""
         raise DataError(
-            f"{str(path)!r} is not UTF-8; save the CSV as UTF-8 (Excel: 'CSV UTF-8')"
+            f"{str(path)!r} is not UTF-8{guess}; save the CSV as UTF-8 (Excel: 'CSV UTF-8')"
         ) from None
     if not text.strip():
         raise _empty_file_error(path)

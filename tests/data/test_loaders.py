@@ -717,3 +717,10 @@ def test_errors_name_the_users_columns(small_raw, tmp_path):
     raw.loc[0, "q17"] = "n/a"
     with pytest.raises(DataError, match=r"column 'q17' \(read as 'mot_quality'\) holds 'n/a'"):
         read_survey(_write(raw, tmp_path), columns=renames)
+
+
+def test_windows_1252_csv_is_named(small_raw, tmp_path):
+    p = tmp_path / "excel_dk.csv"
+    p.write_bytes(small_raw.to_csv(sep=";", index=False).encode("cp1252"))
+    with pytest.raises(DataError, match=r"not UTF-8 \(it looks like Windows-1252.*'CSV UTF-8'"):
+        read_survey(p)
