@@ -189,6 +189,11 @@ def wald_test_terms(result: Any) -> pd.DataFrame:
 
 
 # -- likelihood-ratio comparisons -----------------------------------------------------------
+def _pseudo(result: Any) -> bool:
+    """Whether the fit maximised a pseudo-likelihood (design or sampling weights)."""
+    return getattr(result, "cov_type", None) == "design" or bool(getattr(result, "pseudo", False))
+
+
 def _groups(result: Any) -> list[str]:
     return list(getattr(result, "group_names", []) or [])
 
@@ -204,11 +209,11 @@ def _check_comparable(small: Any, big: Any) -> None:
                 f"{type(r).__name__} has no log-likelihood; compare() needs maximum-likelihood "
                 "fits (for posterior fits compare by LOO/WAIC in civmodels.bayes)"
             )
-        if getattr(r, "cov_type", None) == "design":
+        if _pseudo(r):
             raise SpecificationError(
-                "a design-based fit maximises a pseudo-likelihood, so a likelihood-ratio test "
-                "is not valid; use result.wald_test(...) (a design-based F test, as "
-                "survey::regTermTest)"
+                "a fit with sampling or design weights maximises a pseudo-likelihood, so a "
+                "likelihood-ratio test is not valid; use result.wald_test(...) (with a design: "
+                "an F test, as survey::regTermTest)"
             )
     if _kind(small) != _kind(big):
         raise SpecificationError(f"cannot compare a {_kind(small)} model with a {_kind(big)} model")
@@ -412,10 +417,10 @@ def drop1(result: Any) -> pd.DataFrame:
     """
     from scipy import stats
 
-    if getattr(result, "cov_type", None) == "design":
+    if _pseudo(result):
         raise SpecificationError(
-            "drop1 uses likelihood-ratio tests, which a design-based (pseudo-likelihood) fit "
-            "does not support; use result.wald_test_terms() (design-based F tests)"
+            "drop1 uses likelihood-ratio tests, which a fit with sampling or design weights "
+            "(a pseudo-likelihood) does not support; use result.wald_test_terms()"
         )
     terms = {t: c for t, c in result.model.frame.fixed.term_columns().items() if t != "Intercept"}
     if not terms:

@@ -226,3 +226,31 @@ def test_drop1_refuses_design_fits(sim, design):
     svy = cm.Ordinal(f"y ~ {FULL}", sim).fit(design=design)
     with pytest.raises(cm.SpecificationError, match="wald_test_terms"):
         svy.drop1()
+
+
+# -- diagnostics ----------------------------------------------------------------------------
+def test_nominal_test_gives_the_reason_for_a_nan(sim, monkeypatch):
+    from civmodels.ordinal.model import Ordinal
+
+    real_fit = Ordinal.fit
+
+    def flaky_fit(self, *args, **kwargs):
+        if self.nominal == "~ bloc":
+            raise np.linalg.LinAlgError("Singular matrix")
+        res = real_fit(self, *args, **kwargs)
+        if self.nominal == "~ x1":
+            import warnings
+
+            warnings.warn("Newton stalled", cm.ConvergenceWarning, stacklevel=2)
+        return res
+
+    res = cm.Ordinal("y ~ x1 + bloc", sim).fit()
+    monkeypatch.setattr(Ordinal, "fit", flaky_fit)
+    with pytest.warns(cm.ConvergenceWarning, match="nominal_test, term 'x1': Newton stalled"):
+        nt = res.nominal_test()
+    assert np.isnan(nt.loc["x1", "p_value"])
+    assert "did not converge: Newton stalled" in nt.loc["x1", "note"]
+    assert np.isnan(nt.loc["bloc", "p_value"])
+    assert "could not be fitted (LinAlgError: Singular matrix)" in nt.loc["bloc", "note"]
+    assert nt.loc["all terms", "note"] == ""
+    assert np.isfinite(nt.loc["all terms", "p_value"])
