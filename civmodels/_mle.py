@@ -533,6 +533,7 @@ class MLEResultMixin(PostFitMixin):
             weights=self.weights,
             level=level,
             df=self.df_resid,
+            link=getattr(self.model, "link", None),
         )
 
     def _marginal_effects(
