@@ -254,3 +254,14 @@ def test_nominal_test_gives_the_reason_for_a_nan(sim, monkeypatch):
     assert "could not be fitted (LinAlgError: Singular matrix)" in nt.loc["bloc", "note"]
     assert nt.loc["all terms", "note"] == ""
     assert np.isfinite(nt.loc["all terms", "p_value"])
+
+
+def test_compare_three_models_sequentially(sim, clm):
+    m1 = cm.Ordinal("y ~ x1", sim).fit()
+    m2 = cm.Ordinal("y ~ x1 + x2", sim).fit()
+    tab = cm.compare(m1, m2, clm)
+    assert cm.compare is compare
+    assert list(tab.index) == ["model 1", "model 2", "model 3"]
+    assert tab["lr_stat"].iloc[1] == pytest.approx(2 * (m2.loglik - m1.loglik))
+    assert tab["lr_stat"].iloc[2] == pytest.approx(2 * (clm.loglik - m2.loglik))
+    assert list(tab["df"].iloc[1:]) == [1, 8]  # region 4, bloc 1, area 3
