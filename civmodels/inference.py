@@ -152,7 +152,9 @@ def wald_test(result: Any, terms: str | Sequence[str]) -> pd.DataFrame:
     The covariance is the fit's ``vcov`` (model-based, robust, cluster-robust or design-based,
     whichever the fit used). The hypothesis sets the term's coefficients to zero with every
     other term in the model ("type III"); for main-effect models with treatment contrasts
-    this equals the type II test.
+    this equals the type II test. With interactions, a main-effect row tests the effect at
+    the reference level of the interacting factor (as ``car::Anova(type = 3)`` with
+    treatment contrasts), which is rarely the question; test the interaction first.
     """
     parts = _resolve(result, terms)
     params = list(dict.fromkeys(p for _, cols in parts for p in cols))
@@ -397,7 +399,8 @@ def drop1(result: Any) -> pd.DataFrame:
 
     Each location term is removed in turn and the model refitted on the same rows (the
     complete cases of the full model), with the same link, weights, nominal/scale terms
-    and, for mixed models, the same approximation.
+    and, for mixed models, the same approximation. As R, terms contained in a higher-order
+    term (``a`` and ``b`` when ``a:b`` is in the model) are not dropped.
 
     Parameters
     ----------
@@ -425,10 +428,13 @@ def drop1(result: Any) -> pd.DataFrame:
     terms = {t: c for t, c in result.model.frame.fixed.term_columns().items() if t != "Intercept"}
     if not terms:
         raise SpecificationError("the model has no location terms to drop")
+    # marginality, as R's drop.scope: a term inside a higher-order term (a in a:b) stays
+    parts = {t: set(t.split(":")) for t in terms}
+    droppable = [t for t in terms if not any(parts[t] < parts[u] for u in terms)]
     rows: dict[str, dict[str, float]] = {
         "<none>": {"df": np.nan, "aic": result.aic, "lr_stat": np.nan, "p_value": np.nan}
     }
-    for t in terms:
+    for t in droppable:
         keep = [u for u in terms if u != t]
         rhs = " + ".join(keep) if keep else "1"
         small = _refit(result, rhs)

@@ -265,3 +265,11 @@ def test_compare_three_models_sequentially(sim, clm):
     assert tab["lr_stat"].iloc[1] == pytest.approx(2 * (m2.loglik - m1.loglik))
     assert tab["lr_stat"].iloc[2] == pytest.approx(2 * (clm.loglik - m2.loglik))
     assert list(tab["df"].iloc[1:]) == [1, 8]  # region 4, bloc 1, area 3
+
+
+def test_drop1_respects_marginality(sim):
+    res = cm.Ordinal("y ~ x1 * bloc + area", sim).fit()
+    tab = res.drop1()
+    assert list(tab.index) == ["<none>", "area", "x1:bloc"]
+    small = cm.Ordinal("y ~ x1 + bloc + area", sim).fit()
+    assert tab.loc["x1:bloc", "lr_stat"] == pytest.approx(2 * (res.loglik - small.loglik))
