@@ -453,8 +453,8 @@ def predictions(
     -------
     pandas.DataFrame
         Label columns (``rowid`` for row-level predictions, the ``at`` and ``by`` variables,
-        ``outcome``), then ``estimate``, ``std_error``, ``statistic``, ``p_value``,
-        ``ci_lower``, ``ci_upper``.
+        ``outcome``), then ``estimate``, ``std_error``, ``statistic``, ``p_value`` (of the
+        hypothesis estimate = 0, as marginaleffects), ``ci_lower``, ``ci_upper``.
     """
     if type not in ("prob", "linear"):
         raise SpecificationError(f"type={type!r}; choose 'prob' or 'linear'")
