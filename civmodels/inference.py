@@ -369,7 +369,11 @@ def compare(*results: Any, labels: Sequence[str] | None = None) -> pd.DataFrame:
                 lr_stat=lr,
                 df=q + r_add,
                 re_added=r_add,
-                p_value=_lr_p(lr, q, r_add) if lr >= -1e-6 else float("nan"),
+                # |LR| below 1e-6 is optimiser noise around an SD estimated at 0: the
+                # mixture's atom at 0, p = 1 (not 0.5 from a tiny positive LR)
+                p_value=_lr_p(max(lr, 0.0) if lr >= 1e-6 else 0.0, q, r_add)
+                if lr >= -1e-6
+                else float("nan"),
             )
         rows.append(row)
     return pd.DataFrame(rows, index=list(labels))

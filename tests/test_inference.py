@@ -273,3 +273,9 @@ def test_drop1_respects_marginality(sim):
     assert list(tab.index) == ["<none>", "area", "x1:bloc"]
     small = cm.Ordinal("y ~ x1 + bloc + area", sim).fit()
     assert tab.loc["x1:bloc", "lr_stat"] == pytest.approx(2 * (res.loglik - small.loglik))
+
+
+def test_boundary_lr_of_zero_gives_p_one():
+    assert _lr_p(0.0, 0, 1) == 1.0
+    # a tiny positive LR is the continuous part of the mixture: half of chi2(1)'s tail
+    assert _lr_p(1e-3, 0, 1) == pytest.approx(0.5 * stats.chi2.sf(1e-3, 1))
