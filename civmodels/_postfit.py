@@ -223,6 +223,8 @@ class PostFitMixin:
         at: Mapping[str, Any] | None = None,
         counterfactual: bool = True,
         type: str = "prob",
+        hypothesis: str | None = None,
+        p_adjust: str | None = None,
         level: float = 0.95,
         **options: Any,
     ) -> pd.DataFrame:
@@ -242,6 +244,9 @@ class PostFitMixin:
             list of values gives one set of predictions per value.
         counterfactual : bool, default True
         type : {"prob", "linear"}, default "prob"
+        hypothesis : {"reference", "pairwise", "sequential"}, optional
+            Differences between the predictions (rows) instead, outcome by outcome.
+        p_adjust : {"holm", "bonferroni", "hochberg", "BH", "BY"}, optional
         level : float, default 0.95
         **options
             Mixed models: ``conditional`` (default False: population-averaged
@@ -268,6 +273,8 @@ class PostFitMixin:
             at=at,
             counterfactual=counterfactual,
             type=type,
+            hypothesis=hypothesis,
+            p_adjust=p_adjust,
             level=level,
         )
 

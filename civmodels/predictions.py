@@ -423,6 +423,8 @@ def predictions(
     at: Mapping[str, Any] | None = None,
     counterfactual: bool = True,
     type: str = "prob",
+    hypothesis: str | None = None,
+    p_adjust: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Predictions with standard errors and intervals (see the module notes).
@@ -447,6 +449,13 @@ def predictions(
     type : {"prob", "linear"}
         Outcome probabilities (one row per outcome category for ordinal models) or the linear
         predictor ``x'beta``.
+    hypothesis : {"reference", "pairwise", "sequential"}, optional
+        Return differences between the predictions instead (outcome by outcome): each row
+        against the first, every pair (later minus earlier), or each row against the
+        previous one; a ``term`` column names them (``"social - children"``). With a
+        counterfactual ``by`` these equal :func:`comparisons` of that variable.
+    p_adjust : {"holm", "bonferroni", "hochberg", "BH", "BY"}, optional
+        Multiplicity adjustment over all rows (see :func:`p_adjust`).
     level : float, default 0.95
 
     Returns
@@ -484,9 +493,37 @@ def predictions(
             return np.concatenate([_wmean(fn(t, d), c.weights) for c, d in cprep])
 
         labels = [c.labels for c in cells]
+    if hypothesis is not None:
+        return _row_contrasts(pm, f, labels, K, outcomes, hypothesis, p_adjust, level)
     lab = _label_frame(labels, K, outcomes)
     inf = _infer(pm, f, "prob" if type == "prob" else "plain", level)
-    return _finish(lab, inf)
+    return _finish(lab, inf, p_adjust)
+
+
+def _row_contrasts(
+    pm: PredictionModel,
+    f: Callable[[np.ndarray], np.ndarray],
+    labels: list[dict[str, Any]],
+    K: int,
+    outcomes: list[str] | None,
+    hypothesis: str,
+    p_adj: str | None,
+    level: float,
+) -> pd.DataFrame:
+    """Differences between the rows of a prediction table, outcome by outcome."""
+    names = [", ".join(_fmt(v) for v in lab.values()) or "all" for lab in labels]
+    pairs = _contrast_pairs(list(range(len(labels))), hypothesis)
+    if not pairs:
+        raise SpecificationError(f"hypothesis={hypothesis!r} needs at least two predictions")
+    hi = np.array([i for i, _ in pairs])
+    lo = np.array([j for _, j in pairs])
+
+    def g(t: np.ndarray) -> np.ndarray:
+        F = f(t).reshape(len(labels), K)
+        return (F[hi] - F[lo]).ravel()
+
+    lab = _label_frame([{"term": f"{names[i]} - {names[j]}"} for i, j in pairs], K, outcomes)
+    return _finish(lab, _infer(pm, g, "plain", level), p_adj)
 
 
 _HYPOTHESES = ("reference", "pairwise", "sequential")

@@ -334,3 +334,16 @@ def test_every_result_class_has_the_postfit_api(sim, make):
     ):
         assert {"estimate", "std_error"} <= set(tab.columns)
         assert np.isfinite(tab["estimate"]).all() and (tab["std_error"] > 0).all()
+
+
+def test_prediction_hypotheses_equal_comparisons(glm, clm):
+    a = glm.predictions(by="area", hypothesis="pairwise", p_adjust="holm")
+    b = glm.comparisons("area", hypothesis="pairwise", p_adjust="holm")
+    assert list(a["term"]) == list(b["contrast"])
+    for col in ("estimate", "std_error", "p_value"):
+        assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), rel=1e-8)
+    seq = clm.predictions(by=True, at={"bloc": ["blue", "red"]}, hypothesis="reference")
+    assert list(seq["term"].unique()) == ["red - blue"]
+    assert seq["estimate"].sum() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(cm.SpecificationError, match="at least two"):
+        glm.predictions(by=True, hypothesis="pairwise")
