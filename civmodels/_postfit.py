@@ -209,10 +209,22 @@ class PostFitMixin:
         return drop1(self)
 
     # -- predictions ------------------------------------------------------------------------
-    def _prediction_model(self, conditional: bool = False) -> PredictionModel:
-        """Describe this result to :mod:`civmodels.predictions` (override for new kinds)."""
-        if hasattr(self, "group_names"):
-            return _mixed_model(self, conditional)
+    def _prediction_model(self, **options: Any) -> PredictionModel:
+        """Describe this result to :mod:`civmodels.predictions` (override for new kinds).
+
+        Mixed results take ``conditional`` (default False); fixed results take no options.
+        """
+        mixed = hasattr(self, "group_names")
+        allowed = {"conditional"} if mixed else set()
+        bad = sorted(set(options) - allowed)
+        if bad:
+            where = "" if mixed else " (conditional= applies to models with random terms)"
+            raise SpecificationError(
+                f"unexpected options {bad} for {type(self).__name__}; allowed: "
+                f"{sorted(allowed) or 'none'}{where}"
+            )
+        if mixed:
+            return _mixed_model(self, bool(options.get("conditional", False)))
         return _fixed_model(self)
 
     def predictions(

@@ -347,3 +347,10 @@ def test_prediction_hypotheses_equal_comparisons(glm, clm):
     assert seq["estimate"].sum() == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(cm.SpecificationError, match="at least two"):
         glm.predictions(by=True, hypothesis="pairwise")
+
+
+def test_options_are_checked(glm, mixed):
+    with pytest.raises(cm.SpecificationError, match="conditional= applies to models with random"):
+        glm.predictions(by="area", conditional=True)
+    with pytest.raises(cm.SpecificationError, match=r"unexpected options \['conditonal'\]"):
+        mixed.slopes("x1", conditonal=True)
