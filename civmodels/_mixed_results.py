@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from ._glmm import Dist, _gh, latent_variance
+from ._postfit import MixedPostFitMixin
 from .exceptions import DataError
 from .results import Summary, wald_table
 
@@ -37,7 +38,7 @@ def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class MixedResultBase(ABC):
+class MixedResultBase(MixedPostFitMixin, ABC):
     """Fitted random-intercept model (frozen). See the subclasses for the public view.
 
     Attributes

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ._postfit import PostFitMixin
 from .design import SurveyDesign, sandwich
 from .exceptions import (
     ConvergenceWarning,
@@ -431,7 +432,7 @@ def fixed_result_fields(
     }
 
 
-class MLEResultMixin:
+class MLEResultMixin(PostFitMixin):
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
 
     The host class provides ``model`` (with its ``frame``), ``params`` (Series), ``vcov``
@@ -532,6 +533,7 @@ class MLEResultMixin:
             weights=self.weights,
             level=level,
             df=self.df_resid,
+            link=getattr(self.model, "link", None),
         )
 
     def _marginal_effects(

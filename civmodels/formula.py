@@ -202,6 +202,28 @@ class FixedDesign:
             raise FormulaError(f"cannot rebuild the design on new data: {exc}") from exc
         return np.asarray(mm, dtype=float)[:, self._keep]
 
+    def term_columns(self) -> dict[str, list[str]]:
+        """The design columns of each formula term, in formula order.
+
+        Returns
+        -------
+        dict of str to list of str
+            Term label (``"area"``, ``"C(area)"``, ``"x:z"``; the intercept is
+            ``"Intercept"``) to the names of its columns in :attr:`names`.
+        """
+        if self._fast is not None:
+            out = {"Intercept": ["Intercept"]} if "Intercept" in self.names else {}
+            for t, levels in self._fast:
+                out[t] = [t] if levels is None else [f"{t}[T.{lev}]" for lev in levels[1:]]
+            return out
+        pos = {j: i for i, j in enumerate(self._keep)}
+        terms: dict[str, list[str]] = {}
+        for term, idx in self._spec.term_indices.items():
+            cols = [self.names[pos[j]] for j in idx if j in pos]
+            if cols:
+                terms["Intercept" if str(term) == "1" else str(term)] = cols
+        return terms
+
     def collinear(self, tol: float = 1e-7) -> list[str]:
         """Names of columns that are linear combinations of earlier columns.
 
@@ -383,9 +405,11 @@ class ModelFrame:
                 f"outcome must be 'ordinal', 'binary' or 'proportion', got {outcome!r}"
             )
         # proportions count as "observed" at 0 and 1 when strictly between (both outcomes)
-        y_obs = self.y if outcome != "proportion" else np.r_[
-            np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)
-        ]
+        y_obs = (
+            self.y
+            if outcome != "proportion"
+            else np.r_[np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)]
+        )
         observed = np.bincount(y_obs, minlength=len(self.categories))
         if (observed > 0).sum() < 2:
             raise DataError(

@@ -179,7 +179,10 @@ class MixedLogisticResult(MixedResultBase):
         kind: str = "prob",
         *,
         conditional: bool = True,
-    ) -> pd.Series:
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.Series | pd.DataFrame:
         """``P(Y = 1)`` (``kind="prob"``) or the linear predictor (``"linear"``).
 
         Parameters
@@ -191,7 +194,16 @@ class MixedLogisticResult(MixedResultBase):
             ``True``: given the random intercepts (conditional modes for levels seen in the
             fit, 0 for new levels or an absent grouping column). ``False``: marginal
             probability, integrating the random intercepts over their normal distribution.
+        se : bool, default False
+            Return a table with delta-method standard errors instead (index ``(rowid,
+            outcome)``, columns ``estimate``, ``std_error``); marginal predictions include
+            the uncertainty of the random-effect SDs, conditional ones hold the modes fixed.
+        interval : {"confidence"}, optional
+            Also return ``ci_lower``, ``ci_upper`` (link scale, inside [0, 1]).
+        level : float, default 0.95
         """
+        if se or interval is not None:
+            return self._predict_interval(newdata, kind, level, interval, conditional=conditional)
         if kind not in ("prob", "linear"):
             raise ValueError(
                 f"kind={kind!r}; a binary model supports 'prob' (P(Y = 1)) and 'linear'"

@@ -340,11 +340,24 @@ class LogisticResult(FixedFitResult):
             raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
         return self.model.frame.fixed.transform(newdata)
 
-    def predict(self, newdata: pd.DataFrame | None = None, kind: str = "prob") -> pd.Series:
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        kind: str = "prob",
+        *,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.Series | pd.DataFrame:
         """``P(Y = 1)`` (``kind="prob"``) or the linear predictor (``"linear"``).
 
-        ``newdata`` is never modified.
+        ``newdata`` is never modified. With ``se=True`` a table with index
+        ``(rowid, outcome)`` and columns ``estimate``, ``std_error`` (delta method) is
+        returned; ``interval="confidence"`` adds ``ci_lower``, ``ci_upper`` at ``level``
+        (computed on the link scale, so probability intervals stay in [0, 1]).
         """
+        if se or interval is not None:
+            return self._predict_interval(newdata, kind, level, interval)
         X = self._design(newdata)
         index = self.model.frame.data.index if newdata is None else newdata.index
         eta = X @ self.params.to_numpy()

@@ -336,6 +336,9 @@ class MixedOrdinalResult(MixedResultBase):
         kind: str = "prob",
         *,
         conditional: bool = True,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
     ) -> pd.DataFrame | pd.Series:
         """Predicted probabilities or linear predictors (``newdata`` is never modified).
 
@@ -352,7 +355,16 @@ class MixedOrdinalResult(MixedResultBase):
             absent. ``False``: marginal (population-averaged) probabilities, integrating
             the random intercepts over their normal distribution by Gauss–Hermite
             quadrature; the marginal linear predictor is ``x'beta``.
+        se : bool, default False
+            Return a table with delta-method standard errors instead (index ``(rowid,
+            outcome)``, columns ``estimate``, ``std_error``); marginal predictions include
+            the uncertainty of the random-effect SDs, conditional ones hold the modes fixed.
+        interval : {"confidence"}, optional
+            Also return ``ci_lower``, ``ci_upper`` (link scale, inside [0, 1]).
+        level : float, default 0.95
         """
+        if se or interval is not None:
+            return self._predict_interval(newdata, kind, level, interval, conditional=conditional)
         if kind not in ("prob", "cumprob", "linear"):
             raise ValueError(f"kind={kind!r}; choose 'prob', 'cumprob' or 'linear'")
         X, u, index = self._newdata_parts(newdata, conditional)

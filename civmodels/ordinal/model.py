@@ -510,7 +510,13 @@ class OrdinalResult(FixedFitResult):
         return m.link.cdf((theta - eta[:, None]) / sigma[:, None])
 
     def predict(
-        self, newdata: pd.DataFrame | None = None, kind: str = "prob"
+        self,
+        newdata: pd.DataFrame | None = None,
+        kind: str = "prob",
+        *,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
     ) -> pd.DataFrame | pd.Series:
         """Predictions for the fit data or ``newdata`` (never modified).
 
@@ -520,7 +526,16 @@ class OrdinalResult(FixedFitResult):
         kind : {"prob", "cumprob", "linear"}
             Category probabilities (columns = category labels), cumulative probabilities
             ``P(Y <= j)`` (columns = threshold names), or the linear predictor ``x'beta``.
+        se : bool, default False
+            Return a table with standard errors (delta method) instead: index
+            ``(rowid, outcome)``, columns ``estimate`` and ``std_error``.
+        interval : {"confidence"}, optional
+            Also return ``ci_lower`` and ``ci_upper`` (probability intervals are computed
+            on the link scale, so they stay in [0, 1]); implies ``se=True``.
+        level : float, default 0.95
         """
+        if se or interval is not None:
+            return self._predict_interval(newdata, kind, level, interval)
         X, N, S = self._designs(newdata)
         index = self.model.frame.data.index if newdata is None else newdata.index
         par = self.params.to_numpy()

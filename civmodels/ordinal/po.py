@@ -47,13 +47,14 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index = term; columns ``df``, ``loglik`` (of the nominal model), ``lr_stat``,
-        ``p_value``.
+        ``p_value`` and ``note`` (empty, or why the row's statistic is NaN).
 
     Notes
     -----
     A small p-value is evidence that the effect of the term differs between thresholds.
     With many categories and predictors the nominal model may fail to converge or give
-    crossing cumulative probabilities; such rows are reported with a NaN statistic.
+    crossing cumulative probabilities; such rows are reported with a NaN statistic and the
+    reason in ``note``, and every warning raised by a refit is passed on with its term.
     """
     from .model import Ordinal
 
@@ -83,6 +84,7 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
             thresholds=m.thresholds,
             weights=m.weights_name,
         )
+        reason = ""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dfree: float
@@ -90,15 +92,23 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
                 fit = alt.fit()
                 ll, ok = fit.loglik, fit.converged
                 dfree = fit.k_params - result.k_params
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+                if not ok:
+                    reason = f"the nominal model did not converge: {fit.message}"
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
                 ll, ok, dfree = np.nan, False, np.nan
-        ok = ok and not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+                reason = f"the nominal model could not be fitted ({type(exc).__name__}: {exc})"
+        for w in caught:  # pass every warning on, saying which refit raised it
+            if issubclass(w.category, ConvergenceWarning):
+                ok = False
+                reason = reason or f"the nominal model did not converge: {w.message}"
+            warnings.warn(f"nominal_test, term {label!r}: {w.message}", w.category, stacklevel=3)
         lr = 2 * (ll - result.loglik) if ok else np.nan
         rows[label] = {
             "df": dfree,
             "loglik": ll,
             "lr_stat": lr,
             "p_value": stats.chi2.sf(lr, dfree) if ok else np.nan,
+            "note": reason,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
