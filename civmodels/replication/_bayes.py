@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from ._methods import CLUSTER, Task, model_frame, predictor_columns
+from ._contrasts import DEFAULT_MARGINS, POWER, posterior_interval, rope
 from ._outcomes import contrast_indicator
+from ._task import CLUSTER, Task, model_frame, predictor_columns
 
 __all__ = ["BAYES_SETTINGS", "bayes_difference"]
 
@@ -86,18 +88,27 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
     diff = share[:, labels.index("focal")] - share[:, labels.index("reference")]
     prob_up = float(np.mean(diff > 0))
     prob = prob_up if task.finding.direction == "higher" else 1.0 - prob_up
-    lo, hi = np.quantile(diff, [0.025, 0.975])
+    alpha = float(getattr(ctx, "alpha", 0.05))
+    lo, hi, p_tail = posterior_interval(diff, alpha)
+    margins = getattr(ctx, "margins", None) or DEFAULT_MARGINS
+    eq = rope(diff, margins["difference"], alpha)
+    sd = float(np.std(diff, ddof=1))
     task.notes.append(
         f"MRP over {len(population)} positions; {BAYES_SETTINGS['chains']} chains x "
-        f"{BAYES_SETTINGS['draws']} draws; focal {focal_label}, reference {ref_label}"
+        f"{BAYES_SETTINGS['draws']} draws; focal {focal_label}, reference {ref_label}; "
+        f"P(|difference| < {margins['difference']:g}) = {eq['p_rope']:.2f}"
     )
     return {
         "estimate": float(diff.mean()),
-        "ci_lower": float(lo),
-        "ci_upper": float(hi),
+        "ci_lower": lo,
+        "ci_upper": hi,
+        "ci_level": 1 - alpha,
+        "p_value": p_tail,
         "prob_direction": prob,
         "estimate_type": "difference in proportions (MRP)",
-        "n": int(res.nobs),
+        "test": "posterior tail probability 2 min(P(d<=0), P(d>=0)) of the MRP difference",
+        "mde": float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)) * sd),
+        "n_used": int(res.nobs),
         "n_dropped": int(res.n_dropped),
         "_result": {
             "result": res,
