@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from scipy.optimize import brentq
 
 from ..exceptions import SpecificationError
 
@@ -177,8 +178,6 @@ def omnibus_mde(n: float, df: float, alpha: float = 0.05, power: float = POWER) 
     hi = 1.0
     while gap(hi) < 0:
         hi *= 2
-    from scipy.optimize import brentq
-
     lam = brentq(gap, 1e-9, hi, xtol=1e-10)
     return float(math.sqrt(lam / n))
 
@@ -249,7 +248,8 @@ def posterior_interval(draws: np.ndarray, alpha: float = 0.05) -> tuple[float, f
     d = np.asarray(draws, dtype=float)
     lo = float(np.quantile(d, alpha / 2, method="inverted_cdf"))
     hi = float(-np.quantile(-d, alpha / 2, method="inverted_cdf"))
-    p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+    below, above = float(np.mean(d <= 0)), float(np.mean(d >= 0))
+    p = min(1.0, 2 * min(below, above))
     return lo, hi, p
 
 
