@@ -164,9 +164,8 @@ def average_effects(
 def _set(col: pd.Series, value: object) -> pd.Series:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return pd.Series(
-            pd.Categorical(
-                [value] * len(col), categories=col.cat.categories, ordered=col.cat.ordered
-            ),
+            pd.Categorical([value] * len(col), categories=col.cat.categories,
+                           ordered=col.cat.ordered),
             index=col.index,
         )
     return pd.Series([value] * len(col), index=col.index, dtype=col.dtype)

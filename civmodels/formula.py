@@ -383,11 +383,9 @@ class ModelFrame:
                 f"outcome must be 'ordinal', 'binary' or 'proportion', got {outcome!r}"
             )
         # proportions count as "observed" at 0 and 1 when strictly between (both outcomes)
-        y_obs = (
-            self.y
-            if outcome != "proportion"
-            else np.r_[np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)]
-        )
+        y_obs = self.y if outcome != "proportion" else np.r_[
+            np.ceil(self.y).astype(np.int64), np.floor(self.y).astype(np.int64)
+        ]
         observed = np.bincount(y_obs, minlength=len(self.categories))
         if (observed > 0).sum() < 2:
             raise DataError(
