@@ -131,10 +131,21 @@ def margin_replicate(
     return _rows(rows, f"margin ({scale})")
 
 
-def _rate(hits: pd.Series) -> tuple[float, float, int]:
+def _rate(hits: pd.Series, replicate: pd.Series | None) -> tuple[float, float, int]:
+    """Share of hits and its Monte Carlo SE; with ``replicate`` the SE is clustered by data
+    set (rows of one data set share its noise), else binomial."""
     n = int(hits.notna().sum())
-    p = float(hits.mean()) if n else np.nan
-    return p, float(np.sqrt(p * (1 - p) / n)) if n else np.nan, n
+    if not n:
+        return np.nan, np.nan, 0
+    p = float(hits.mean())
+    if replicate is None or replicate.nunique() < 2:
+        return p, float(np.sqrt(p * (1 - p) / n)), n
+    per = hits.groupby(replicate.to_numpy()).agg(["sum", "count"])
+    k = len(per)
+    # ratio estimator over data sets: SE of sum(hits)/sum(rows)
+    resid = per["sum"] - p * per["count"]
+    se = float(np.sqrt(k / (k - 1) * (resid**2).sum()) / per["count"].sum())
+    return p, se, n
 
 
 def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -145,11 +156,14 @@ def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     pandas.DataFrame
         ``scenario, findings, method, n_rows, statistic, rate, mc_se, target`` (``target`` is
         the bound the rate should respect: alpha/2 for directional verdicts, alpha otherwise),
-        plus the number of "replicated" rows whose interval covers the null.
+        plus the number of "replicated" rows whose interval covers the null. ``mc_se`` is
+        clustered by data set when the table has the simulation runner's ``replicate``
+        column.
     """
     out = []
     tested = table[~table["verdict"].isin(["not testable", "not available", "failed"])]
     for (scenario, method), sub in tested.groupby(["scenario", "method"], sort=False):
+        rep = sub["replicate"] if "replicate" in sub.columns else None
         direc = sub[sub["direction"].isin(["higher", "lower"])]
         if len(direc):
             centre = np.where(direc["estimate_type"] == "odds ratio", 1.0, 0.0)
@@ -159,7 +173,7 @@ def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                 ("reversed", direc["verdict"] == "reversed"),
                 ("replicated (Holm)", direc["verdict_holm"] == "replicated"),
             ):
-                rate, se, n = _rate(hits.astype(float))
+                rate, se, n = _rate(hits.astype(float), None if rep is None else rep[hits.index])
                 out.append((scenario, "directional", method, n, stat, rate, se, alpha / 2))
             bad = int(((direc["verdict"] == "replicated") & covers).sum())
             out.append(
@@ -177,9 +191,10 @@ def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         equi = sub[sub["direction"].isin(["none", "few"])]
         if len(equi):
             target = "difference found" if scenario == "null" else "equivalent"
-            rate, se, n = _rate((equi["verdict"] == target).astype(float))
+            erep = None if rep is None else rep[equi.index]
+            rate, se, n = _rate((equi["verdict"] == target).astype(float), erep)
             out.append((scenario, "no difference", method, n, target, rate, se, alpha))
-            rate, se, n = _rate((equi["verdict"] == "equivalent").astype(float))
+            rate, se, n = _rate((equi["verdict"] == "equivalent").astype(float), erep)
             if target != "equivalent":
                 out.append((scenario, "no difference", method, n, "equivalent", rate, se, np.nan))
     cols = ["scenario", "findings", "method", "n_rows", "statistic", "rate", "mc_se", "target"]
