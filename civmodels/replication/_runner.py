@@ -741,12 +741,13 @@ def run(
         columns, ``municipality_code``, ``area`` and the municipality covariates). Defaults to
         the bundled (synthetic) survey.
     methods : sequence of str
-        Any of ``"crosstab"`` (the report's kind of test: unweighted Pearson chi-square),
-        ``"design"`` (Rao-Scott chi-square under nonresponse weights with municipality
-        clusters), ``"ordinal"`` (ordinal/logistic model adjusting for the other municipality
-        characteristics, cluster-robust errors), ``"mixed"`` (random municipality intercept,
-        adaptive quadrature) and ``"bayes"`` (Bayesian hierarchical model with MRP over the
-        838 positions).
+        Any of ``"crosstab"`` (the report's kind of analysis, unweighted: z test of the
+        stated difference in proportions, Pearson chi-square), ``"design"`` (nonresponse
+        weights and municipality clusters: design t of the weighted difference, Rao-Scott
+        chi-square), ``"ordinal"`` (ordinal/logistic model adjusting for the other
+        municipality characteristics, cluster-robust errors), ``"mixed"`` (random
+        municipality intercept, adaptive quadrature) and ``"bayes"`` (Bayesian hierarchical
+        model with MRP over the 838 positions).
     random_seed : int
         Seed of every random step (only the Bayesian method draws random numbers).
     findings : sequence of str, optional
@@ -767,28 +768,40 @@ def run(
         (each a dict with the ``result``, the model ``frame`` and the ``focal`` term; for the
         Bayesian method also the posterior ``draws`` of the difference), and with the
         nonresponse weights under ``"propensity_weights"`` (for tables and plots).
+    margins : mapping, optional
+        Equivalence margins of the "no difference" findings: ``{"difference": 0.10,
+        "odds_ratio": 1.5}`` by default (from ``findings.yaml``): every pair of groups within
+        +/- 10 percentage points, or an odds ratio within [1/1.5, 1.5].
 
     Returns
     -------
     pandas.DataFrame
         One row per finding x outcome x grouping variable x method (patterns: per target) with
-        the columns :data:`COLUMNS`. ``estimate`` is a difference in proportions (crosstab,
-        design, bayes) or an odds ratio (ordinal, mixed) for directional findings, and an
-        omnibus effect size or statistic for "differs"/"no difference" findings.
-        ``prob_direction`` is the posterior probability of the stated direction (bayes).
-        ``p_holm`` and ``p_bh`` adjust the p-values of each method over its family of tested
-        findings. ``verdict`` (raw p < 0.05 or posterior probability > 0.975) and
-        ``verdict_holm`` (Holm-adjusted p < 0.05) are one of: replicated, not significant,
-        reversed (significant in the opposite direction), not replicated (a stated null that
-        is contradicted, or F17's "few differences" with most tests significant), not testable
-        (outcome or grouping absent; the note says which), not available (the method's module
-        is missing; the note says which), failed (the fit raised; the note has the error);
-        patterns are consistent or differ from the report.
+        the columns :data:`COLUMNS`. A directional finding's row holds ONE contrast - a
+        difference in proportions with its z test (crosstab), the weighted difference with a
+        design t (design), an odds ratio (ordinal, mixed), the MRP difference with its
+        posterior tail probability (bayes) - and its ``estimate``, interval, ``p_value`` and
+        ``verdict`` all come from it; the omnibus test of the whole table is context in the
+        ``omnibus_*`` columns. A "differs" finding's row holds the omnibus test. A "no
+        difference" finding's row holds the equivalence (TOST) test of every pair of groups
+        against ``margins``, the least equivalent pair's estimate and 90 % interval, and the
+        omnibus test. ``mde`` is the minimal detectable effect at 80 % power; ``n_used`` and
+        ``n_dropped`` count the rows in and out. ``p_holm``/``p_bh`` adjust within the row's
+        ``family`` (:data:`FAMILIES`). ``verdict`` (raw p) and ``verdict_holm`` (Holm) are
+        defined in :data:`VERDICT_MEANINGS`.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown methods, a non-DataFrame ``data``, or margins that are not finite numbers > 0
+        (a difference margin below 1, an odds-ratio margin above 1).
 
     Notes
     -----
-    The report gives no test statistics (only pp. 1-16 were readable), so "replicated" means
-    the stated direction (or absence of difference) is found at the 5 % level.
+    The report gives no test statistics (only pp. 1-16 were readable), so each finding is
+    tested as stated: see ``docs/replication.md`` for the rules, the margins and the null
+    calibration. A method that raises on a finding gives a "failed" row with the error's first
+    line; the run goes on.
     """
     methods = _check_methods(methods)
     reg = load_registry()

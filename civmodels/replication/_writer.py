@@ -499,13 +499,15 @@ def _document(
         ]
     doc.append(("h2", "Findings"))
     main = table[table["kind"].isin(["difference", "omnibus", "aggregate"])]
-    for fid, sub in main.groupby("finding_id", sort=False):
+    for fid in sorted(dict.fromkeys(main["finding_id"])):
+        sub = main[main["finding_id"] == fid]
         first = sub.iloc[0]
         doc.append(("h3", f"{fid}: {first['title']}"))
         page = f"p. {first['page']}"
         figs = first["report_figures"] if isinstance(first["report_figures"], str) else ""
         doc.append(("quote", f"{first.get('stated', '')} ({page}{'; ' + figs if figs else ''})"))
-        agg = sub[sub["kind"] == "aggregate"]
+        pattern = (sub["kind"] == "aggregate") & (sub["outcome"] == "all")
+        agg = sub[pattern]
         if len(agg):
             doc.append(("p", f"Rule: {reg.finding(fid).rule or ''}"))
             doc.append(
@@ -515,7 +517,7 @@ def _document(
                     None,
                 )
             )
-            sub = sub[sub["kind"] != "aggregate"]
+            sub = sub[~pattern]
         tested = sub[~sub["verdict"].isin(["not testable", "not available", "failed"])]
         if len(tested):
             disp = _summary_table(tested, full=False)
