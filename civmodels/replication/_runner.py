@@ -545,7 +545,12 @@ def _pattern_rows(
                     estimate=est,
                     ci_lower=lo,
                     ci_upper=hi,
-                    n=n,
+                    ci_level=0.95,
+                    n_used=n,
+                    n_dropped=len(data) - n,
+                    test="weighted share with its design interval"
+                    if weights is not None
+                    else "share with its Wald interval",
                     verdict="consistent" if lo <= value <= hi else "differs from report",
                 )
                 rows.append(row)

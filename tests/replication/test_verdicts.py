@@ -227,3 +227,11 @@ def test_patterns_not_testable_are_listed_with_reasons(survey, frame):
     ids = set(nt["finding_id"])
     assert {"M5", "M8", "F14"} <= ids
     assert (nt["reason"].str.len() > 0).all()
+
+
+def test_pattern_rows_carry_their_counts(survey, frame):
+    out = run(survey, methods=["crosstab"], frame=frame)
+    m2 = out.query("finding_id == 'M2'").iloc[0]
+    answered = int(survey["new_focus_last_year"].notna().sum())
+    assert m2["n_used"] == answered
+    assert m2["n_dropped"] == len(survey) - answered
