@@ -196,14 +196,12 @@ def _replicate(args: argparse.Namespace) -> int:
         random_seed=args.seed,
         elapsed=time.perf_counter() - t0,
     )
-    counts = (
-        table[table["kind"].isin(["difference", "omnibus"])]
-        .groupby(["method", "verdict"], sort=False)
-        .size()
-    )
+    # the same counts as the report's "Verdict counts" table
+    counts = replication.verdict_counts(table).stack()
     print(f"civmodels replicate: {len(table)} rows, methods {', '.join(methods)}")
     for (method, verdict), n in counts.items():
-        print(f"  {method:<9} {verdict:<16} {n}")
+        if n:
+            print(f"  {method:<9} {verdict:<16} {n}")
     print(
         f"report written to {paths['html']} (and report.md, findings.csv) in "
         f"{time.perf_counter() - t0:.1f} s"

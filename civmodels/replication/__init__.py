@@ -7,6 +7,8 @@
   multiplicity adjustment and a verdict per row.
 * :func:`crosstabs` - the report's own analysis: every outcome cross-tabulated by size group,
   spending pressure, region, bloc and area with chi-square tests.
+* :func:`verdict_matrix`, :func:`verdict_counts`, :func:`not_testable` - the summaries the
+  report opens with (the terminal summary prints the same counts).
 * :func:`write_report` - the Markdown/HTML/CSV/LaTeX report written by ``civmodels
   replicate``.
 """
@@ -18,20 +20,26 @@ import pandas as pd
 from ._crosstabs import crosstabs, default_outcomes
 from ._methods import METHOD_LABELS
 from ._registry import METHODS, load_registry, registry_frame
-from ._runner import COLUMNS, VERDICTS, adjust_pvalues, run
+from ._runner import COLUMNS, FAMILIES, VERDICT_MEANINGS, VERDICTS, adjust_pvalues, run
+from ._summary import not_testable, verdict_counts, verdict_matrix
 from ._writer import write_report
 
 __all__ = [
     "COLUMNS",
+    "FAMILIES",
     "METHODS",
     "METHOD_LABELS",
     "VERDICTS",
+    "VERDICT_MEANINGS",
     "adjust_pvalues",
     "crosstabs",
     "default_outcomes",
     "findings",
     "load_registry",
+    "not_testable",
     "run",
+    "verdict_counts",
+    "verdict_matrix",
     "write_report",
 ]
 

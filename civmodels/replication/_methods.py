@@ -1,17 +1,29 @@
 """The tests the runner applies to one finding x outcome x grouping ("a task").
 
-Each method returns a plain dict of the tidy row's numeric columns. The numerics are small and
-local (a contingency table, a weighted domain mean, one model fit); heavy lifting is delegated
-to the engines (``civmodels.Ordinal``/``Logistic``), the nonresponse module (Rao-Scott test) and
-the Bayesian module, imported only when the method runs so that a method whose module is absent
-is reported, not fatal.
+Each method returns a plain dict of the tidy row's columns. What a row tests follows from the
+finding's stated direction (:func:`task_mode`):
+
+* ``directional`` (higher/lower): ONE contrast of the focal and the reference group - a
+  difference in proportions with its Wald z test (report-style), the weighted difference with a
+  design t on the municipality clusters (design-based), the odds ratio with its Wald z (models).
+  Estimate, interval, p-value and verdict all come from that contrast; the omnibus test of the
+  whole table is kept in the ``omnibus_*`` columns as context.
+* ``differs``: the omnibus test of the whole grouping x outcome table is the stated hypothesis.
+* ``equivalence`` (no / few differences): two one-sided tests of every pair of groups against
+  the equivalence margin (see :mod:`._contrasts`); the omnibus test decides whether a
+  difference was found.
+
+The numerics are small and local; heavy lifting is delegated to the engines
+(``civmodels.Ordinal``/``Logistic``), :mod:`civmodels.crosstab` (Rao-Scott) and the Bayesian
+module, imported only when the method runs so that a method whose module is absent is reported,
+not fatal.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,51 +31,100 @@ import pandas as pd
 from scipy import stats
 
 from ..design import SurveyDesign
-from ._outcomes import PreparedOutcome, contingency, contrast_indicator, group_codes
+from ._contrasts import (
+    DEFAULT_MARGINS,
+    Contrast,
+    equivalence,
+    mde,
+    omnibus_mde,
+    pairwise,
+    two_sided,
+)
+from ._outcomes import contingency, contrast_indicator, group_codes
+from ._task import CLUSTER, MethodUnavailable, Task, model_frame, task_mode
 
-__all__ = ["METHOD_LABELS", "MethodUnavailable", "Task", "run_method"]
+__all__ = ["METHOD_LABELS", "run_method"]
 
 METHOD_LABELS = {
-    "crosstab": "Report-style chi-square (unweighted)",
-    "design": "Rao-Scott chi-square (nonresponse weights, municipality clusters)",
-    "ordinal": "Ordinal/logistic model, cluster-robust SE, adjusted",
-    "mixed": "Random-intercept ordinal/logistic model (AGQ), adjusted",
+    "crosstab": "Report-style tests (unweighted): z test of the stated contrast, chi-square",
+    "design": "Design-based tests (nonresponse weights, municipality clusters): t, Rao-Scott",
+    "ordinal": "Ordinal/logistic model, cluster-robust SE, adjusted: odds ratio",
+    "mixed": "Random-intercept ordinal/logistic model (AGQ), adjusted: odds ratio",
     "bayes": "Bayesian hierarchical model + MRP over the 838 positions",
 }
 
-CLUSTER = "municipality_code"
+
+def _alpha(ctx: Any) -> float:
+    return float(getattr(ctx, "alpha", 0.05))
 
 
-class MethodUnavailable(RuntimeError):
-    """A method's module is not installed/merged; the message says which and why."""
+def _margin(ctx: Any, key: str) -> float:
+    margins = getattr(ctx, "margins", None) or DEFAULT_MARGINS
+    return float(margins[key])
 
 
-@dataclass
-class Task:
-    """One test: a finding's outcome item against one grouping variable."""
-
-    finding: Any
-    item: str
-    by: str
-    outcome: PreparedOutcome
-    contrast: dict[str, Any] | None
-    adjust: tuple[str, ...]
-    notes: list[str] = field(default_factory=list)
+def _directional(c: Contrast, alpha: float) -> dict[str, Any]:
+    out = two_sided(c, alpha)
+    out.update(estimate=c.estimate, df=c.df, ci_level=1 - alpha, mde=mde(c, alpha))
+    return out
 
 
-def _diff_proportions(y: np.ndarray, g: np.ndarray) -> tuple[float, float, float, int]:
-    """Difference of proportions (g==1 minus g==0) with its Wald standard error."""
+def _equivalent_rows(pairs: list[Contrast], margin: float, alpha: float) -> dict[str, Any]:
+    eq = equivalence(pairs, margin, alpha)
+    binding = Contrast(eq["estimate"], eq["se"], eq["df"])
+    return {
+        "estimate": eq["estimate"],
+        "ci_lower": eq["ci_lower"],
+        "ci_upper": eq["ci_upper"],
+        "ci_level": 1 - 2 * alpha,
+        "p_value": eq["p_value"],
+        "df": eq["df"],
+        "contrast": f"largest of {eq['n_pairs']} pairs: {eq['label']}",
+        "mde": mde(binding, alpha),
+    }
+
+
+def _omnibus(prefix: str, test: str, statistic: float, df: float, p: float) -> dict[str, Any]:
+    return {
+        f"{prefix}test": test,
+        f"{prefix}statistic": statistic,
+        f"{prefix}df": df,
+        f"{prefix}p": p,
+    }
+
+
+def _diff_proportions(y: np.ndarray, g: np.ndarray) -> tuple[Contrast, int]:
+    """Difference of proportions (g==1 minus g==0) with its unpooled Wald standard error."""
     ok = ~np.isnan(y) & ~np.isnan(g)
     y, g = y[ok], g[ok]
     y1, y0 = y[g == 1], y[g == 0]
     if len(y1) == 0 or len(y0) == 0:
         raise ValueError("one of the two contrasted groups has no answers")
     p1, p0 = y1.mean(), y0.mean()
-    se = np.sqrt(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
-    return float(p1 - p0), float(se), float(p1), int(ok.sum())
+    se = math.sqrt(p1 * (1 - p1) / len(y1) + p0 * (1 - p0) / len(y0))
+    return Contrast(float(p1 - p0), se), int(ok.sum())
+
+
+def _level_shares(
+    ev: pd.Series, g: pd.Series
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Event share per level of ``g`` (levels with answers only) and its binomial variance."""
+    est, var, labels, counts = [], [], [], []
+    for lev in g.cat.categories:
+        y = ev[(g == lev) & ev.notna()].to_numpy(float)
+        if len(y) == 0:
+            continue
+        p = y.mean()
+        est.append(p)
+        var.append(p * (1 - p) / len(y))
+        labels.append(str(lev))
+        counts.append(len(y))
+    return np.array(est), np.diag(var), labels, np.array(counts)
 
 
 def _crosstab(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
+    alpha = _alpha(ctx)
+    mode = task_mode(task)
     g = group_codes(data, task.by)
     y = task.outcome.table
     tab, _, _ = contingency(g, y)
@@ -76,58 +137,99 @@ def _crosstab(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
             f"{(expected < 5).mean():.0%} of expected counts < 5; the chi-square approximation "
             "is rough"
         )
-    out: dict[str, Any] = {
-        "statistic": float(chi.statistic),
-        "df": float(chi.dof),
-        "p_value": float(chi.pvalue),
-        "n": int(tab.sum()),
-    }
-    if task.contrast is not None and task.outcome.event is not None:
+    n_tab = int(tab.sum())
+    chi_test = "Pearson chi-square (no continuity correction)"
+    omni = (float(chi.statistic), float(chi.dof), float(chi.pvalue))
+    if mode == "directional":
+        assert task.contrast is not None and task.outcome.event is not None
         ind, _, _ = contrast_indicator(data, task.by, task.contrast)
-        diff, se, _, _ = _diff_proportions(task.outcome.event.to_numpy(float), ind.to_numpy(float))
-        q = stats.norm.ppf(0.975)
+        ev = task.outcome.event.to_numpy(float)
+        c, n_used = _diff_proportions(ev, ind.to_numpy(float))
+        out = _directional(c, alpha)
         out.update(
-            estimate=diff,
-            ci_lower=diff - q * se,
-            ci_upper=diff + q * se,
             estimate_type="difference in proportions",
+            test="z test of the difference in proportions (2 x 2 table focal/reference x "
+            "event, unpooled Wald SE)",
+            n_used=n_used,
+            n_dropped=int((ind.notna() & np.isnan(ev)).sum()),
+            **_omnibus("omnibus_", chi_test, *omni),
         )
-    else:
-        n = tab.sum()
-        v = np.sqrt(chi.statistic / (n * (min(tab.shape) - 1)))
-        out.update(estimate=float(v), estimate_type="Cramér's V")
-    return out
+        return out
+    if mode == "equivalence":
+        ev_s = task.outcome.event
+        if ev_s is None:
+            raise ValueError(f"an equivalence test of {task.item!r} needs an event")
+        est, vcov, labels, _ = _level_shares(ev_s, g)
+        if len(est) < 2:
+            raise ValueError(f"fewer than two groups of {task.by!r} answered {task.item!r}")
+        pairs = pairwise(est, vcov, labels, math.inf)
+        margin = _margin(ctx, "difference")
+        out = _equivalent_rows(pairs, margin, alpha)
+        out.update(
+            estimate_type="difference in proportions",
+            test=f"TOST equivalence of every pair of groups within +/-{margin:g} (Wald SE)",
+            margin=margin,
+            n_used=int((g.notna() & ev_s.notna()).sum()),
+            n_dropped=int((g.isna() | ev_s.isna()).sum()),
+            **_omnibus("omnibus_", chi_test, *omni),
+        )
+        return out
+    v = math.sqrt(chi.statistic / (n_tab * (min(tab.shape) - 1)))
+    return {
+        "estimate": float(v),
+        "estimate_type": "Cramér's V",
+        "test": chi_test,
+        "statistic": omni[0],
+        "df": omni[1],
+        "p_value": omni[2],
+        "mde": omnibus_mde(n_tab, omni[1], alpha),
+        "mde_type": "Cohen's w",
+        "n_used": n_tab,
+        "n_dropped": int(len(data) - n_tab),
+    }
+
+
+def _domain_means(
+    design: SurveyDesign, y: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted event share in each of ``k`` domains and their linearisation covariance.
+
+    ``codes`` holds the domain (0..k-1) of each row, -1 outside every domain. The influence
+    function of a domain (ratio) mean is ``w_i 1_dom (y_i - p) / N_dom``; rows outside the domain
+    or without an answer contribute zero but keep their PSU, which is how domain variances must
+    be computed (as R ``survey::svyby``).
+    """
+    w = design.weights.to_numpy(float)
+    ok = ~np.isnan(y)
+    z = np.zeros((len(w), k))
+    est = np.full(k, np.nan)
+    for j in range(k):
+        dom = ok & (codes == j)
+        n_w = w[dom].sum()
+        if not n_w > 0:
+            raise ValueError(f"domain {j} has no weighted answers")
+        est[j] = (w[dom] * y[dom]).sum() / n_w
+        z[dom, j] = w[dom] * (y[dom] - est[j]) / n_w
+    return est, design.total_vcov(z)
 
 
 def _design_diff(design: SurveyDesign, y: pd.Series, ind: pd.Series) -> tuple[float, float]:
-    """Weighted difference of domain proportions and its linearisation SE."""
-    w = design.weights.to_numpy(float)
-    yv = y.to_numpy(float)
+    """Weighted difference of domain proportions (ind==1 minus ind==0) and its SE."""
     gv = ind.to_numpy(float)
-    ok = ~np.isnan(yv) & ~np.isnan(gv)
-    z = np.zeros((len(w), 2))
-    est = []
-    for j, level in enumerate((1.0, 0.0)):
-        dom = ok & (gv == level)
-        n_w = w[dom].sum()
-        p = (w[dom] * yv[dom]).sum() / n_w
-        est.append(p)
-        # Influence function of a ratio (domain) mean: w_i 1_dom (y_i - p) / N_dom; rows outside
-        # the domain contribute zero but keep their PSU (proper domain estimation).
-        z[dom, j] = w[dom] * (yv[dom] - p) / n_w
-    v = design.total_vcov(z)
-    se = float(np.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]))
-    return float(est[0] - est[1]), se
+    codes = np.where(gv == 1.0, 0, np.where(gv == 0.0, 1, -1))
+    est, v = _domain_means(design, y.to_numpy(float), codes, 2)
+    return float(est[0] - est[1]), float(math.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]))
 
 
 def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
-        from ..nonresponse import crosstab as nr_crosstab
+        from ..crosstab import crosstab as design_crosstab
     except ImportError as err:
         raise MethodUnavailable(
-            "civmodels.nonresponse.crosstab (Rao-Scott test) is not available in this "
-            f"installation: {err}"
+            f"civmodels.crosstab (Rao-Scott test) is not available in this installation: {err}"
         ) from err
+    alpha = _alpha(ctx)
+    mode = task_mode(task)
     weights = ctx.design_weights()
     g = group_codes(data, task.by)
     y = task.outcome.table
@@ -135,8 +237,8 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     n_unweighted = int((~keep).sum())
     if n_unweighted:
         task.notes.append(f"{n_unweighted} respondents without a frame position (no weight)")
-    # Rows lacking the answer or the group stay in the design: crosstab treats them as outside
-    # the domain but keeps their PSU, which is how domain variances must be computed.
+    # Every weighted row stays in the design, also without an answer or a group: such rows are
+    # outside the domain but keep their PSU, which is how domain variances must be computed.
     sub = pd.DataFrame(
         {
             "group": g[keep].astype("object").map(lambda v: None if pd.isna(v) else str(v)),
@@ -148,116 +250,70 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     ok = sub["group"].notna() & sub["outcome"].notna()
     design = SurveyDesign(sub, weights="w", cluster=CLUSTER, lonely_psu="certainty")
     # second-order Rao-Scott: F on (delta-scaled) non-integer df, as R's svychisq default
-    test = nr_crosstab(design, "group", "outcome").test("rao-scott")
-    task.notes.append(f"Rao-Scott F on ({test.ndf:.2f}, {test.ddf:.1f}) df")
-    out: dict[str, Any] = {
-        "statistic": float(test.statistic),
-        "df": float(test.ndf),
-        "p_value": float(test.p_value),
-        "n": int(ok.sum()),
-    }
-    if task.contrast is not None and task.outcome.event is not None:
-        keep = weights.notna()
-        full = SurveyDesign(
-            pd.DataFrame({"w": weights[keep].astype(float), CLUSTER: data.loc[keep, CLUSTER]}),
-            weights="w",
-            cluster=CLUSTER,
-            lonely_psu="certainty",
-        )
+    rs = design_crosstab(design, "group", "outcome").test("rao-scott")
+    rs_test = f"Rao-Scott F on ({rs.ndf:.2f}, {rs.ddf:.1f}) df"
+    omni = (float(rs.statistic), float(rs.ndf), float(rs.p_value))
+    n_dropped = int(len(data) - ok.sum())
+    if mode == "directional":
+        assert task.contrast is not None and task.outcome.event is not None
         ind, _, _ = contrast_indicator(data, task.by, task.contrast)
-        diff, se = _design_diff(full, task.outcome.event[keep], ind[keep])
-        q = stats.t.ppf(0.975, max(full.degf, 1))
+        ev = task.outcome.event[keep]
+        diff, se = _design_diff(design, ev, ind[keep])
+        c = Contrast(diff, se, float(max(design.degf, 1)))
+        out = _directional(c, alpha)
         out.update(
-            estimate=diff,
-            ci_lower=diff - q * se,
-            ci_upper=diff + q * se,
             estimate_type="difference in proportions (weighted)",
+            test=f"design-based t of the weighted difference ({design.n_psu} municipality "
+            f"clusters, {c.df:g} df; Taylor linearisation)",
+            n_used=int((ind[keep].notna() & ev.notna()).sum()),
+            n_dropped=int((ind.notna() & task.outcome.event.isna()).sum() + n_unweighted),
+            **_omnibus("omnibus_", rs_test, *omni),
         )
-    else:
-        out["estimate_type"] = "Rao-Scott F"
-    return out
+        return out
+    if mode == "equivalence":
+        ev_all = task.outcome.event
+        if ev_all is None:
+            raise ValueError(f"an equivalence test of {task.item!r} needs an event")
+        gk = g[keep]
+        labels = [str(lev) for lev in gk.cat.categories if (ev_all[keep][gk == lev]).notna().any()]
+        lev_code = {lab: j for j, lab in enumerate(labels)}
+        codes = gk.astype("object").map(lambda v: lev_code.get(str(v), -1)).to_numpy(int)
+        est, vcov = _domain_means(design, ev_all[keep].to_numpy(float), codes, len(labels))
+        df = float(max(design.degf, 1))
+        pairs = pairwise(est, vcov, labels, df)
+        margin = _margin(ctx, "difference")
+        out = _equivalent_rows(pairs, margin, alpha)
+        out.update(
+            estimate_type="difference in proportions (weighted)",
+            test=f"TOST equivalence of every pair of groups within +/-{margin:g} "
+            f"(design t, {df:g} df)",
+            margin=margin,
+            n_used=int((gk.notna() & ev_all[keep].notna()).sum()),
+            n_dropped=n_dropped,
+            **_omnibus("omnibus_", rs_test, *omni),
+        )
+        return out
+    deff = float(np.mean(rs.design_effects)) if len(rs.design_effects) else 1.0
+    return {
+        "estimate": omni[0],
+        "estimate_type": "Rao-Scott F",
+        "test": rs_test,
+        "statistic": omni[0],
+        "df": omni[1],
+        "p_value": omni[2],
+        "mde": omnibus_mde(int(ok.sum()) / max(deff, 1e-12), _k(rs), alpha),
+        "mde_type": f"Cohen's w (effective n = n / mean design effect {deff:.2f})",
+        "n_used": int(ok.sum()),
+        "n_dropped": n_dropped,
+    }
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in str(name))
+def _k(rs: Any) -> float:
+    """Degrees of freedom of the Pearson test behind a Rao-Scott test: (r-1)(c-1)."""
+    return float(len(rs.design_effects)) if len(rs.design_effects) else float(rs.ndf)
 
 
-def model_frame(task: Task, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None, str]:
-    """Outcome, grouping dummies and adjustment columns under formula-safe names."""
-    out = pd.DataFrame(index=data.index)
-    kind = task.outcome.kind
-    if task.outcome.ordered is not None and kind in ("ordinal", "count"):
-        out["y"] = task.outcome.ordered
-        family = "ordinal"
-    else:
-        ev = task.outcome.event
-        if ev is None:
-            if kind != "binary":
-                raise ValueError(
-                    f"{task.item!r} is a {kind} item with no event defined; a model needs an "
-                    "ordered or binary outcome"
-                )
-            assert task.outcome.ordered is not None  # binary items always have an order
-            ev = task.outcome.ordered.cat.codes.replace(-1, np.nan).astype(float)
-        out["y"] = ev
-        family = "binary"
-    labels: dict[str, str] = {}
-    pred, terms, focal_term = predictor_columns(task, data, labels)
-    out = pd.concat([out, pred], axis=1)
-    out.attrs["term_labels"] = labels
-    return out, terms, focal_term, family
-
-
-def predictor_columns(
-    task: Task, data: pd.DataFrame, labels: dict[str, str] | None = None
-) -> tuple[pd.DataFrame, list[str], str | None]:
-    """Grouping dummies (``g_*``) and adjustment covariates (``a_*``) under formula-safe names.
-
-    Applied to the respondents for fitting and to the 838-position frame for MRP, so both get
-    identical columns. Adjustment covariates keep their own names when these are valid
-    identifiers (so tables show them); ``labels``, when given, receives a readable label for
-    each grouping dummy.
-    """
-    out = pd.DataFrame(index=data.index)
-    terms: list[str] = []
-    focal_term: str | None = None
-    if task.contrast is not None and task.contrast.get("reference") == "rest":
-        ind, _, _ = contrast_indicator(data, task.by, task.contrast)
-        out["g_focal"] = ind
-        terms.append("g_focal")
-        focal_term = "g_focal"
-        if labels is not None:
-            _, focal_label, ref_label = contrast_indicator(data, task.by, task.contrast)
-            labels["g_focal"] = f"{focal_label} (vs {ref_label})"
-    else:
-        g = group_codes(data, task.by)
-        levels = list(g.cat.categories)
-        focal = None
-        if task.contrast is not None:
-            ref = levels[0] if task.contrast["reference"] == "first" else task.contrast["reference"]
-            focal = levels[-1] if task.contrast["focal"] == "last" else task.contrast["focal"]
-            levels = [ref, *[lv for lv in levels if lv != ref]]
-        for j, lev in enumerate(levels[1:], start=1):
-            col = f"g_{j}"
-            out[col] = (g == lev).astype(float).where(g.notna())
-            terms.append(col)
-            if labels is not None:
-                labels[col] = f"{task.by} = {lev} (vs {levels[0]})"
-            if focal is not None and lev == focal:
-                focal_term = col
-    for a in task.adjust:
-        col = a if a.isidentifier() and not a.startswith(("g_", "y")) else f"a_{_safe(a)}"
-        s = data[a]
-        if pd.api.types.is_bool_dtype(s.dtype):
-            s = s.astype(float)
-        elif isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s):
-            s = s.astype("object").astype(str).where(s.notna())
-        out[col] = s
-    out[CLUSTER] = data[CLUSTER]
-    return out, terms, focal_term
-
-
-def _wald(res: Any, names: list[str]) -> tuple[float, int, float]:
+def _coef_vcov(res: Any, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     params = res.params
     vcov = res.vcov
     b = params.loc[names].to_numpy(float)
@@ -266,11 +322,23 @@ def _wald(res: Any, names: list[str]) -> tuple[float, int, float]:
     else:
         idx = [list(params.index).index(n) for n in names]
         v = np.asarray(vcov, float)[np.ix_(idx, idx)]
+    return b, v
+
+
+def _wald(res: Any, names: list[str]) -> tuple[float, int, float]:
+    b, v = _coef_vcov(res, names)
     stat = float(b @ np.linalg.solve(v, b))
     return stat, len(names), float(stats.chi2.sf(stat, len(names)))
 
 
-def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]:
+def _exp_scale(out: dict[str, Any]) -> dict[str, Any]:
+    for key in ("estimate", "ci_lower", "ci_upper", "mde"):
+        if key in out:
+            out[key] = float(np.exp(out[key]))
+    return out
+
+
+def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict[str, Any]:
     try:
         import civmodels as cm
 
@@ -279,13 +347,12 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         raise MethodUnavailable(
             f"the ordinal/logistic engines (civmodels.Ordinal/Logistic) are not available: {err}"
         ) from err
+    alpha = _alpha(ctx)
+    mode = task_mode(task)
     frame, terms, focal_term, family = model_frame(task, data)
     adj = [c for c in frame.columns if c not in ("y", CLUSTER, *terms)]
     rhs = " + ".join(terms + adj)
-    if mixed:
-        formula = f"y ~ {rhs} + (1 | {CLUSTER})"
-    else:
-        formula = f"y ~ {rhs}"
+    formula = f"y ~ {rhs} + (1 | {CLUSTER})" if mixed else f"y ~ {rhs}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = engine[family](formula, data=frame)
@@ -301,23 +368,46 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
             ) from err
     for w in caught:
         task.notes.append(f"{w.category.__name__}: {w.message}")
-    out: dict[str, Any] = {"n": int(res.nobs), "n_dropped": int(res.n_dropped)}
+    se_kind = "random-intercept model, AGQ" if mixed else "cluster-robust CR1 SE"
+    out: dict[str, Any] = {"n_used": int(res.nobs), "n_dropped": int(res.n_dropped)}
     stat, df, p = _wald(res, terms)
-    if focal_term is not None:
-        b = float(res.params[focal_term])
-        se = float(res.std_errors[focal_term])
-        q = stats.norm.ppf(0.975)
+    wald_test = f"Wald chi-square of the {task.by} terms ({se_kind})"
+    if mode == "directional" and focal_term is not None:
+        b, v = _coef_vcov(res, [focal_term])
+        c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])))
+        out.update(_exp_scale(_directional(c, alpha)))
         out.update(
-            estimate=float(np.exp(b)),
-            ci_lower=float(np.exp(b - q * se)),
-            ci_upper=float(np.exp(b + q * se)),
-            statistic=(b / se) ** 2,
-            df=1.0,
-            p_value=float(2 * stats.norm.sf(abs(b / se))),
             estimate_type="odds ratio",
+            test=f"Wald z of the log odds ratio ({se_kind})",
+            **_omnibus("omnibus_", wald_test, stat, float(df), p),
+        )
+    elif mode == "equivalence":
+        b, v = _coef_vcov(res, terms)
+        k = len(terms) + 1
+        est = np.concatenate([[0.0], b])
+        vcov = np.zeros((k, k))
+        vcov[1:, 1:] = v
+        labels = frame.attrs.get("group_levels") or [str(j) for j in range(k)]
+        pairs = pairwise(est, vcov, labels, math.inf)
+        margin = _margin(ctx, "odds_ratio")
+        eq = _equivalent_rows(pairs, math.log(margin), alpha)
+        out.update(_exp_scale(eq))
+        out.update(
+            estimate_type="odds ratio",
+            test=f"TOST equivalence of every pair of groups, odds ratio within "
+            f"[1/{margin:g}, {margin:g}] ({se_kind})",
+            margin=margin,
+            **_omnibus("omnibus_", wald_test, stat, float(df), p),
         )
     else:
-        out.update(statistic=stat, df=float(df), p_value=p, estimate_type="Wald chi-square")
+        out.update(
+            statistic=stat,
+            df=float(df),
+            p_value=p,
+            estimate=stat,
+            estimate_type="Wald chi-square",
+            test=wald_test,
+        )
     if mixed and getattr(res, "re_sd", None) is not None:
         task.notes.append(f"random-intercept SD {float(res.re_sd[CLUSTER]):.3f}")
     entry = {
@@ -335,11 +425,11 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
 
 
 def _ordinal(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
-    return _fit_model(task, data, mixed=False)
+    return _fit_model(task, data, ctx, mixed=False)
 
 
 def _mixed(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
-    return _fit_model(task, data, mixed=True)
+    return _fit_model(task, data, ctx, mixed=True)
 
 
 def _bayes(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
@@ -347,9 +437,10 @@ def _bayes(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         # import_module consults sys.modules, so a missing or broken civmodels.bayes is
         # noticed even after the package attribute was cached by an earlier import.
         importlib.import_module("civmodels.bayes")
-        from ._bayes import bayes_difference
     except ImportError as err:
         raise MethodUnavailable(f"civmodels.bayes is not available: {err}") from err
+    from ._bayes import bayes_difference
+
     return bayes_difference(task, data, ctx)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "contrast_indicator",
     "group_codes",
     "prepare_outcome",
+    "resolve_level",
 ]
 
 #: Answers treated as "don't know" wherever they appear as a category.
@@ -267,7 +268,7 @@ def group_codes(data: pd.DataFrame, by: str) -> pd.Series:
     return pd.Series(pd.Categorical(s, categories=levels), index=s.index)
 
 
-def _resolve_level(levels: list[Any], spec: Any, by: str) -> Any:
+def resolve_level(levels: list[Any], spec: Any, by: str) -> Any:
     if spec == "last":
         return levels[-1]
     if spec == "first":
@@ -293,14 +294,14 @@ def contrast_indicator(
     """
     g = group_codes(data, by)
     levels = list(g.cat.categories)
-    focal = _resolve_level(levels, contrast["focal"], by)
+    focal = resolve_level(levels, contrast["focal"], by)
     ind = pd.Series(np.nan, index=data.index)
     ind[g == focal] = 1.0
     if contrast["reference"] == "rest":
         ind[g.notna() & (g != focal)] = 0.0
         ref_label = f"other {by} levels"
     else:
-        ref = _resolve_level(levels, contrast["reference"], by)
+        ref = resolve_level(levels, contrast["reference"], by)
         ind[g == ref] = 0.0
         ref_label = f"{by}={ref}"
     return ind, f"{by}={focal}", ref_label

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from ..exceptions import SpecificationError
+from ._contrasts import check_margins
 
 __all__ = [
     "DIRECTIONS",
@@ -65,6 +66,10 @@ class Finding:
         Methods that apply.
     frame : bool
         Whether the finding is tested on the 838-position frame rather than the respondents.
+    report_estimate : dict or None
+        The report's own figures (``focal`` with ``reference`` or ``overall``).
+    rule : str or None
+        The decision rule of a pattern finding (F17), in words.
     """
 
     id: str
@@ -82,6 +87,7 @@ class Finding:
     confidence: str = "stated"
     frame: bool = False
     report_estimate: dict[str, float] | None = None
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,8 @@ class Registry:
     patterns: tuple[Pattern, ...]
     key_outcomes: tuple[str, ...]
     count_bands: dict[str, list[float]]
-    model_events: dict[str, Any]
+    default_events: dict[str, Any]
+    margins: dict[str, float]
     adjust: tuple[str, ...]
     collinear: dict[str, list[str]]
     alpha: float
@@ -181,6 +188,7 @@ def parse_registry(raw: dict[str, Any]) -> Registry:
                 confidence=str(entry.get("confidence", "stated")),
                 frame=bool(entry.get("frame", False)),
                 report_estimate=entry.get("report_estimate"),
+                rule=(str(entry["rule"]).strip() if entry.get("rule") else None),
             )
         )
     patterns = []
@@ -209,7 +217,8 @@ def parse_registry(raw: dict[str, Any]) -> Registry:
         patterns=tuple(patterns),
         key_outcomes=key,
         count_bands={k: list(v) for k, v in (raw.get("count_bands") or {}).items()},
-        model_events=dict(raw.get("model_events") or {}),
+        default_events=dict(raw.get("default_events") or {}),
+        margins=check_margins(raw.get("equivalence_margins")),
         adjust=_as_tuple(raw.get("adjust")),
         collinear={k: list(v) for k, v in (raw.get("collinear") or {}).items()},
         alpha=float(raw.get("alpha", 0.05)),

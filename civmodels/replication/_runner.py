@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,25 +12,49 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import CivmodelsError, SpecificationError
-from ._methods import CLUSTER, METHOD_LABELS, MethodUnavailable, Task, run_method
-from ._outcomes import prepare_outcome
+from ._contrasts import check_margins
+from ._methods import METHOD_LABELS, run_method
+from ._outcomes import contrast_indicator, prepare_outcome
 from ._registry import METHODS, Finding, Pattern, Registry, load_registry
+from ._task import CLUSTER, MethodUnavailable, Task
 
-__all__ = ["COLUMNS", "VERDICTS", "adjust_pvalues", "run"]
+__all__ = [
+    "COLUMNS",
+    "FAMILIES",
+    "VERDICTS",
+    "VERDICT_MEANINGS",
+    "adjust_pvalues",
+    "apply_families",
+    "decide",
+    "run",
+]
 
-#: Verdict vocabulary (see :func:`run`).
-VERDICTS = (
-    "replicated",
-    "not significant",
-    "reversed",
-    "not replicated",
-    "not testable",
-    "not available",
-    "failed",
-    "consistent",
-    "differs from report",
-    "significant",
-)
+#: Verdict vocabulary, defined once (docs/replication.md, the report's legend and
+#: :data:`VERDICT_MEANINGS` say the same).
+VERDICT_MEANINGS: dict[str, str] = {
+    "replicated": "the stated contrast is significant (p < alpha; its interval excludes the "
+    "null) in the stated direction; for a 'differs' finding, the omnibus test is significant; "
+    "for F17, the pattern rule holds",
+    "reversed": "the stated contrast is significant in the opposite direction",
+    "not significant": "the stated contrast (or omnibus test) is not significant: see the "
+    "minimal detectable effect to tell 'underpowered' from 'probably absent'",
+    "equivalent": "a 'no difference' finding replicated: every pair of groups differs by less "
+    "than the equivalence margin (TOST at alpha; the 1 - 2 alpha interval lies inside it)",
+    "difference found": "a 'no difference' finding contradicted: the omnibus test is "
+    "significant and equivalence could not be shown",
+    "inconclusive": "neither equivalence nor a difference could be shown: the data cannot tell",
+    "not replicated": "F17 only: more than half of the outcome tests are significant, so the "
+    "differences are not 'only some'",
+    "not testable": "the data lack the outcome, the grouping or a contrasted level (the note "
+    "says which)",
+    "not available": "the method's module is not installed (the note says which)",
+    "failed": "the method raised an error on this finding (the note has its first line)",
+    "consistent": "pattern M1-M13: the report's figure lies inside the 95 % interval, or the "
+    "stated ordering holds",
+    "differs from report": "pattern M1-M13: the report's figure lies outside the 95 % interval, "
+    "or the stated ordering does not hold",
+}
+VERDICTS = tuple(VERDICT_MEANINGS)
 
 COLUMNS = [
     "finding_id",
@@ -41,22 +65,34 @@ COLUMNS = [
     "contrast",
     "direction",
     "method",
+    "test",
     "estimate_type",
     "estimate",
     "ci_lower",
     "ci_upper",
+    "ci_level",
     "statistic",
     "df",
     "p_value",
     "prob_direction",
+    "family",
     "p_holm",
     "p_bh",
     "verdict",
     "verdict_holm",
-    "n",
+    "margin",
+    "mde",
+    "mde_type",
+    "omnibus_test",
+    "omnibus_statistic",
+    "omnibus_df",
+    "omnibus_p",
+    "omnibus_p_holm",
+    "n_used",
     "n_dropped",
     "report_value",
     "report_figures",
+    "stated",
     "page",
     "note",
 ]
@@ -118,6 +154,8 @@ class _Context:
         self.random_seed = random_seed
         self.propensity: Any = None
         self.seeds = np.random.SeedSequence(random_seed)
+        self.alpha: float = registry.alpha
+        self.margins: dict[str, float] = dict(registry.margins)
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
@@ -174,69 +212,117 @@ def _adjust_set(reg: Registry, by: str, data: pd.DataFrame) -> tuple[tuple[str, 
     return tuple(keep), notes
 
 
-def _direction_verdict(direction: str, est: float, sig: bool, etype: str) -> str:
-    centre = 1.0 if etype == "odds ratio" else 0.0
-    if not sig:
-        return "not significant"
-    up = est > centre
-    return "replicated" if up == (direction == "higher") else "reversed"
+_FINAL = ("not testable", "not available", "failed")
 
 
-def _verdict(row: dict[str, Any], p_key: str, alpha: float) -> str:
-    if row.get("verdict") in ("not testable", "not available", "failed"):
-        return row["verdict"]
-    direction = row["direction"]
-    if row["method"] == "bayes":
-        pr = row.get("prob_direction")
-        if pr is None or np.isnan(pr):
-            return "failed"
-        if pr >= 1 - alpha / 2:
-            return "replicated"
-        if pr <= alpha / 2:
-            return "reversed"
-        return "not significant"
-    p = row.get(p_key)
-    if p is None or np.isnan(p):
+def decide(row: Mapping[str, Any], alpha: float, *, adjusted: bool = False) -> str:
+    """The verdict of one row (see :data:`VERDICT_MEANINGS`).
+
+    Parameters
+    ----------
+    row : mapping
+        A row of the replication table.
+    alpha : float
+        Level of every test.
+    adjusted : bool
+        Use the Holm-adjusted p-values (``p_holm``, ``omnibus_p_holm``) instead of the raw ones.
+
+    Notes
+    -----
+    Every method follows the same rule. For a directional finding the sign of the estimate
+    (against 1 for an odds ratio, 0 otherwise) gives the direction and ``p_value`` - from the
+    same contrast, and for the Bayesian method the posterior tail probability
+    ``2 min(P(d <= 0), P(d >= 0))`` - its significance. For a "no difference" finding
+    ``p_value`` is the equivalence (TOST) p-value and ``omnibus_p`` the omnibus test's.
+    """
+    if row.get("verdict") in _FINAL:
+        return str(row["verdict"])
+    direction = row.get("direction")
+    p = row.get("p_holm" if adjusted else "p_value")
+    if p is None or not np.isfinite(p):
         return "failed"
-    sig = p < alpha
     if direction in ("higher", "lower"):
-        return _direction_verdict(direction, row["estimate"], sig, row["estimate_type"])
-    if direction == "differs":
-        return "replicated" if sig else "not significant"
-    if direction == "none":
-        return "not replicated" if sig else "replicated"
-    return "significant" if sig else "not significant"
+        if p >= alpha:
+            return "not significant"
+        centre = 1.0 if row.get("estimate_type") == "odds ratio" else 0.0
+        up = float(row["estimate"]) > centre
+        return "replicated" if up == (direction == "higher") else "reversed"
+    if direction in ("none", "few"):
+        if p < alpha:
+            return "equivalent"
+        po = row.get("omnibus_p_holm" if adjusted else "omnibus_p")
+        if po is not None and np.isfinite(po) and po < alpha:
+            return "difference found"
+        return "inconclusive"
+    return "replicated" if p < alpha else "not significant"
+
+
+_TEXT_COLUMNS = {"test", "estimate_type", "family", "verdict", "verdict_holm", "mde_type"}
+_TEXT_COLUMNS |= {"omnibus_test", "note"}
+
+
+def _empty_row() -> dict[str, Any]:
+    return {c: (None if c in _TEXT_COLUMNS else np.nan) for c in COLUMNS}
 
 
 def _base_row(f: Finding, item: str, by: str, method: str, contrast: str | None) -> dict:
-    return {
-        "finding_id": f.id,
-        "kind": f.kind,
-        "title": f.title,
-        "outcome": item,
-        "by": by,
-        "contrast": contrast,
-        "direction": f.direction,
-        "method": method,
-        "estimate_type": None,
-        "estimate": np.nan,
-        "ci_lower": np.nan,
-        "ci_upper": np.nan,
-        "statistic": np.nan,
-        "df": np.nan,
-        "p_value": np.nan,
-        "prob_direction": np.nan,
-        "p_holm": np.nan,
-        "p_bh": np.nan,
-        "verdict": None,
-        "verdict_holm": None,
-        "n": np.nan,
-        "n_dropped": np.nan,
-        "report_value": np.nan,
-        "report_figures": f.figures,
-        "page": f.page,
-        "note": "",
-    }
+    row = _empty_row()
+    row.update(
+        finding_id=f.id,
+        kind=f.kind,
+        title=f.title,
+        outcome=item,
+        by=by,
+        contrast=contrast,
+        direction=f.direction,
+        method=method,
+        report_figures=f.figures,
+        stated=f.stated,
+        page=f.page,
+        note="",
+    )
+    return row
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _report_value(f: Finding, ind: pd.Series, answered: pd.Series) -> tuple[float, str]:
+    """The report's figure on the row's estimand (focal minus reference), and how it was got.
+
+    The report may print focal vs overall (F05: 70 % vs 82 %). With ``w`` the focal group's
+    share of those who answered, ``overall = w focal + (1 - w) rest``, so
+    ``focal - rest = (focal - overall) / (1 - w)``.
+    """
+    est = f.report_estimate or {}
+    if "focal" in est and "reference" in est:
+        return float(est["focal"]) - float(est["reference"]), "report's focal - reference"
+    if "focal" in est and "overall" in est:
+        ok = ind.notna() & answered
+        w = float((ind[ok] == 1.0).mean()) if ok.any() else np.nan
+        value = (float(est["focal"]) - float(est["overall"])) / (1 - w)
+        return value, (
+            f"report: {est['focal']:.0%} focal vs {est['overall']:.0%} overall; as focal - rest "
+            f"with the focal group's share of answers w = {w:.3f}: "
+            f"({est['focal']:g} - {est['overall']:g}) / (1 - w) = {value:.3f}"
+        )
+    return np.nan, ""
+
+
+def _contrast_problem(data: pd.DataFrame, f: Finding, by: str) -> str | None:
+    """Why the finding's contrast cannot be formed on ``data`` (None if it can)."""
+    if f.contrast is None:
+        return None
+    try:
+        ind, focal, ref = contrast_indicator(data, by, f.contrast)
+    except SpecificationError as err:
+        return str(err)
+    for value, label in ((1.0, focal), (0.0, ref)):
+        if not (ind == value).any():
+            return f"contrast level {label} has no respondents in the data"
+    return None
 
 
 def _finding_rows(
@@ -264,19 +350,27 @@ def _finding_rows(
                 problem = f"item {item!r} is not in the data"
             if problem is None and by not in data.columns:
                 problem = f"grouping variable {by!r} is not in the data"
+            if problem is None:
+                problem = _contrast_problem(data, f, by)
             prepared = None
             if problem is None:
                 event = f.event
-                if event is None and item in reg.model_events:
-                    event = reg.model_events[item]
+                if event is None and item in reg.default_events:
+                    event = reg.default_events[item]
                 try:
                     prepared = prepare_outcome(data, item, event, bands=reg.count_bands.get(item))
                 except (SpecificationError, ValueError) as err:
                     problem = str(err)
+            if problem is None and f.direction in ("none", "few"):
+                assert prepared is not None
+                if prepared.event is None:
+                    problem = (
+                        f"an equivalence test of {item!r} needs an event; add one under "
+                        "default_events in findings.yaml"
+                    )
             for method in applicable:
                 tick()
                 row = _base_row(f, item, by, method, contrast)
-                row["estimate_type"] = None
                 if problem is not None:
                     row.update(verdict="not testable", note=problem)
                     rows.append(row)
@@ -291,14 +385,15 @@ def _finding_rows(
                     continue
                 adjust, notes = _adjust_set(reg, by, data)
                 assert prepared is not None  # set whenever there is no problem
+                modelled = method in ("ordinal", "mixed", "bayes")
                 task = Task(
                     finding=f,
                     item=item,
                     by=by,
                     outcome=prepared,
                     contrast=f.contrast if f.kind == "difference" else None,
-                    adjust=adjust if method in ("ordinal", "mixed", "bayes") else (),
-                    notes=notes if method in ("ordinal", "mixed", "bayes") else [],
+                    adjust=adjust if modelled else (),
+                    notes=notes if modelled else [],
                 )
                 if f"{item}_dk" in data.columns:
                     # the data engineer's convention: 'Ved ikke' is NaN plus an <item>_dk flag
@@ -314,18 +409,21 @@ def _finding_rows(
                     row.update(verdict="not available", note=str(err))
                     rows.append(row)
                     continue
-                except (CivmodelsError, ValueError, np.linalg.LinAlgError) as err:
-                    row.update(verdict="failed", note=f"{type(err).__name__}: {err}")
+                except Exception as err:
+                    row.update(verdict="failed", note=_first_line(err))
                     rows.append(row)
                     continue
                 res = out.pop("_result", None)
                 if results is not None and res is not None:
                     results[(f.id, item, by, method)] = res
                 row.update(out)
-                if f.report_estimate and method in ("crosstab", "design"):
-                    row["report_value"] = f.report_estimate.get("focal", np.nan) - (
-                        f.report_estimate.get("overall", np.nan)
-                    )
+                if f.report_estimate and f.contrast is not None and prepared.event is not None:
+                    ind, _, _ = contrast_indicator(data, by, f.contrast)
+                    value, how = _report_value(f, ind, prepared.event.notna())
+                    if row["estimate_type"] != "odds ratio":
+                        row["report_value"] = value
+                    if how:
+                        task.notes.append(how)
                 row["note"] = "; ".join(task.notes)
                 rows.append(row)
     return rows
@@ -348,13 +446,19 @@ def _weighted_mean_ci(
         raise ValueError(f"a weighted estimate needs the {CLUSTER!r} column")
     wv = w[ok].to_numpy(float)
     est = float((wv * yv).sum() / wv.sum())
+    # Domain estimation: every weighted row stays in the design (rows without an answer
+    # contribute zero), so municipalities whose respondents all skipped the item keep their PSU.
+    has_w = w.notna()
     d = SurveyDesign(
-        pd.DataFrame({"w": wv, "c": cluster[ok].to_numpy()}),
+        pd.DataFrame({"w": w[has_w].to_numpy(float), "c": cluster[has_w].to_numpy()}),
         weights="w",
         cluster="c",
         lonely_psu="certainty",
     )
-    var = d.total_vcov(wv * (yv - est) / wv.sum())[0, 0]
+    z = np.zeros(int(has_w.sum()))
+    in_dom = ok[has_w].to_numpy()
+    z[in_dom] = wv * (yv - est) / wv.sum()
+    var = d.total_vcov(z)[0, 0]
     q = stats.t.ppf(0.975, max(d.degf, 1))
     se = float(np.sqrt(var))
     return est, est - q * se, est + q * se, len(yv)
@@ -441,7 +545,12 @@ def _pattern_rows(
                     estimate=est,
                     ci_lower=lo,
                     ci_upper=hi,
-                    n=n,
+                    ci_level=0.95,
+                    n_used=n,
+                    n_dropped=len(data) - n,
+                    test="weighted share with its design interval"
+                    if weights is not None
+                    else "share with its Wald interval",
                     verdict="consistent" if lo <= value <= hi else "differs from report",
                 )
                 rows.append(row)
@@ -512,34 +621,84 @@ def _ranking(p: Pattern, data: pd.DataFrame, weights: pd.Series | None) -> dict[
 
 
 def _aggregate_rows(f: Finding, table: pd.DataFrame, alpha: float) -> list[dict[str, Any]]:
+    """F17's pattern rule (written next to it in findings.yaml), one row per method."""
     rows = []
-    own = table[table["finding_id"] == f.id]
+    own = table[(table["finding_id"] == f.id) & (table["outcome"] != "all")]
     for method, sub in own.groupby("method", sort=False):
-        tested = sub["p_holm"].notna()
-        n_tested = int(tested.sum())
+        tested = sub["omnibus_p"].notna() & sub["p_value"].notna()
+        k = int(tested.sum())
         row = _base_row(f, "all", "; ".join(f.by), method, None)
         row["kind"] = "aggregate"
-        if n_tested == 0:
-            row.update(verdict="not testable", note="no outcome could be tested")
+        row["note"] = f.rule or ""
+        if k == 0:
+            reasons = "; ".join(dict.fromkeys(n for n in sub["note"] if n))
+            row.update(verdict="not testable", note=f"no outcome could be tested ({reasons})")
+            rows.append(row)
+            continue
+        p_diff = adjust_pvalues(sub.loc[tested, "omnibus_p"].to_numpy(float), "holm")
+        p_eq = adjust_pvalues(sub.loc[tested, "p_value"].to_numpy(float), "holm")
+        n_sig, n_eq = int((p_diff < alpha).sum()), int((p_eq < alpha).sum())
+        if n_sig == 0:
+            verdict = "not significant"
+        elif n_sig > k / 2:
+            verdict = "not replicated"
+        elif n_eq >= k / 2:
+            verdict = "replicated"
         else:
-            share = float((sub.loc[tested, "p_holm"] < alpha).mean())
-            verdict = (
-                "not significant"
-                if share == 0
-                else "replicated"
-                if share <= 0.5
-                else "not replicated"
-            )
-            row.update(
-                estimate_type="share of tests significant (Holm)",
-                estimate=share,
-                n=n_tested,
-                verdict=verdict,
-                verdict_holm=verdict,
-                note=f"{round(share * n_tested)} of {n_tested} tests significant after Holm",
-            )
+            verdict = "inconclusive"
+        row.update(
+            estimate_type="share of tests significant (Holm within F17)",
+            estimate=n_sig / k,
+            n_used=k,
+            n_dropped=int((~tested).sum()),
+            verdict=verdict,
+            verdict_holm=verdict,
+            test="pattern rule over the outcome x grouping tests (see note)",
+            note=f"{n_sig} of {k} tests significant, {n_eq} of {k} equivalent (Holm within "
+            f"F17). Rule: {f.rule or ''}",
+        )
         rows.append(row)
     return rows
+
+
+#: The multiplicity families, per method (every method alike, the Bayesian one included through
+#: its posterior tail probability): the difference tests (directional contrasts, 'differs'
+#: omnibus tests and the omnibus tests of the 'no difference' findings) and the equivalence
+#: tests (TOST p-values of the 'no difference' findings). F17's pattern rule adjusts within F17.
+FAMILIES = {
+    "difference": "directional contrasts, 'differs' omnibus tests and the omnibus tests of the "
+    "'no difference' findings, per method",
+    "equivalence": "equivalence (TOST) tests of the 'no difference' findings, per method",
+}
+
+
+def apply_families(table: pd.DataFrame, methods: Sequence[str], alpha: float) -> pd.DataFrame:
+    """Holm and BH adjustment within each declared family, then every row's verdicts."""
+    table = table.copy()
+    eq_rows = table["direction"].isin(["none", "few"])
+    for m in methods:
+        mine = table["method"] == m
+        diff = mine & ~eq_rows & table["p_value"].notna()
+        eq = mine & eq_rows & table["p_value"].notna()
+        # one difference family: the p-value of the directional/differs rows, and the omnibus
+        # p-value of the equivalence rows
+        pd_vals = np.concatenate(
+            [table.loc[diff, "p_value"].to_numpy(float), table.loc[eq, "omnibus_p"].to_numpy(float)]
+        )
+        n_diff = int(diff.sum())
+        for how, col in (("holm", "p_holm"), ("bh", "p_bh")):
+            adj = adjust_pvalues(pd_vals, how)
+            table.loc[diff, col] = adj[:n_diff]
+            if how == "holm":
+                table.loc[eq, "omnibus_p_holm"] = adj[n_diff:]
+            table.loc[eq, col] = adjust_pvalues(table.loc[eq, "p_value"].to_numpy(float), how)
+        table.loc[diff, "family"] = f"difference ({m})"
+        table.loc[eq, "family"] = f"equivalence ({m})"
+    records = table.to_dict("records")
+    for r in records:
+        r["verdict_holm"] = decide(r, alpha, adjusted=True)
+        r["verdict"] = decide(r, alpha)
+    return pd.DataFrame(records, columns=table.columns)
 
 
 def _check_methods(methods: Iterable[str]) -> tuple[str, ...]:
@@ -576,6 +735,7 @@ def run(
     weights: str | pd.Series | None = None,
     progress: bool | Callable[[int], Any] = False,
     results: dict | None = None,
+    margins: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Replicate the report's findings, finding by finding and method by method.
 
@@ -586,12 +746,13 @@ def run(
         columns, ``municipality_code``, ``area`` and the municipality covariates). Defaults to
         the bundled (synthetic) survey.
     methods : sequence of str
-        Any of ``"crosstab"`` (the report's kind of test: unweighted Pearson chi-square),
-        ``"design"`` (Rao-Scott chi-square under nonresponse weights with municipality
-        clusters), ``"ordinal"`` (ordinal/logistic model adjusting for the other municipality
-        characteristics, cluster-robust errors), ``"mixed"`` (random municipality intercept,
-        adaptive quadrature) and ``"bayes"`` (Bayesian hierarchical model with MRP over the
-        838 positions).
+        Any of ``"crosstab"`` (the report's kind of analysis, unweighted: z test of the
+        stated difference in proportions, Pearson chi-square), ``"design"`` (nonresponse
+        weights and municipality clusters: design t of the weighted difference, Rao-Scott
+        chi-square), ``"ordinal"`` (ordinal/logistic model adjusting for the other
+        municipality characteristics, cluster-robust errors), ``"mixed"`` (random
+        municipality intercept, adaptive quadrature) and ``"bayes"`` (Bayesian hierarchical
+        model with MRP over the 838 positions).
     random_seed : int
         Seed of every random step (only the Bayesian method draws random numbers).
     findings : sequence of str, optional
@@ -612,31 +773,45 @@ def run(
         (each a dict with the ``result``, the model ``frame`` and the ``focal`` term; for the
         Bayesian method also the posterior ``draws`` of the difference), and with the
         nonresponse weights under ``"propensity_weights"`` (for tables and plots).
+    margins : mapping, optional
+        Equivalence margins of the "no difference" findings: ``{"difference": 0.10,
+        "odds_ratio": 1.5}`` by default (from ``findings.yaml``): every pair of groups within
+        +/- 10 percentage points, or an odds ratio within [1/1.5, 1.5].
 
     Returns
     -------
     pandas.DataFrame
         One row per finding x outcome x grouping variable x method (patterns: per target) with
-        the columns :data:`COLUMNS`. ``estimate`` is a difference in proportions (crosstab,
-        design, bayes) or an odds ratio (ordinal, mixed) for directional findings, and an
-        omnibus effect size or statistic for "differs"/"no difference" findings.
-        ``prob_direction`` is the posterior probability of the stated direction (bayes).
-        ``p_holm`` and ``p_bh`` adjust the p-values of each method over its family of tested
-        findings. ``verdict`` (raw p < 0.05 or posterior probability > 0.975) and
-        ``verdict_holm`` (Holm-adjusted p < 0.05) are one of: replicated, not significant,
-        reversed (significant in the opposite direction), not replicated (a stated null that
-        is contradicted, or F17's "few differences" with most tests significant), not testable
-        (outcome or grouping absent; the note says which), not available (the method's module
-        is missing; the note says which), failed (the fit raised; the note has the error);
-        patterns are consistent or differ from the report.
+        the columns :data:`COLUMNS`. A directional finding's row holds ONE contrast - a
+        difference in proportions with its z test (crosstab), the weighted difference with a
+        design t (design), an odds ratio (ordinal, mixed), the MRP difference with its
+        posterior tail probability (bayes) - and its ``estimate``, interval, ``p_value`` and
+        ``verdict`` all come from it; the omnibus test of the whole table is context in the
+        ``omnibus_*`` columns. A "differs" finding's row holds the omnibus test. A "no
+        difference" finding's row holds the equivalence (TOST) test of every pair of groups
+        against ``margins``, the least equivalent pair's estimate and 90 % interval, and the
+        omnibus test. ``mde`` is the minimal detectable effect at 80 % power; ``n_used`` and
+        ``n_dropped`` count the rows in and out. ``p_holm``/``p_bh`` adjust within the row's
+        ``family`` (:data:`FAMILIES`). ``verdict`` (raw p) and ``verdict_holm`` (Holm) are
+        defined in :data:`VERDICT_MEANINGS`.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown methods, a non-DataFrame ``data``, or margins that are not finite numbers > 0
+        (a difference margin below 1, an odds-ratio margin above 1).
 
     Notes
     -----
-    The report gives no test statistics (only pp. 1-16 were readable), so "replicated" means
-    the stated direction (or absence of difference) is found at the 5 % level.
+    The report gives no test statistics (only pp. 1-16 were readable), so each finding is
+    tested as stated: see ``docs/replication.md`` for the rules, the margins and the null
+    calibration. A method that raises on a finding gives a "failed" row with the error's first
+    line; the run goes on.
     """
     methods = _check_methods(methods)
     reg = load_registry()
+    if margins is not None:
+        check_margins(margins)  # bad margins fail before any work
     if data is None:
         data = _default_data()
     if not isinstance(data, pd.DataFrame):
@@ -645,6 +820,8 @@ def run(
     if findings is not None:
         chosen = tuple(reg.finding(fid) for fid in findings)
     ctx = _Context(data, reg, frame=frame, weights=weights, random_seed=random_seed)
+    if margins is not None:
+        ctx.margins = check_margins(margins)
 
     total = sum(
         len(f.by) * len(f.outcomes) * len([m for m in methods if m in f.tests]) for f in chosen
@@ -670,16 +847,7 @@ def run(
         if bar is not None:
             bar.close()
     table = pd.DataFrame(rows, columns=COLUMNS)
-    for m in methods:
-        fam = (table["method"] == m) & table["kind"].isin(["difference", "omnibus", "aggregate"])
-        table.loc[fam, "p_holm"] = adjust_pvalues(table.loc[fam, "p_value"].to_numpy(float))
-        table.loc[fam, "p_bh"] = adjust_pvalues(table.loc[fam, "p_value"].to_numpy(float), "bh")
-    records = table.to_dict("records")
-    for r in records:
-        v = _verdict(r, "p_value", reg.alpha)
-        r["verdict_holm"] = _verdict(r, "p_holm", reg.alpha) if r["method"] != "bayes" else v
-        r["verdict"] = v
-    table = pd.DataFrame(records, columns=COLUMNS)
+    table = apply_families(table, methods, reg.alpha)
     extra = []
     for f in chosen:
         if f.kind == "aggregate":

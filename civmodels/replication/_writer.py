@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._methods import METHOD_LABELS
 from ._registry import load_registry
 
 __all__ = ["write_report"]
@@ -44,36 +43,56 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
-def _summary_table(table: pd.DataFrame) -> pd.DataFrame:
+def _interval(lo: float, hi: float, level: float) -> str:
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    lev = f"{level:.0%} " if np.isfinite(level) else ""
+    return f"{lev}[{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _summary_table(table: pd.DataFrame, *, full: bool = True) -> pd.DataFrame:
     """Display table: one row per finding x outcome x grouping x method."""
     t = table.copy()
     t["interval"] = [
-        f"[{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else ""
-        for lo, hi in zip(t["ci_lower"].astype(float), t["ci_upper"].astype(float), strict=True)
+        _interval(lo, hi, lev)
+        for lo, hi, lev in zip(
+            t["ci_lower"].astype(float),
+            t["ci_upper"].astype(float),
+            t["ci_level"].astype(float),
+            strict=True,
+        )
     ]
-    t["evidence"] = [
-        f"P(dir)={_fmt(pr)}" if np.isfinite(pr) else (f"p={_fmt(p)}" if np.isfinite(p) else "")
-        for p, pr in zip(t["p_value"].astype(float), t["prob_direction"].astype(float), strict=True)
+    t["context"] = [
+        f"{test}: p={_fmt(p)}" if isinstance(test, str) and np.isfinite(p) else ""
+        for test, p in zip(t["omnibus_test"], t["omnibus_p"].astype(float), strict=True)
     ]
     cols = {
         "finding_id": "finding",
         "outcome": "outcome",
         "by": "by",
         "contrast": "contrast",
-        "direction": "stated",
         "method": "method",
+        "test": "test",
         "estimate_type": "estimate type",
         "estimate": "estimate",
-        "interval": "95% interval",
-        "evidence": "p / P(direction)",
+        "interval": "interval",
+        "p_value": "p",
         "p_holm": "p Holm",
-        "p_bh": "p BH",
         "verdict": "verdict",
         "verdict_holm": "verdict (Holm)",
+        "mde": "MDE (80 %)",
+        "n_used": "n used",
+        "n_dropped": "n dropped",
+        "context": "omnibus test (context)",
     }
+    if not full:
+        for c in ("finding_id", "by", "estimate_type"):
+            cols.pop(c)
     out = t[list(cols)].rename(columns=cols)
-    for c in ("estimate", "p Holm", "p BH"):
+    for c in ("estimate", "p", "p Holm", "MDE (80 %)"):
         out[c] = out[c].map(_fmt)
+    for c in ("n used", "n dropped"):
+        out[c] = out[c].map(lambda v: "" if not np.isfinite(v) else f"{int(v)}")
     return out.fillna("")
 
 
@@ -125,7 +144,9 @@ def _tex_tables(table: pd.DataFrame, results: Mapping, out: Path) -> list[Path]:
     tex_dir = out / "tables"
     tex_dir.mkdir(exist_ok=True)
     main = table[table["kind"].isin(["difference", "omnibus", "aggregate"])]
-    disp = _summary_table(main).drop(columns=["stated", "contrast", "estimate type"])
+    disp = _summary_table(main).drop(
+        columns=["contrast", "estimate type", "test", "omnibus test (context)"]
+    )
     body = frame_to_latex(disp, caption="Findings of Ibsen & Espersen (2016) replicated")
     (tex_dir / "findings.tex").write_text(body, encoding="utf-8")
     (tex_dir / "findings_document.tex").write_text(
@@ -218,12 +239,7 @@ def write_report(
     dict of str to Path
         ``html``, ``markdown``, ``csv``, ``latex`` (findings table) and ``figures`` folder.
     """
-    from ..report.plots import (
-        forest_plot,
-        posterior_difference_plot,
-        predicted_probabilities_plot,
-        weight_plot,
-    )
+    from ..report.plots import forest_plot, posterior_difference_plot, weight_plot
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,19 +251,29 @@ def write_report(
     csv_path = out / "findings.csv"
     table.to_csv(csv_path, index=False)
 
-    images: list[tuple[str, str, str]] = []  # (title, relative path, base64)
-    plot_rows = table[table["kind"] == "difference"].copy()
-    plot_rows["label"] = plot_rows["finding_id"] + " " + plot_rows["outcome"].astype(str)
-    if np.isfinite(plot_rows["ci_lower"].astype(float)).any():
-        fig = forest_plot(plot_rows, title="Directional findings: estimate by method")
-        images.append(
+    models = {k: v for k, v in results.items() if isinstance(k, tuple) and len(k) == 4}
+    figures = _finding_figures(table, models, fig_dir)
+    general: list[tuple[str, str, str]] = []  # (title, relative path, base64)
+    directional = table[table["kind"] == "difference"]
+    if np.isfinite(directional["ci_lower"].astype(float)).any():
+        fig = forest_plot(directional, title="Directional findings: estimate by method")
+        general.append(
             (
-                "Forest plot: each directional finding by method",
+                "Forest plot: every directional finding by method",
                 "figures/forest.png",
                 _png(fig, fig_dir / "forest.png"),
             )
         )
-    models = {k: v for k, v in results.items() if isinstance(k, tuple) and len(k) == 4}
+    pw = results.get("propensity_weights")
+    if pw is not None:
+        fig = weight_plot(pw)
+        general.append(
+            (
+                "Nonresponse weights: distribution and balance",
+                "figures/weights.png",
+                _png(fig, fig_dir / "weights.png"),
+            )
+        )
     draws = {
         f"{k[0]} {k[1]}": v["draws"]
         for k, v in sorted(models.items())
@@ -255,42 +281,11 @@ def write_report(
     }
     if draws:
         fig = posterior_difference_plot(draws, xlabel="population difference in proportions")
-        images.append(
+        general.append(
             (
                 "Posterior of each directional difference (MRP)",
                 "figures/posterior_differences.png",
                 _png(fig, fig_dir / "posterior_differences.png"),
-            )
-        )
-    pw = results.get("propensity_weights")
-    if pw is not None:
-        fig = weight_plot(pw)
-        images.append(
-            (
-                "Nonresponse weights: distribution and balance",
-                "figures/weights.png",
-                _png(fig, fig_dir / "weights.png"),
-            )
-        )
-    for key, entry in sorted(models.items(), key=lambda kv: kv[0]):
-        fid, item, by, method = key
-        if method != "ordinal" or not isinstance(entry, Mapping):
-            continue
-        try:
-            probs = _predicted_by_group(entry)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            probs = None
-        if probs is None:
-            continue
-        fig = predicted_probabilities_plot(
-            probs, title=f"{fid}: {item} by {by} (average predicted probabilities, ordinal model)"
-        )
-        name = f"predicted_{fid}_{item}.png"
-        images.append(
-            (
-                f"{fid}: predicted probabilities of {item}",
-                f"figures/{name}",
-                _png(fig, fig_dir / name),
             )
         )
 
@@ -331,87 +326,24 @@ def write_report(
         ct_md = "\n".join(parts)
         (ct_dir / "crosstabs.md").write_text(ct_md, encoding="utf-8")
 
-    main = table[table["kind"].isin(["difference", "omnibus", "aggregate"])]
-    patt = table[table["kind"].isin(["marginal", "ranking"])]
-    counts = (
-        main.groupby(["method", "verdict"]).size().unstack(fill_value=0)
-        if len(main)
-        else pd.DataFrame()
-    )
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    versions = _versions()
     prov = [
-        f"- Data: {data_source}.",
-        f"- Methods run: {', '.join(methods) or 'see table'}; random seed {random_seed}.",
-        f"- Findings registry: civmodels/replication/findings.yaml ({len(reg.findings)} "
+        f"Data: {data_source}.",
+        f"Methods run: {', '.join(methods) or 'see table'}; random seed {random_seed}.",
+        f"Findings registry: civmodels/replication/findings.yaml ({len(reg.findings)} "
         f"findings, {len(reg.patterns)} patterns); source: {reg.source}",
-        "- Only pp. 1-16 of the report were readable: no finding comes with a test statistic, "
-        "so 'replicated' means the stated direction (or absence of difference) is found at the "
-        "5 % level.",
-        f"- Generated {now}"
+        "Only pp. 1-16 of the report were readable: no finding comes with a test statistic, so "
+        "each finding is tested as stated, by the contrast, omnibus or equivalence test "
+        "described in the legend.",
+        f"Generated {now}"
         + (f" in {elapsed:.0f} s" if elapsed is not None else "")
-        + f"; {versions}.",
+        + f"; {_versions()}.",
     ]
-    notes = main[main["verdict"].isin(["not testable", "not available", "failed"])]
-    note_lines = [
-        f"- {r.finding_id} / {r.outcome} / {r.method}: **{r.verdict}** - {r.note}"
-        for r in notes.drop_duplicates(["finding_id", "outcome", "method", "verdict"]).itertuples()
-    ]
-    legend = "\n".join(
-        f"- **{k}**: {v}" for k, v in METHOD_LABELS.items() if k in set(table["method"])
-    )
-
-    md = ["# Replication of Ibsen & Espersen (2016), KORA", ""]
-    if synthetic:
-        md += [f"> **Synthetic data.** {_SYNTHETIC_NOTE}", ""]
-    md += [
-        "## Data and provenance",
-        "",
-        *prov,
-        "",
-        "## Methods",
-        "",
-        legend,
-        "",
-        "## Verdicts by method",
-        "",
-        _md_table(counts.reset_index()) if len(counts) else "",
-        "## Findings",
-        "",
-        _md_table(_summary_table(main)),
-        "",
-    ]
-    for title, rel, _ in images:
-        md += [f"### {title}", "", f"![{title}]({rel})", ""]
-    md += [
-        "## Overall patterns (M1-M13)",
-        "",
-        _md_table(
-            _summary_table(patt).drop(columns=["by", "stated", "p Holm", "p BH", "verdict (Holm)"])
-        )
-        if len(patt)
-        else "",
-        "## Not testable, not available or failed",
-        "",
-        *(note_lines or ["- none"]),
-        "",
-        "## Files",
-        "",
-        "- `findings.csv` - the full tidy table (all columns, unrounded)",
-        "- `tables/*.tex` - LaTeX (booktabs) tables; `*_document.tex` compile standalone",
-        "- `crosstabs/` - the report's own analysis: cross-tabulations and chi-square tests",
-        "- `figures/` - the plots",
-        "",
-    ]
-    md_text = "\n".join(md)
+    doc = _document(table, reg, figures, general, prov, synthetic, ct_md != "")
     md_path = out / "report.md"
-    md_path.write_text(md_text, encoding="utf-8")
-
+    md_path.write_text(_render_md(doc), encoding="utf-8")
     html_path = out / "report.html"
-    html_path.write_text(
-        _html(main, patt, counts, images, synthetic, prov, legend, note_lines),
-        encoding="utf-8",
-    )
+    html_path.write_text(_render_html(doc), encoding="utf-8")
     return {
         "html": html_path,
         "markdown": md_path,
@@ -433,64 +365,292 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-_VERDICT_COLORS = {
-    "replicated": "#d8f0d8",
-    "consistent": "#d8f0d8",
-    "reversed": "#f7d4d4",
-    "not replicated": "#f7d4d4",
+_TONES = {
+    "replicated": "#cdeccd",
+    "equivalent": "#cdeccd",
+    "consistent": "#cdeccd",
+    "reversed": "#f4c7c7",
+    "not replicated": "#f4c7c7",
+    "difference found": "#f4c7c7",
     "differs from report": "#f7e3c4",
-    "not significant": "#f2f2f2",
-    "not testable": "#e8e8f8",
-    "not available": "#e8e8f8",
-    "failed": "#f7d4d4",
+    "not significant": "#eeeeee",
+    "inconclusive": "#fff3c4",
+    "not testable": "#e3e3f6",
+    "not available": "#e3e3f6",
+    "failed": "#f4c7c7",
+    "mixed": "#fbfbe8",
 }
 
+Block = tuple[Any, ...]
 
-def _html_table(df: pd.DataFrame) -> str:
+
+def _finding_figures(
+    table: pd.DataFrame, models: Mapping, fig_dir: Path
+) -> dict[str, list[tuple[str, str, str]]]:
+    """Per finding: a forest plot of its contrasts and the predicted probabilities."""
+    from ..report.plots import forest_plot, predicted_probabilities_plot
+
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    rows = table[table["kind"].isin(["difference", "omnibus"])]
+    for fid, sub in rows.groupby("finding_id", sort=False):
+        sub = sub.assign(label=sub["outcome"].astype(str) + " by " + sub["by"].astype(str))
+        ok = np.isfinite(sub["ci_lower"].astype(float)) & np.isfinite(sub["ci_upper"].astype(float))
+        if not ok.any():
+            continue
+        figs = out.setdefault(str(fid), [])
+        level = sub.loc[ok, "ci_level"].astype(float).iloc[0]
+        try:
+            fig = forest_plot(
+                sub[ok], title=f"{fid}: estimates with {level:.0%} intervals, by method"
+            )
+        except (ValueError, TypeError, KeyError) as err:  # a figure never stops the report
+            figs.append((f"{fid}: forest plot not drawn ({err})", "", ""))
+            continue
+        name = f"forest_{fid}.png"
+        figs.append((f"{fid}: forest plot", f"figures/{name}", _png(fig, fig_dir / name)))
+    for key, entry in sorted(models.items(), key=lambda kv: kv[0]):
+        fid, item, by, method = key
+        if method != "ordinal" or not isinstance(entry, Mapping):
+            continue
+        try:
+            probs = _predicted_by_group(entry)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            probs = None
+        if probs is None:
+            continue
+        fig = predicted_probabilities_plot(
+            probs, title=f"{fid}: {item} by {by} (average predicted probabilities, ordinal model)"
+        )
+        name = f"predicted_{fid}_{item}.png"
+        out.setdefault(str(fid), []).append(
+            (
+                f"{fid}: predicted probabilities of {item}",
+                f"figures/{name}",
+                _png(fig, fig_dir / name),
+            )
+        )
+    return out
+
+
+def _legend(reg: Any, table: pd.DataFrame) -> list[Block]:
+    from ._contrasts import POWER
+    from ._runner import FAMILIES, VERDICT_MEANINGS
+
+    present = set(table["verdict"].dropna()) | set(table["verdict_holm"].dropna())
+    items = [f"**{v}** - {m}" for v, m in VERDICT_MEANINGS.items() if v in present]
+    m = reg.margins
+    rules = [
+        f"All tests at alpha = {reg.alpha:g}. `verdict` uses the raw p-value, `verdict (Holm)` "
+        "the Holm-adjusted one.",
+        "Directional findings: one contrast per method - its estimate, interval, p-value and "
+        "verdict agree by construction (report-style: difference in proportions with a Wald z "
+        "test on the focal/reference x event table; design-based: weighted difference with a "
+        "design t on the municipality clusters; models: odds ratio with a Wald z; Bayesian: "
+        "posterior tail probability 2 min(P(d<=0), P(d>=0)) with the equal-tailed interval). "
+        "The omnibus test of the whole table is shown as context only.",
+        f"'No difference' findings: every pair of groups tested for equivalence (TOST, "
+        f"intersection-union) within +/-{m['difference']:g} in the event share or an odds ratio "
+        f"within [1/{m['odds_ratio']:g}, {m['odds_ratio']:g}]; their interval is the "
+        f"{1 - 2 * reg.alpha:.0%} interval of the least equivalent pair.",
+        *[f"Multiplicity family '{k}': {v}." for k, v in FAMILIES.items()],
+        f"MDE: the smallest true effect the method's test detects with {POWER:.0%} power at "
+        f"alpha = {reg.alpha:g} (same scale as the estimate; Cohen's w for omnibus tests), from "
+        "its own standard error - which carries its n, weights and clusters.",
+    ]
+    return [("h2", "Legend"), ("ul", items), ("ul", rules)]
+
+
+def _document(
+    table: pd.DataFrame,
+    reg: Any,
+    figures: Mapping[str, list[tuple[str, str, str]]],
+    general: list[tuple[str, str, str]],
+    prov: list[str],
+    synthetic: bool,
+    has_crosstabs: bool,
+) -> list[Block]:
+    from ._summary import not_testable, verdict_counts, verdict_matrix
+
+    doc: list[Block] = [("h1", "Replication of Ibsen & Espersen (2016), KORA")]
+    if synthetic:
+        doc.append(("warn", f"Synthetic data. {_SYNTHETIC_NOTE}"))
+    matrix = verdict_matrix(table)
+    methods = [c for c in matrix.columns if c.endswith("__tone")]
+    shown = matrix[["finding", "stated", "page", "figures", *[c[:-6] for c in methods]]].rename(
+        columns={"stated": "the report's words", "figures": "report's figures"}
+    )
+    tones = {c[:-6]: matrix[c].tolist() for c in methods}
+    doc += [
+        ("h2", "Verdict matrix"),
+        (
+            "p",
+            "One cell per finding and method (raw p-values; Holm-adjusted verdicts in the full "
+            "table). A cell with several verdicts counts the finding's outcome x grouping rows.",
+        ),
+        ("table", shown, tones),
+    ]
+    doc += _legend(reg, table)
+    counts = verdict_counts(table)
+    if len(counts):
+        doc += [
+            ("h2", "Verdict counts"),
+            ("p", "Finding rows per method and verdict (F17 once per method)."),
+            ("table", counts.reset_index(), None),
+        ]
+    doc.append(("h2", "Findings"))
+    main = table[table["kind"].isin(["difference", "omnibus", "aggregate"])]
+    for fid in sorted(dict.fromkeys(main["finding_id"])):
+        sub = main[main["finding_id"] == fid]
+        first = sub.iloc[0]
+        doc.append(("h3", f"{fid}: {first['title']}"))
+        page = f"p. {first['page']}"
+        figs = first["report_figures"] if isinstance(first["report_figures"], str) else ""
+        doc.append(("quote", f"{first.get('stated', '')} ({page}{'; ' + figs if figs else ''})"))
+        pattern = (sub["kind"] == "aggregate") & (sub["outcome"] == "all")
+        agg = sub[pattern]
+        if len(agg):
+            doc.append(("p", f"Rule: {reg.finding(fid).rule or ''}"))
+            doc.append(
+                (
+                    "table",
+                    agg[["method", "verdict", "note"]].rename(columns={"note": "tally"}),
+                    None,
+                )
+            )
+            sub = sub[~pattern]
+        tested = sub[~sub["verdict"].isin(["not testable", "not available", "failed"])]
+        if len(tested):
+            disp = _summary_table(tested, full=False)
+            doc.append(("table", disp, {"verdict": disp["verdict"].tolist()}))
+        missing = len(sub) - len(tested)
+        if missing:
+            doc.append(("p", f"{missing} row(s) not tested - see 'Not tested' below."))
+        for title, rel, b64 in figures.get(str(fid), []):
+            doc.append(("img", title, rel, b64) if rel else ("p", title))
+    if general:
+        doc.append(("h2", "All directional findings, weights and posterior differences"))
+        doc += [("img", t, r, b) for t, r, b in general]
+    patt = table[table["kind"].isin(["marginal", "ranking"])]
+    if len(patt):
+        disp = _summary_table(patt).drop(
+            columns=["by", "p", "p Holm", "verdict (Holm)", "MDE (80 %)", "omnibus test (context)"]
+        )
+        doc += [
+            ("h2", "Overall patterns (M1-M13)"),
+            ("table", disp, {"verdict": disp["verdict"].tolist()}),
+        ]
+    nt = not_testable(table)
+    doc.append(("h2", "Not tested"))
+    if len(nt):
+        doc.append(("table", nt, {"verdict": nt["verdict"].tolist()}))
+    else:
+        doc.append(("p", "Every finding was tested."))
+    full = _summary_table(main)
+    doc += [
+        ("h2", "Full table"),
+        ("p", "Every finding x outcome x grouping x method; findings.csv has all columns."),
+        (
+            "table",
+            full,
+            {
+                "verdict": full["verdict"].tolist(),
+                "verdict (Holm)": full["verdict (Holm)"].tolist(),
+            },
+        ),
+        ("h2", "Provenance"),
+        ("ul", prov),
+        ("h2", "Files"),
+        (
+            "ul",
+            [
+                "`findings.csv` - the full tidy table (all columns, unrounded)",
+                "`tables/*.tex` - LaTeX (booktabs) tables; `*_document.tex` compile standalone",
+                *(
+                    ["`crosstabs/` - the report's own analysis: cross-tabulations, chi-square"]
+                    if has_crosstabs
+                    else []
+                ),
+                "`figures/` - the plots",
+            ],
+        ),
+    ]
+    return doc
+
+
+def _render_md(doc: list[Block]) -> str:
+    out: list[str] = []
+    for block in doc:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            out += ["#" * int(kind[1]) + " " + block[1], ""]
+        elif kind == "warn":
+            out += [f"> **{block[1]}**", ""]
+        elif kind == "quote":
+            out += [f"> {block[1]}", ""]
+        elif kind == "p":
+            out += [block[1], ""]
+        elif kind == "ul":
+            out += [f"- {item}" for item in block[1]] + [""]
+        elif kind == "table":
+            out += [_md_table(block[1]), ""]
+        elif kind == "img":
+            out += [f"![{block[1]}]({block[2]})", ""]
+    return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    """Escape text for HTML and turn **bold** and `code` into tags."""
+    import re
+
+    t = html.escape(str(text))
+    t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+
+
+def _html_table(df: pd.DataFrame, tones: Mapping[str, list[str]] | None) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for row in df.itertuples(index=False):
+    body = []
+    for i, row in enumerate(df.itertuples(index=False)):
         cells = []
         for col, v in zip(df.columns, row, strict=True):
-            style = ""
-            if str(col).startswith("verdict"):
-                style = f" style='background:{_VERDICT_COLORS.get(str(v), 'white')}'"
-            cells.append(f"<td{style}>{html.escape(str(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            tone = (tones or {}).get(str(col))
+            colour = _TONES.get(tone[i], "") if tone is not None else ""
+            style = f" style='background:{colour}'" if colour else ""
+            cls = " class='verdict'" if tone is not None else ""
+            cells.append(f"<td{cls}{style}>{html.escape(str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _html(main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
+def _render_html(doc: list[Block]) -> str:
     css = (
-        "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;"
+        "body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;"
         "color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}"
-        "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#eee}"
-        ".warn{background:#fff4d6;border-left:4px solid #e0a800;padding:0.6em 1em}"
-        "img{max-width:100%}"
+        "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
+        "th{background:#eee}.warn{background:#fff4d6;border-left:4px solid #e0a800;"
+        "padding:0.6em 1em}blockquote{border-left:4px solid #bbb;margin:0.5em 0;"
+        "padding:0.2em 1em;color:#444}img{max-width:100%}"
     )
-    body = ["<h1>Replication of Ibsen &amp; Espersen (2016), KORA</h1>"]
-    if synthetic:
-        body.append(f"<p class='warn'><b>Synthetic data.</b> {html.escape(_SYNTHETIC_NOTE)}</p>")
-    body.append("<h2>Data and provenance</h2><ul>")
-    body += [f"<li>{html.escape(p[2:])}</li>" for p in prov]
-    body.append("</ul><h2>Methods</h2><ul>")
-    body += [f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in legend.splitlines()]
-    body.append("</ul><h2>Verdicts by method</h2>")
-    if len(counts):
-        body.append(_html_table(counts.reset_index()))
-    body.append("<h2>Findings</h2>")
-    body.append(_html_table(_summary_table(main)))
-    for title, _, b64 in images:
-        body.append(f"<h3>{html.escape(title)}</h3>")
-        body.append(f"<img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'>")
-    body.append("<h2>Overall patterns (M1-M13)</h2>")
-    if len(patt):
-        body.append(_html_table(_summary_table(patt)))
-    body.append("<h2>Not testable, not available or failed</h2><ul>")
-    body += [f"<li>{html.escape(n[2:]).replace('**', '')}</li>" for n in note_lines] or [
-        "<li>none</li>"
-    ]
-    body.append("</ul><p>Files: findings.csv, tables/*.tex, crosstabs/, figures/.</p>")
+    body: list[str] = []
+    for block in doc:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            body.append(f"<{kind}>{html.escape(block[1])}</{kind}>")
+        elif kind == "warn":
+            body.append(f"<p class='warn'><b>{html.escape(block[1])}</b></p>")
+        elif kind == "quote":
+            body.append(f"<blockquote>{html.escape(block[1])}</blockquote>")
+        elif kind == "p":
+            body.append(f"<p>{_inline(block[1])}</p>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "table":
+            body.append(_html_table(block[1], block[2]))
+        elif kind == "img":
+            body.append(f"<h4>{html.escape(block[1])}</h4>")
+            body.append(
+                f"<img alt='{html.escape(block[1])}' src='data:image/png;base64,{block[3]}'>"
+            )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>civmodels replication report</title><style>{css}</style></head><body>"

@@ -2,16 +2,20 @@
 
 A checkpoint is one Parquet file. Its rows are the tidy rows the study returned (plus the
 ``replicate`` column); its key-value metadata hold the study's identity (name, hash of the
-parameters, seed), the number of replicates asked for, the indices of every finished replicate
-(including those that returned no rows) and the failures. The file is always replaced
+parameters, hash of the study's code, seed), the number of replicates asked for, the indices
+of every finished replicate (including those that returned no rows and those that failed or
+killed their worker) and the failures. The file is always replaced
 atomically (written beside, then renamed), so an interruption can lose at most the replicates
 finished since the last write, never the file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
+import marshal
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +26,7 @@ import numpy as np
 
 from ..exceptions import CivmodelsError
 
-__all__ = ["Checkpoint", "CheckpointMismatchError", "study_hash"]
+__all__ = ["Checkpoint", "CheckpointMismatchError", "code_hash", "study_hash"]
 
 _KEY = b"civmodels.simulation"
 _FORMAT = 1
@@ -40,7 +44,9 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if callable(obj):
-        return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+        # where it is defined and what its code is: two lambdas never share an identity
+        where = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+        return f"{where}#{code_hash(obj)}"
     if hasattr(obj, "to_dict"):
         try:
             return obj.to_dict()
@@ -63,14 +69,39 @@ def _pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
+def code_hash(obj: Any) -> str:
+    """SHA-256 (hex, 16 characters) of the code of a study function or callable object.
+
+    The source text when it can be read (so an edit to the function changes the hash), else
+    the compiled code; a callable object is identified by its class's code, a
+    ``functools.partial`` by its function's code and its bound arguments.
+    """
+    if isinstance(obj, functools.partial):
+        inner = code_hash(obj.func)
+        text = (
+            f"partial:{inner}:{canonical_parameters({str(k): v for k, v in enumerate(obj.args)})}:"
+        )
+        text += canonical_parameters(obj.keywords)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    target = obj
+    if not (inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isclass(obj)):
+        target = type(obj)
+    try:
+        raw = inspect.getsource(target).encode()
+    except (OSError, TypeError):
+        code = getattr(target, "__code__", None)
+        raw = marshal.dumps(code) if code is not None else repr(target).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
 def canonical_parameters(parameters: Mapping[str, Any]) -> str:
     """Stable JSON text of a parameter mapping (sorted keys, numpy values as Python)."""
     return json.dumps(dict(parameters), sort_keys=True, default=_jsonable)
 
 
-def study_hash(name: str, parameters: Mapping[str, Any]) -> str:
-    """SHA-256 (hex, 16 characters) of a study's name and canonical parameters."""
-    text = json.dumps({"name": name, "parameters": canonical_parameters(parameters)})
+def study_hash(name: str, parameters: Mapping[str, Any], code: str = "") -> str:
+    """SHA-256 (hex, 16 characters) of a study's name, canonical parameters and code hash."""
+    text = json.dumps({"name": name, "parameters": canonical_parameters(parameters), "code": code})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,6 +115,7 @@ class Checkpoint:
     parameters_hash: str
     random_seed: int
     n_sims: int
+    code: str = ""
     records: list[dict[str, Any]] = field(default_factory=list)
     completed: set[int] = field(default_factory=set)
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -98,6 +130,7 @@ class Checkpoint:
         parameters_hash: str,
         random_seed: int,
         n_sims: int,
+        code: str = "",
     ) -> Checkpoint:
         """Load ``path`` if it exists and belongs to this study, else start an empty one.
 
@@ -114,6 +147,7 @@ class Checkpoint:
             parameters_hash=parameters_hash,
             random_seed=random_seed,
             n_sims=n_sims,
+            code=code,
         )
         _, pq = _pyarrow()
         if not path.exists():
@@ -138,6 +172,11 @@ class Checkpoint:
             reasons.append(f"study name {meta['name']!r} (this run: {name!r})")
         if meta["parameters_hash"] != parameters_hash:
             reasons.append(f"parameters {meta['parameters']} (this run: {parameters_json})")
+        if meta.get("code") != code:
+            reasons.append(
+                f"study code {meta.get('code') or '(none recorded: an older civmodels)'} "
+                f"(this run: {code}); the study function or its class was changed or replaced"
+            )
         if int(meta["random_seed"]) != int(random_seed):
             reasons.append(f"random_seed={meta['random_seed']} (this run: {random_seed})")
         if reasons:
@@ -169,6 +208,7 @@ class Checkpoint:
             "name": self.name,
             "parameters": self.parameters_json,
             "parameters_hash": self.parameters_hash,
+            "code": self.code,
             "random_seed": int(self.random_seed),
             "n_sims": int(self.n_sims),
             "completed": sorted(self.completed),

@@ -17,7 +17,7 @@ import pandas as pd
 from .._validation import check_positive_int
 from ..exceptions import CivmodelsError
 from ..results import Summary
-from ._checkpoint import Checkpoint, canonical_parameters, study_hash
+from ._checkpoint import Checkpoint, canonical_parameters, code_hash, study_hash
 
 __all__ = [
     "DaskClientError",
@@ -61,8 +61,9 @@ class Study:
     name : str, optional
         Name stored in checkpoints (default: the function's qualified name).
     parameters : mapping, optional
-        Keyword arguments passed to ``func``. With the name they make up the study's identity:
-        a checkpoint written with other parameters is refused.
+        Keyword arguments passed to ``func``. With the name and a hash of the study's code
+        they make up the study's identity: a checkpoint written with other parameters or by
+        other code is refused.
 
     Notes
     -----
@@ -90,6 +91,12 @@ class Study:
             )
         self.name = str(name)
         self.parameters = dict(parameters or {})
+
+    @property
+    def code_hash(self) -> str:
+        """Hash of the code that runs a replicate (``func``, or the subclass's ``__call__``):
+        part of the study's identity in checkpoints."""
+        return code_hash(self.func if self.func is not None else type(self))
 
     def __call__(self, rng: np.random.Generator) -> dict[str, Any] | list[dict[str, Any]]:
         """Run one replicate on the stream ``rng``."""
@@ -386,13 +393,15 @@ def run(
         checkpoint_every = max(1, math.ceil(n_sims / 50))
 
     params_json = canonical_parameters(the_study.parameters)
+    code = the_study.code_hash
     state = Checkpoint(
         path=None,  # type: ignore[arg-type]
         name=the_study.name,
         parameters_json=params_json,
-        parameters_hash=study_hash(the_study.name, the_study.parameters),
+        parameters_hash=study_hash(the_study.name, the_study.parameters, code),
         random_seed=seed,
         n_sims=n_sims,
+        code=code,
     )
     if checkpoint is not None:
         state = Checkpoint.open(
@@ -402,6 +411,7 @@ def run(
             parameters_hash=state.parameters_hash,
             random_seed=seed,
             n_sims=n_sims,
+            code=code,
         )
     n_resumed = len([i for i in state.completed if i < n_sims])
     todo = [i for i in range(n_sims) if i not in state.completed]
@@ -503,18 +513,81 @@ def _chunks(todo: list[int], size: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
+#: ``error_type`` of a replicate whose worker process died while running it.
+WORKER_DIED = "WorkerDied"
+
+
+def _worker_died(index: int, seed: int, exc: BaseException) -> dict[str, Any]:
+    return {
+        "replicate": index,
+        "error_type": WORKER_DIED,
+        "message": (
+            "the worker process died while running this replicate (killed by a signal, out of "
+            f"memory, or a crash in compiled code): {type(exc).__name__}: "
+            + (str(exc).strip().splitlines() or [""])[0]
+        ),
+        "seed_entropy": int(seed),
+        "spawn_key": str((index,)),
+    }
+
+
+def _isolate(study: Study, indices: list[int], seed: int) -> Iterator[tuple[int, Any, Any]]:
+    """Run replicates one at a time in a single fresh worker, so a replicate that kills its
+    worker is identified (and recorded as a failure) without taking the others with it."""
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    for i in indices:
+        executor = get_reusable_executor(max_workers=1)
+        try:
+            yield executor.submit(_run_one, study, i, seed).result()
+        except TerminatedWorkerError as exc:
+            yield i, None, _worker_died(i, seed, exc)
+
+
 def _iter_loky(
     study: Study, todo: list[int], seed: int, n_workers: int, chunk_size: int | None
 ) -> Iterator[tuple[int, Any, Any]]:
-    from joblib import Parallel, delayed
+    """Chunks of replicates on loky worker processes, at most two chunks per worker in flight.
 
-    parallel = Parallel(
-        n_jobs=n_workers,
-        backend="loky",
-        return_as="generator_unordered",
-        batch_size="auto" if chunk_size is None else chunk_size,
-    )
-    yield from parallel(delayed(_run_one)(study, i, seed) for i in todo)
+    When a worker dies (a replicate segfaults, is OOM-killed or calls ``os._exit``), every chunk
+    in flight fails with it; their replicates are rerun one by one in an isolated worker, so
+    only the replicate that kills its worker is recorded as a failure (with its seed) and the
+    run goes on.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    if chunk_size is None:
+        chunk_size = min(20, max(1, len(todo) // (8 * n_workers)))
+    pending = _chunks(todo, chunk_size)[::-1]
+    window = 2 * n_workers
+    while pending:
+        executor = get_reusable_executor(max_workers=n_workers)
+        running: dict[Any, list[int]] = {}
+        crashed: list[int] = []
+        try:
+            while pending or running:
+                while pending and len(running) < window and not crashed:
+                    chunk = pending.pop()
+                    running[executor.submit(_run_chunk, study, chunk, seed)] = chunk
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    chunk = running.pop(fut)
+                    try:
+                        yield from fut.result()
+                    except TerminatedWorkerError:
+                        crashed += chunk
+        finally:
+            # on interruption, drop the queued chunks so the workers are not left busy
+            for fut in running:
+                fut.cancel()
+        if crashed:
+            yield from _isolate(study, sorted(crashed), seed)
 
 
 def _connect(client: Any, n_workers: int) -> tuple[Any, Any]:
@@ -581,7 +654,7 @@ def _iter_dask(
     n_workers: int,
     chunk_size: int | None,
 ) -> Iterator[tuple[int, Any, Any]]:
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     dclient, close = _connect(client, n_workers)
     futures: list[Any] = []
@@ -595,8 +668,19 @@ def _iter_dask(
         futures = dclient.map(
             _run_chunk, [study_f] * len(chunks), chunks, [seed] * len(chunks), pure=False
         )
+        chunk_of = dict(zip(futures, chunks, strict=True))
         for fut in as_completed(futures):
-            yield from fut.result()
+            try:
+                yield from fut.result()
+            except KilledWorker:
+                # the chunk killed its workers: rerun its replicates one by one, so that only
+                # the replicate that kills its worker is recorded as a failure
+                for i in chunk_of[fut]:
+                    single = dclient.submit(_run_chunk, study_f, [i], seed, pure=False)
+                    try:
+                        yield from single.result()
+                    except KilledWorker as exc:
+                        yield i, None, _worker_died(i, seed, exc)
     finally:
         # On interruption, drop queued work so the cluster is not left busy.
         pending = [f for f in futures if not f.done()]

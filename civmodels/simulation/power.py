@@ -184,10 +184,11 @@ def _bayes(
     )
     name = _coef_of(res.params, by)
     draws = _posterior_draws(res, name)
-    p_pos = float(np.mean(draws > 0))
-    pd_ = max(p_pos, 1 - p_pos)
-    # "Detected" = probability of direction above 1 - alpha (0.95 by default).
-    return {"p_value": 1 - pd_, "estimate": float(np.mean(draws)), "detected": pd_ > 1 - alpha}
+    # The replication runner's rule (civmodels.replication): the two-sided posterior tail
+    # probability 2 min(P(d <= 0), P(d >= 0)) below alpha, i.e. P(direction) > 1 - alpha/2.
+    below, above = float(np.mean(draws <= 0)), float(np.mean(draws >= 0))
+    p_tail = min(1.0, 2 * min(below, above))
+    return {"p_value": p_tail, "estimate": float(np.mean(draws)), "detected": p_tail < alpha}
 
 
 def _posterior_draws(res: Any, name: str) -> np.ndarray:
@@ -495,7 +496,10 @@ class PowerResult:
         info = {k: v for k, v in self.settings.items() if k not in ("methods", "frame")}
         info["replicates"] = self.run.n_sims
         info["random_seed"] = self.run.random_seed
-        notes = ["power = share of replicates with p < alpha (bayes: P(direction) > 1 - alpha)"]
+        notes = [
+            "power = share of replicates with p < alpha "
+            "(bayes: P(direction) > 1 - alpha/2, the replication's rule)"
+        ]
         if self.run.n_failed:
             notes.append(f"{self.run.n_failed} replicates failed entirely (see .run.failures)")
         return Summary(
@@ -548,8 +552,8 @@ def power(
         Target unit response rate in (0, 1].
     methods : sequence of str
         Any of ``"chi2"`` (Pearson, as the report), ``"rao-scott"``, ``"ordinal-cluster"``,
-        ``"mixed"`` (random-intercept model, AGQ) and ``"bayes"`` (P(direction) > 1 - alpha;
-        slow, not a default).
+        ``"mixed"`` (random-intercept model, AGQ) and ``"bayes"`` (P(direction) > 1 - alpha/2,
+        the replication runner's rule; slow, not a default).
     n_sims : int
         Number of simulated surveys.
     alpha : float

@@ -45,14 +45,18 @@ def test_crosstab_matches_scipy_and_manual_difference(survey, crosstab_run):
     row = crosstab_run.query("finding_id == 'F12' and method == 'crosstab'").iloc[0]
     tab = pd.crosstab(survey["pressure_high"], survey["mot_cost_effectiveness"])
     chi = stats.chi2_contingency(tab.to_numpy(), correction=False)
-    assert row["statistic"] == pytest.approx(chi.statistic, rel=1e-12)
-    assert row["p_value"] == pytest.approx(chi.pvalue, rel=1e-10)
+    # the omnibus chi-square is context; the verdict's test is the z test of the contrast
+    assert row["omnibus_statistic"] == pytest.approx(chi.statistic, rel=1e-12)
+    assert row["omnibus_p"] == pytest.approx(chi.pvalue, rel=1e-10)
     top = survey["mot_cost_effectiveness"] == "Meget vigtigt"
     hi, lo = top[survey["pressure_high"]], top[~survey["pressure_high"]]
     diff = hi.mean() - lo.mean()
     se = np.sqrt(hi.mean() * (1 - hi.mean()) / len(hi) + lo.mean() * (1 - lo.mean()) / len(lo))
     assert row["estimate"] == pytest.approx(diff, rel=1e-12)
     assert row["ci_lower"] == pytest.approx(diff - stats.norm.ppf(0.975) * se, rel=1e-12)
+    assert row["statistic"] == pytest.approx(diff / se, rel=1e-12)
+    assert row["p_value"] == pytest.approx(2 * stats.norm.sf(abs(diff / se)), rel=1e-10)
+    assert row["mde"] == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * se)
 
 
 def test_planted_effects_get_the_right_verdicts(crosstab_run):
@@ -63,18 +67,24 @@ def test_planted_effects_get_the_right_verdicts(crosstab_run):
     assert v["F06"] == "replicated"  # planted: more collaborations in larger municipalities
 
 
-def test_holm_and_bh_are_computed_within_each_method(crosstab_run):
-    fam = crosstab_run[
-        (crosstab_run["method"] == "crosstab")
-        & crosstab_run["kind"].isin(["difference", "omnibus", "aggregate"])
-    ]
+def test_holm_and_bh_are_computed_within_each_declared_family(crosstab_run):
+    mine = crosstab_run[crosstab_run["method"] == "crosstab"]
+    diff = mine[mine["family"] == "difference (crosstab)"]
+    eq = mine[mine["family"] == "equivalence (crosstab)"]
+    assert len(diff) and len(eq)
+    assert set(eq["direction"]) <= {"none", "few"}
+    # the difference family: the contrasts' p-values and the equivalence rows' omnibus p-values
+    p_all = np.concatenate([diff["p_value"].to_numpy(float), eq["omnibus_p"].to_numpy(float)])
+    holm = adjust_pvalues(p_all, "holm")
+    np.testing.assert_allclose(diff["p_holm"].to_numpy(float), holm[: len(diff)])
+    np.testing.assert_allclose(eq["omnibus_p_holm"].to_numpy(float), holm[len(diff) :])
     np.testing.assert_allclose(
-        fam["p_holm"].to_numpy(float), adjust_pvalues(fam["p_value"].to_numpy(float), "holm")
+        diff["p_bh"].to_numpy(float), adjust_pvalues(p_all, "bh")[: len(diff)]
     )
     np.testing.assert_allclose(
-        fam["p_bh"].to_numpy(float), adjust_pvalues(fam["p_value"].to_numpy(float), "bh")
+        eq["p_holm"].to_numpy(float), adjust_pvalues(eq["p_value"].to_numpy(float), "holm")
     )
-    assert (fam["p_holm"].dropna() >= fam["p_value"][fam["p_holm"].notna()]).all()
+    assert (diff["p_holm"] >= diff["p_value"]).all()
 
 
 def test_missing_outcome_is_not_testable_not_a_crash(survey, frame):
@@ -183,7 +193,9 @@ def test_bayes_method_recovers_the_planted_direction(survey, frame):
     assert b.loc["F13", "verdict"] == "reversed"
     assert b.loc["F12", "estimate_type"] == "difference in proportions (MRP)"
     assert b.loc["F12", "ci_lower"] < b.loc["F12", "estimate"] < b.loc["F12", "ci_upper"]
-    assert np.isnan(b["p_value"]).all()  # no p-values for a posterior
+    # the posterior tail probability plays the p-value's part, and agrees with the interval
+    # (both differences are positive: F13 is reversed because its stated direction is 'lower')
+    assert (b["p_value"] < 0.05).all() and (b["ci_lower"] > 0).all()
     draws = results[("F12", "mot_cost_effectiveness", "pressure_high", "bayes")]["draws"]
     assert draws.mean() == pytest.approx(b.loc["F12", "estimate"])
 
@@ -201,3 +213,16 @@ def test_design_difference_matches_r_survey():
     assert diff == pytest.approx(ref["diff"], rel=1e-10)
     assert se == pytest.approx(ref["se_diff"], rel=1e-10)
     assert design.degf == ref["degf"]
+
+
+@pytest.mark.slow
+@pytest.mark.bayes
+def test_bayes_no_difference_finding_uses_the_rope(survey, frame):
+    out = run(survey, methods=["bayes"], frame=frame, findings=["F03"], random_seed=5)
+    row = out.iloc[0]
+    assert row["verdict"] in ("equivalent", "difference found", "inconclusive")
+    assert row["margin"] == 0.10 and row["ci_level"] == pytest.approx(0.90)
+    inside = -0.10 < row["ci_lower"] and row["ci_upper"] < 0.10
+    assert (row["verdict"] == "equivalent") == inside
+    assert (row["p_value"] < 0.05) == inside
+    assert row["family"] == "equivalence (bayes)"

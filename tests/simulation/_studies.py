@@ -131,3 +131,26 @@ def survey_with_empty_category(rng: np.random.Generator, **kw):
 
 #: Filled by the chunking test (see test_runner.py).
 CHUNK_SIZES: list[int] = []
+
+
+def kills_its_worker(rng: np.random.Generator, victim: int = 3) -> dict:
+    """Replicate ``victim`` (recognised by its first draw) kills the process running it."""
+    import os
+    import signal
+
+    x = float(rng.normal())
+    if (
+        abs(
+            x
+            - float(np.random.default_rng(np.random.SeedSequence(5, spawn_key=(victim,))).normal())
+        )
+        < 1e-15
+    ):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"x": x}
+
+
+def other_study(rng: np.random.Generator, n: int = 20) -> list[dict]:
+    """Same signature and rows as normal_summary, other code."""
+    x = rng.normal(size=n) + 1
+    return [{"stat": "mean", "value": float(x.mean())}, {"stat": "sd", "value": float(x.std())}]

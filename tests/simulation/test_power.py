@@ -328,3 +328,31 @@ def test_resampled_frame_of_other_size():
     # about 1600 / 838 times as many respondents with an answer
     ratio = big.table["mean_n"].item() / base.table["mean_n"].item()
     assert 1.6 < ratio < 2.2
+
+
+def test_bayes_power_uses_the_replication_runners_two_sided_rule(monkeypatch):
+    # P(direction) = 0.96: above the old one-sided 0.95 but below 1 - alpha/2 = 0.975
+    import importlib
+
+    power = importlib.import_module("civmodels.simulation.power")
+    draws = np.concatenate([np.full(960, 0.3), np.full(40, -0.1)])
+
+    class Fit:
+        params = pd.Series({"g": 0.3})
+
+    class Model:
+        def __init__(self, *a, **k):
+            pass
+
+        def fit(self, **k):
+            return Fit()
+
+    monkeypatch.setattr(power, "_need", lambda *a: None)
+    monkeypatch.setattr(power, "_model_class", lambda *a: Model)
+    monkeypatch.setattr(power, "_coef_of", lambda params, by: "g")
+    monkeypatch.setattr(power, "_posterior_draws", lambda res, name: draws)
+    out = power._bayes(pd.DataFrame(), "y", "g", 0.05, np.random.default_rng(0))
+    assert out["p_value"] == pytest.approx(0.08)
+    assert not out["detected"]
+    draws[:] = np.concatenate([np.full(980, 0.3), np.full(20, -0.1)])
+    assert power._bayes(pd.DataFrame(), "y", "g", 0.05, np.random.default_rng(0))["detected"]

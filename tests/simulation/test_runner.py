@@ -284,3 +284,49 @@ def test_dask_backend_starts_and_closes_its_own_cluster(monkeypatch):
     one = run(STUDY, 12, n_jobs=1, random_seed=5, progress=False)
     pd.testing.assert_frame_equal(res.table, one.table)
     assert len(made) == 1 and made[0].status == "closed"
+
+
+def test_checkpoint_identity_includes_the_study_code(tmp_path):
+    from tests.simulation._studies import other_study
+
+    path = tmp_path / "ck.parquet"
+    run(
+        Study(normal_summary, name="same"),
+        4,
+        n_jobs=1,
+        random_seed=1,
+        checkpoint=path,
+        progress=False,
+    )
+    with pytest.raises(CheckpointMismatchError, match="study code"):
+        run(
+            Study(other_study, name="same"),
+            4,
+            n_jobs=1,
+            random_seed=1,
+            checkpoint=path,
+            progress=False,
+        )
+    # two lambdas with the same qualified name are told apart by their code too
+    lam1 = Study(lambda rng: {"x": rng.normal()}, name="lam")
+    lam2 = Study(lambda rng: {"x": 2 * rng.normal()}, name="lam")
+    assert lam1.code_hash != lam2.code_hash
+
+
+@pytest.mark.slow
+def test_replicate_that_kills_its_worker_is_a_failure_and_not_retried(tmp_path):
+    from tests.simulation._studies import kills_its_worker
+
+    path = tmp_path / "kill.parquet"
+    study = Study(kills_its_worker, name="kill", parameters={"victim": 3})
+    with pytest.warns(ReplicateFailureWarning, match="WorkerDied"):
+        res = run(study, 10, n_jobs=2, random_seed=5, checkpoint=path, chunk_size=2, progress=False)
+    assert list(res.failures["replicate"]) == [3]
+    assert res.failures.iloc[0]["error_type"] == "WorkerDied"
+    assert res.failures.iloc[0]["seed_entropy"] == 5
+    assert sorted(res.table["replicate"]) == [i for i in range(10) if i != 3]
+    # a resume takes the failure from the checkpoint: nothing is rerun, nothing is killed
+    with pytest.warns(ReplicateFailureWarning):
+        again = run(study, 10, n_jobs=2, random_seed=5, checkpoint=path, progress=False)
+    assert again.n_resumed == 10
+    pd.testing.assert_frame_equal(again.table, res.table)
