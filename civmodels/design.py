@@ -867,6 +867,11 @@ class DesignEstimate:
             info=info,
             blocks={"Estimates": frame},
             notes=notes,
+            stats={
+                "estimator": "design",
+                "n_dropped": self.n_dropped,
+                "se_type": "Taylor linearisation",
+            },
         )
 
     def __repr__(self) -> str:

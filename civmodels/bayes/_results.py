@@ -10,9 +10,11 @@ import pandas as pd
 
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
-from ..results import Summary
+from ..results import Summary, model_stats
 from . import _backend
 from . import _numeric as num
+
+_SUMMARY_COLUMNS = {"mean": "estimate", "sd": "std_error", "lower": "ci_lower", "upper": "ci_upper"}
 
 __all__ = ["BayesResult", "Poststratification"]
 
@@ -182,7 +184,8 @@ class BayesResult:
     def summary(self, level: float = 0.95) -> Summary:
         """Posterior summary: thresholds, coefficients, group SDs, diagnostics and priors."""
         m = self.model
-        tab = self.to_frame(level)
+        # the column names of the shared Summary contract (posterior mean and SD, limits)
+        tab = self.to_frame(level).rename(columns=_SUMMARY_COLUMNS)
         blocks: dict[str, pd.DataFrame] = {}
         if m._outcome == "ordinal":
             blocks["Thresholds"] = tab.loc[m.threshold_names()]
@@ -195,11 +198,11 @@ class BayesResult:
                 d = self._post[f"sd_{g.name}"]
                 lo, hi = _interval(d, level)
                 rows[f"sd({g.name})"] = {
-                    "mean": d.mean(),
-                    "sd": d.std(ddof=1),
-                    "lower": lo,
-                    "upper": hi,
-                    "levels": g.n_levels,
+                    "estimate": d.mean(),
+                    "std_error": d.std(ddof=1),
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "n_levels": g.n_levels,
                 }
             blocks["Random effects"] = pd.DataFrame(rows).T
         dg = self.diagnostics
@@ -226,6 +229,12 @@ class BayesResult:
             info=info,
             blocks=blocks,
             notes=tuple(notes),
+            stats=model_stats(
+                self,
+                estimator="bayes",
+                se_type=f"posterior SD; {level:.0%} equal-tailed credible intervals",
+                n_groups={g.name: int(g.n_levels) for g in m.groups} or None,
+            ),
         )
 
     # -- predictions ------------------------------------------------------------------------
