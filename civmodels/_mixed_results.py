@@ -21,7 +21,7 @@ from scipy import stats
 
 from ._glmm import Dist, _gh, latent_variance
 from .exceptions import DataError
-from .results import Summary, model_stats, wald_table
+from .results import Summary, SummaryDisplay, model_stats, wald_table
 
 __all__ = ["MixedResultBase", "group_codes_for"]
 
@@ -37,7 +37,7 @@ def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class MixedResultBase(ABC):
+class MixedResultBase(SummaryDisplay, ABC):
     """Fitted random-intercept model (frozen). See the subclasses for the public view.
 
     Attributes

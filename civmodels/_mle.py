@@ -26,7 +26,7 @@ from .exceptions import (
     SpecificationError,
 )
 from .formula import parse_formula
-from .results import wald_table
+from .results import SummaryDisplay, wald_table
 
 __all__ = [
     "FixedFitResult",
@@ -571,7 +571,7 @@ class MLEResultMixin:
 
 
 @dataclass(frozen=True)
-class FixedFitResult(MLEResultMixin):
+class FixedFitResult(MLEResultMixin, SummaryDisplay):
     """The fields of a fixed-effect maximum-likelihood fit (``OrdinalResult``,
     ``LogisticResult``), filled by :func:`fixed_result_fields`."""
 

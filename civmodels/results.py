@@ -25,6 +25,7 @@ __all__ = [
     "STAT_KEYS",
     "ResultProtocol",
     "Summary",
+    "SummaryDisplay",
     "markdown_escape",
     "model_stats",
     "wald_table",
@@ -153,7 +154,7 @@ def markdown_escape(text: object) -> str:
 #: Block names a model summary may use, in display order. Fixed, mixed, weighted, design-based
 #: and Bayesian fits all use these, so tables treat them alike.
 MODEL_BLOCKS = ("Thresholds", "Location", "Coefficients", "Nominal", "Scale", "Random effects")
-#: Columns every model-summary block starts with (posterior mean, posterior SD and credible
+#: Columns every model-summary block has (posterior mean, posterior SD and credible
 #: limits for Bayesian results); frequentist blocks add ``statistic`` and ``p_value``.
 MODEL_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper")
 #: Keys of :attr:`Summary.stats` for a fitted model (absent when they do not apply).
@@ -245,7 +246,7 @@ class Summary:
         Header facts: formula, nobs, rows dropped, log-likelihood, AIC, covariance type, ...
     blocks : mapping of str to pandas.DataFrame
         Tables such as ``"Thresholds"``, ``"Location"``, ``"Random effects"``. Model summaries
-        use the names in :data:`MODEL_BLOCKS` and blocks whose first columns are
+        use the names in :data:`MODEL_BLOCKS` and blocks that have the columns
         :data:`MODEL_COLUMNS`.
     notes : tuple of str
         Footnotes (warnings, how rows were dropped, what the standard errors are).
@@ -294,23 +295,37 @@ class Summary:
         return self.to_markdown()
 
     def to_html(self) -> str:
-        """An HTML fragment (also the notebook representation); wide blocks scroll."""
+        """An HTML fragment, also the notebook representation: the title, the header facts
+        in two compact columns, the blocks, and the notes folded into a ``<details>``
+        element. Wide blocks scroll inside their container."""
+        e = html.escape
         parts = [
             "<div class='civmodels-summary' style='max-width:100%;overflow-x:auto'>",
-            f"<h4>{html.escape(self.title)}</h4>",
-            "<table>",
+            f"<p style='margin:0.3em 0'><b>{e(self.title)}</b></p>",
         ]
-        for k, v in self.info.items():
-            parts.append(
-                f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                f"<td style='text-align:left'>{html.escape(_fmt(v, self.digits))}</td></tr>"
-            )
-        parts.append("</table>")
+        facts = [(e(str(k)), e(_fmt(v, self.digits))) for k, v in self.info.items()]
+        if facts:
+            half = (len(facts) + 1) // 2
+            parts.append("<table style='font-size:90%'>")
+            for i in range(half):
+                cells = facts[i::half]  # facts i and i + half side by side
+                parts.append(
+                    "<tr>"
+                    + "".join(
+                        f"<th style='text-align:left'>{k}</th>"
+                        f"<td style='text-align:left;padding-right:2em'>{v}</td>"
+                        for k, v in cells
+                    )
+                    + "</tr>"
+                )
+            parts.append("</table>")
         for name, df in self.blocks.items():
-            parts.append(f"<p><b>{html.escape(name)}</b></p>")
-            parts.append(self._rounded(df).to_html(escape=True))
-        for n in self.notes:
-            parts.append(f"<p><i>{html.escape(n)}</i></p>")
+            parts.append(f"<p style='margin:0.6em 0 0.2em'><i>{e(name)}</i></p>")
+            parts.append(self._rounded(df).to_html(escape=True, border=0))
+        if self.notes:
+            parts.append(f"<details><summary>Notes ({len(self.notes)})</summary>")
+            parts += [f"<p style='margin:0.2em 0'><small>{e(n)}</small></p>" for n in self.notes]
+            parts.append("</details>")
         parts.append("</div>")
         return "\n".join(parts)
 
@@ -329,3 +344,16 @@ class Summary:
         return "\n".join(out)
 
     __repr__ = __str__
+
+
+class SummaryDisplay:
+    """Mixin: notebook display of a result through its ``summary()`` (HTML and Markdown)."""
+
+    def summary(self) -> Summary:  # provided by the host class
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.summary().to_markdown()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
-from ..results import Summary, model_stats
+from ..results import Summary, SummaryDisplay, model_stats
 from . import _backend
 from . import _numeric as num
 
@@ -30,7 +30,7 @@ def _interval(draws: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarra
     return np.quantile(draws, a, axis=axis), np.quantile(draws, 1 - a, axis=axis)
 
 
-class BayesResult:
+class BayesResult(SummaryDisplay):
     """A fitted Bayesian model (frozen): posterior summaries, predictions, checks, MRP.
 
     Built by ``fit()``; do not construct directly.
@@ -437,7 +437,7 @@ def ppc_figure(
     return fig
 
 
-class Poststratification:
+class Poststratification(SummaryDisplay):
     """MRP estimates: posterior of population shares overall and by group.
 
     Attributes
@@ -560,6 +560,26 @@ class Poststratification:
         return pd.Series(
             {"mean": diff.mean(), "lower": lo, "upper": hi, "prob_greater": (diff > 0).mean()},
             name=f"{la} - {lb} ({'>= ' if at_least else ''}{cat})",
+        )
+
+    def summary(self) -> Summary:
+        """The population shares and those of each ``by`` group as a
+        :class:`~civmodels.results.Summary` (also the notebook display)."""
+
+        def block(tab: pd.DataFrame) -> pd.DataFrame:
+            out = tab.rename(columns=_SUMMARY_COLUMNS)
+            if isinstance(out.index, pd.MultiIndex):
+                out.index = [" | ".join(map(str, ix)) for ix in out.index]
+            return out
+
+        blocks = {"Population": block(self.overall)}
+        blocks |= {f"By {col}": block(tab) for col, tab in self.by.items()}
+        return Summary(
+            title="Multilevel regression and poststratification (MRP)",
+            info={"Frame units": self.n_units, "Interval": f"{self.level:.0%} equal-tailed"},
+            blocks=blocks,
+            notes=("Posterior means and SDs of the population shares of each category.",),
+            stats={"estimator": "bayes", "se_type": "posterior SD"},
         )
 
     def __repr__(self) -> str:

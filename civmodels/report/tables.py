@@ -2,7 +2,7 @@
 
 :func:`regression_table` reads each result's :class:`~civmodels.results.Summary` (the shared
 contract: blocks ``Thresholds``, ``Location``/``Coefficients``, ``Nominal``, ``Scale`` and
-``Random effects`` whose first columns are ``estimate, std_error, ci_lower, ci_upper``, and the
+``Random effects`` with the columns ``estimate, std_error, ci_lower, ci_upper``, and the
 fit facts in ``Summary.stats``), so fixed, mixed, weighted, design-based and Bayesian results
 mix freely: a Bayesian column shows posterior means, posterior SDs and credible intervals, and
 gets no significance stars. Thresholds and random-effect SDs never get stars either.
