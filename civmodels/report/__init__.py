@@ -5,6 +5,7 @@
 * :func:`summary_to_latex`, :func:`summary_to_docx` - one model's
   :class:`~civmodels.results.Summary` in LaTeX or Word (Markdown and HTML are methods of the
   Summary itself).
+* :func:`verdict_table` - a compact view of the replication results for notebooks.
 * :mod:`civmodels.report.plots` - coefficient/forest plots, predicted category probabilities,
   posterior densities of group differences, weight diagnostics (each returns a Figure).
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from ._docx import summary_to_docx
 from ._latex import frame_to_latex, latex_document, latex_escape, summary_to_latex
-from .tables import OUTPUTS, regression_table
+from .tables import OUTPUTS, regression_table, verdict_table
 
 __all__ = [
     "OUTPUTS",
@@ -31,6 +32,7 @@ __all__ = [
     "regression_table",
     "summary_to_docx",
     "summary_to_latex",
+    "verdict_table",
     "weight_plot",
 ]
 

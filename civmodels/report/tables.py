@@ -24,7 +24,14 @@ from ..results import Summary, markdown_escape
 from ._docx import check_docx_path, table_to_docx
 from ._latex import latex_escape, multicolumn
 
-__all__ = ["OUTPUTS", "HTMLTable", "MarkdownTable", "regression_table", "term_label"]
+__all__ = [
+    "OUTPUTS",
+    "HTMLTable",
+    "MarkdownTable",
+    "regression_table",
+    "term_label",
+    "verdict_table",
+]
 
 Output = Literal["frame", "latex", "html", "markdown", "docx"]
 #: The formats :func:`regression_table` writes.
@@ -564,3 +571,71 @@ class _Grid:
 
 def _tex_stars(text: str) -> str:
     return re.sub(r"\*+", lambda m: "$^{" + m[0] + "}$", text)
+
+
+#: Columns of a replication table shown by :func:`verdict_table`, with their headings.
+_VERDICT_COLUMNS = {
+    "finding_id": "Finding",
+    "outcome": "Outcome",
+    "by": "By",
+    "method": "Method",
+    "estimate": "Estimate",
+    "interval": "95% interval",
+    "p_value": "p",
+    "verdict": "Verdict",
+}
+
+
+def verdict_table(
+    results: pd.DataFrame, *, output: Literal["frame", "html", "markdown"] = "html"
+) -> Any:
+    """A compact view of :func:`civmodels.replication.run`'s results, one row per test.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The table returned by :func:`civmodels.replication.run`.
+    output : {"html", "markdown", "frame"}, default "html"
+        ``"html"`` renders in a notebook (and scrolls sideways when wide), ``"markdown"``
+        gives a GitHub table with escaped cells, ``"frame"`` the display strings.
+
+    Returns
+    -------
+    HTMLTable, MarkdownTable or pandas.DataFrame
+        Finding, outcome, grouping, method, estimate with its interval, p-value and verdict.
+    """
+    if output not in ("frame", "html", "markdown"):
+        raise ValueError(f"output={output!r}; choose 'html', 'markdown' or 'frame'")
+    need = [c for c in (*_VERDICT_COLUMNS, "ci_lower", "ci_upper") if c != "interval"]
+    missing = [c for c in need if c not in results.columns]
+    if missing:
+        raise ValueError(
+            f"results lacks columns {missing}; pass the table civmodels.replication.run returns"
+        )
+    out = pd.DataFrame(
+        {
+            "finding_id": results["finding_id"].astype(str),
+            "outcome": results["outcome"].astype(str),
+            "by": results["by"].astype(str),
+            "method": results["method"].astype(str),
+            "estimate": [_fmt(v, 3) for v in results["estimate"]],
+            "interval": [
+                f"[{_fmt(lo, 3)}, {_fmt(hi, 3)}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+                for lo, hi in zip(results["ci_lower"], results["ci_upper"], strict=True)
+            ],
+            "p_value": [_fmt(v, 4) for v in results["p_value"]],
+            "verdict": results["verdict"].astype(str),
+        }
+    ).rename(columns=_VERDICT_COLUMNS)
+    if output == "frame":
+        return out
+    if output == "markdown":
+        lines = ["| " + " | ".join(map(markdown_escape, out.columns)) + " |"]
+        lines.append("|" + "---|" * out.shape[1])
+        lines += ["| " + " | ".join(map(markdown_escape, row)) + " |" for row in out.to_numpy()]
+        return MarkdownTable("\n".join(lines) + "\n")
+    return HTMLTable(
+        "<div class='civmodels-table-wrap' style='max-width:100%;overflow-x:auto'>"
+        + out.to_html(index=False, escape=True, border=0)
+        + "</div>"
+    )

@@ -158,3 +158,40 @@ def test_bayesian_fit_keeps_the_contract_and_mixes_with_ml_fits(survey, survey_f
     text = _check_html(mrp._repr_html_())
     assert "MRP" in text and "I høj grad" in text
     assert isinstance(ms.to_frame(), pd.DataFrame)
+
+
+def test_verdict_table_is_compact_and_escaped():
+    from civmodels.replication import COLUMNS
+    from civmodels.report import verdict_table
+
+    rows = pd.DataFrame(
+        {
+            "finding_id": ["F01", "F01"],
+            "outcome": ["mot_trust", "a|b"],
+            "by": ["size_group", "bloc"],
+            "method": ["crosstab", "ordinal"],
+            "estimate": [0.1234, np.nan],
+            "ci_lower": [0.01, np.nan],
+            "ci_upper": [0.2, np.nan],
+            "p_value": [0.0312, np.nan],
+            "verdict": ["replicated", "not testable"],
+        }
+    )
+    assert set(rows.columns) <= set(COLUMNS)  # the columns replication.run returns
+    frame = verdict_table(rows, output="frame")
+    assert frame.iloc[0].tolist() == [
+        "F01",
+        "mot_trust",
+        "size_group",
+        "crosstab",
+        "0.123",
+        "[0.010, 0.200]",
+        "0.0312",
+        "replicated",
+    ]
+    assert frame.iloc[1]["95% interval"] == "" and frame.iloc[1]["Estimate"] == ""
+    md = verdict_table(rows, output="markdown")
+    assert {len(r) for r in _markdown_rows(md)} == {8}
+    _check_html(verdict_table(rows))
+    with pytest.raises(ValueError, match="lacks columns"):
+        verdict_table(rows.drop(columns="verdict"))
