@@ -173,6 +173,9 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
+# A set colour mode: with none stored in the browser, the theme logs "Got invalid theme mode"
+# to the console as an error (the browser test requires a clean console).
+html_context = {"default_mode": "light"}
 html_static_path: list[str] = []
 
 

@@ -457,7 +457,11 @@ def _html_table(df: pd.DataFrame) -> str:
                 style = f" style='background:{_VERDICT_COLORS.get(str(v), 'white')}'"
             cells.append(f"<td{style}>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # wide tables scroll inside their container instead of widening the page
+    return (
+        "<div class='table-wrap' style='overflow-x:auto;max-width:100%'>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _html(main, patt, counts, images, synthetic, prov, legend, note_lines) -> str:
