@@ -190,6 +190,12 @@ def _model_column(
     res: Any, *, exponentiate: bool, stars: bool, ci: bool, digits: int, level: float
 ) -> _Column:
     s = _summary_of(res, level)
+    if not any(b in _SUMMARY_BLOCKS for b in s.blocks):
+        raise TypeError(
+            f"{type(res).__name__} is not a fitted model (its summary has blocks "
+            f"{list(s.blocks)}, none of {list(_SUMMARY_BLOCKS)}); regression_table shows "
+            "model fits — show other results with their own summary()"
+        )
     st = dict(s.stats)
     bayes = st.get("estimator") == "bayes"
     cells: dict[tuple[str, str, str], str] = {}

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import civmodels as cm
 from civmodels.report import (
     OUTPUTS,
     latex_document,
@@ -131,7 +132,7 @@ def test_different_outcomes_are_named_in_the_header(survey_fits):
     assert not isinstance(same.columns, pd.MultiIndex)
 
 
-def test_bad_input_names_what_is_allowed(survey_fits, tmp_path):
+def test_bad_input_names_what_is_allowed(survey, survey_fits, tmp_path):
     r = survey_fits["fixed"]
     with pytest.raises(ValueError, match="'frame', 'latex', 'html', 'markdown', 'docx'"):
         regression_table(r, output="pdf")
@@ -144,6 +145,9 @@ def test_bad_input_names_what_is_allowed(survey_fits, tmp_path):
     with pytest.raises(ValueError, match="path= is for output='docx'"):
         regression_table(r, output="latex", path=tmp_path / "t.docx")
     assert set(OUTPUTS) == {"frame", "latex", "html", "markdown", "docx"}
+    est = cm.SurveyDesign(survey).proportion("val_trust")
+    with pytest.raises(TypeError, match="DesignEstimate is not a fitted model"):
+        regression_table(r, est)
 
 
 # --- LaTeX ----------------------------------------------------------------------------------
