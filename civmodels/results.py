@@ -301,6 +301,9 @@ class Summary:
         e = html.escape
         parts = [
             "<div class='civmodels-summary' style='max-width:100%;overflow-x:auto'>",
+            # estimates and term names on one line each; a wide block scrolls instead
+            "<style>.civmodels-summary table.dataframe th,"
+            ".civmodels-summary table.dataframe td{white-space:nowrap}</style>",
             f"<p style='margin:0.3em 0'><b>{e(self.title)}</b></p>",
         ]
         facts = [(e(str(k)), e(_fmt(v, self.digits))) for k, v in self.info.items()]
