@@ -22,7 +22,7 @@ from scipy import stats
 from ._glmm import Dist, _gh, latent_variance
 from ._postfit import MixedPostFitMixin
 from .exceptions import DataError
-from .results import Summary, wald_table
+from .results import Summary, SummaryDisplay, model_stats, wald_table
 
 __all__ = ["MixedResultBase", "group_codes_for"]
 
@@ -38,7 +38,7 @@ def group_codes_for(levels: pd.Index, values: pd.Series | np.ndarray) -> np.ndar
 
 
 @dataclass(frozen=True)
-class MixedResultBase(MixedPostFitMixin, ABC):
+class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     """Fitted random-intercept model (frozen). See the subclasses for the public view.
 
     Attributes
@@ -273,17 +273,18 @@ class MixedResultBase(MixedPostFitMixin, ABC):
     # -- tables -----------------------------------------------------------------------------
     def _random_block(self, level: float) -> pd.DataFrame:
         ci = self.re_sd_conf_int(level)
+        # the columns and "sd(group)" rows of the shared Summary contract (as Bayesian fits)
         return pd.DataFrame(
             {
+                "estimate": self.re_sd.to_numpy(),
+                "std_error": self.re_sd_se.to_numpy(),
+                "ci_lower": ci["ci_lower"].to_numpy(),
+                "ci_upper": ci["ci_upper"].to_numpy(),
                 "n_levels": [len(self.modes[g][0]) for g in self.group_names],
-                "sd": self.re_sd,
-                "std_error": self.re_sd_se,
-                "ci_lower": ci["ci_lower"],
-                "ci_upper": ci["ci_upper"],
-                "variance": self.re_variance,
-                "icc": self.icc,
+                "variance": self.re_variance.to_numpy(),
+                "icc": self.icc.to_numpy(),
             },
-            index=self.log_sd.index,
+            index=[f"sd({g})" for g in self.group_names],
         )
 
     @abstractmethod
@@ -348,7 +349,11 @@ class MixedResultBase(MixedPostFitMixin, ABC):
         """The fixed-effect ``blocks``, the random effects, and ``notes`` after the common ones."""
         blocks["Random effects"] = self._random_block(level)
         return Summary(
-            title=title, info=self._info(), blocks=blocks, notes=(*self._notes(), *notes)
+            title=title,
+            info=self._info(),
+            blocks=blocks,
+            notes=(*self._notes(), *notes),
+            stats=model_stats(self, se_type="inverse observed information (marginal likelihood)"),
         )
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ from .exceptions import (
     SpecificationError,
 )
 from .formula import parse_formula
-from .results import wald_table
+from .results import SummaryDisplay, wald_table
 
 __all__ = [
     "FixedFitResult",
@@ -429,7 +429,20 @@ def fixed_result_fields(
         "df_resid": df,
         "weights": None if weights is None else np.asarray(weights, float),
         "separation": tuple(separation),
+        "n_clusters": _n_clusters(cov_type, groups, design),
     }
+
+
+def _n_clusters(
+    cov_type: str, groups: np.ndarray | None, design: SurveyDesign | None
+) -> int | None:
+    """Clusters behind the covariance: the cluster-robust groups or the design's PSUs (None
+    when every row is its own unit)."""
+    if design is not None:
+        return int(design.n_psu) if design.n_psu < design.n_obs else None
+    if cov_type == "cluster" and groups is not None:
+        return int(groups.max()) + 1
+    return None
 
 
 class MLEResultMixin(PostFitMixin):
@@ -560,7 +573,7 @@ class MLEResultMixin(PostFitMixin):
 
 
 @dataclass(frozen=True)
-class FixedFitResult(MLEResultMixin):
+class FixedFitResult(MLEResultMixin, SummaryDisplay):
     """The fields of a fixed-effect maximum-likelihood fit (``OrdinalResult``,
     ``LogisticResult``), filled by :func:`fixed_result_fields`."""
 
@@ -578,3 +591,4 @@ class FixedFitResult(MLEResultMixin):
     df_resid: float | None = None
     weights: np.ndarray | None = field(default=None, repr=False)
     separation: tuple[str, ...] = ()
+    n_clusters: int | None = None

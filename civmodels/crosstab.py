@@ -28,7 +28,7 @@ from ._validation import check_columns
 from .design import SurveyDesign
 from .exceptions import DesignError
 from .missing import DontKnowPolicy, apply_dont_know
-from .results import Summary
+from .results import Summary, SummaryDisplay
 
 __all__ = ["Crosstab", "CrosstabTest", "crosstab"]
 
@@ -85,7 +85,7 @@ class CrosstabTest:
         )
 
 
-class Crosstab:
+class Crosstab(SummaryDisplay):
     """A design-based two-way table (made by :func:`crosstab`).
 
     Attributes

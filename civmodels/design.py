@@ -26,7 +26,7 @@ from scipy import stats
 
 from ._validation import check_columns
 from .exceptions import DesignError
-from .results import Summary, wald_table
+from .results import Summary, SummaryDisplay, wald_table
 
 __all__ = ["DesignEstimate", "SurveyDesign", "sandwich"]
 
@@ -716,7 +716,7 @@ def _term_matrix(
 
 
 @dataclass(frozen=True)
-class DesignEstimate:
+class DesignEstimate(SummaryDisplay):
     """Design-based estimates of means, proportions or totals.
 
     Attributes
@@ -867,6 +867,11 @@ class DesignEstimate:
             info=info,
             blocks={"Estimates": frame},
             notes=notes,
+            stats={
+                "estimator": "design",
+                "n_dropped": self.n_dropped,
+                "se_type": "Taylor linearisation",
+            },
         )
 
     def __repr__(self) -> str:

@@ -1,7 +1,10 @@
 """Sphinx configuration for the civmodels documentation.
 
 The build executes the examples: every ``examples/NN_topic.py`` (a jupytext percent script) is
-converted to a notebook under ``_generated/examples/`` and run by myst-nb. The user-guide and
+converted to a notebook under ``_generated/examples/``, every ``examples/NN_topic.ipynb`` is
+copied there (without its outputs), and myst-nb runs them all. Formulas are rendered by a
+MathJax bundled with the site (``sphinx-mathjax-offline``), so pages show mathematics without
+a network. The user-guide and
 API pages list only the modules present in this checkout, so the site builds at every stage
 of development; the build is run with ``-W`` (warnings are errors) by ``tests/test_docs.py``.
 """
@@ -32,6 +35,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # serves MathJax from the built site's _static/ instead of a CDN
+    "sphinx-mathjax-offline",
     "sphinx.ext.intersphinx",
     "numpydoc",
 ]
@@ -92,8 +97,9 @@ def _generate() -> None:
     ex_dir = GENERATED / "examples"
     ex_dir.mkdir(parents=True, exist_ok=True)
     scripts = sorted((ROOT / "examples").glob("[0-9][0-9]_*.py"))
+    notebooks = sorted((ROOT / "examples").glob("[0-9][0-9]_*.ipynb"))
     for old in ex_dir.glob("*.ipynb"):
-        if not (ROOT / "examples" / f"{old.stem}.py").exists():
+        if not any((ROOT / "examples" / f"{old.stem}{ext}").exists() for ext in (".py", ".ipynb")):
             old.unlink()
     for script in scripts:
         nb = jupytext.read(script, fmt="py:percent")
@@ -103,6 +109,14 @@ def _generate() -> None:
             "language": "python",
         }
         _write_if_changed(ex_dir / f"{script.stem}.ipynb", jupytext.writes(nb, fmt="ipynb"))
+    import nbformat
+
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:  # the build executes it afresh
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        _write_if_changed(ex_dir / path.name, nbformat.writes(nb) + "\n")
     ex = [
         "# Examples",
         "",
@@ -113,7 +127,7 @@ def _generate() -> None:
         ":maxdepth: 1",
         "",
     ]
-    ex += [f"examples/{s.stem}" for s in scripts] + ["```", ""]
+    ex += [f"examples/{s.stem}" for s in sorted([*scripts, *notebooks])] + ["```", ""]
     _write_if_changed(GENERATED / "examples.md", "\n".join(ex))
 
     mods = [m for m in API_MODULES if importlib.util.find_spec(m) is not None]
@@ -162,6 +176,9 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
+# A set colour mode: with none stored in the browser, the theme logs "Got invalid theme mode"
+# to the console as an error (the browser test requires a clean console).
+html_context = {"default_mode": "light"}
 html_static_path: list[str] = []
 
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from civmodels.results import Summary, wald_table
+from civmodels.report import summary_to_latex
+from civmodels.results import Summary, markdown_escape, wald_table
 
 
 def test_wald_table_normal_and_t():
@@ -33,8 +34,13 @@ def test_summary_renders_all_formats_without_changing_values():
     md = s.to_markdown()
     assert "| temp[T.warm] | 0.1235 |" in md and "rows dropped" in md
     assert "<table" in s._repr_html_() and "temp[T.warm]" in s.to_html()
-    tex = s.to_latex()
+    tex = summary_to_latex(s)
     assert r"\toprule" in tex and r"temp[T.warm]" in tex and r"\bottomrule" in tex
     text = str(s)
     assert "Cumulative link model" in text and "1e-09" in text
     assert np.isclose(block.iloc[0, 0], 0.123456789)
+
+
+def test_markdown_escape_keeps_cells_whole():
+    assert markdown_escape("Slet ikke|Mindre vigtigt") == r"Slet ikke\|Mindre vigtigt"
+    assert markdown_escape("a*b_c `d` <e>\nf") == r"a\*b\_c \`d\` \<e> f"

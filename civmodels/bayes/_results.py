@@ -10,9 +10,11 @@ import pandas as pd
 
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
-from ..results import Summary
+from ..results import Summary, SummaryDisplay, model_stats
 from . import _backend
 from . import _numeric as num
+
+_SUMMARY_COLUMNS = {"mean": "estimate", "sd": "std_error", "lower": "ci_lower", "upper": "ci_upper"}
 
 __all__ = ["BayesResult", "Poststratification"]
 
@@ -28,7 +30,7 @@ def _interval(draws: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarra
     return np.quantile(draws, a, axis=axis), np.quantile(draws, 1 - a, axis=axis)
 
 
-class BayesResult:
+class BayesResult(SummaryDisplay):
     """A fitted Bayesian model (frozen): posterior summaries, predictions, checks, MRP.
 
     Built by ``fit()``; do not construct directly.
@@ -182,7 +184,8 @@ class BayesResult:
     def summary(self, level: float = 0.95) -> Summary:
         """Posterior summary: thresholds, coefficients, group SDs, diagnostics and priors."""
         m = self.model
-        tab = self.to_frame(level)
+        # the column names of the shared Summary contract (posterior mean and SD, limits)
+        tab = self.to_frame(level).rename(columns=_SUMMARY_COLUMNS)
         blocks: dict[str, pd.DataFrame] = {}
         if m._outcome == "ordinal":
             blocks["Thresholds"] = tab.loc[m.threshold_names()]
@@ -195,11 +198,11 @@ class BayesResult:
                 d = self._post[f"sd_{g.name}"]
                 lo, hi = _interval(d, level)
                 rows[f"sd({g.name})"] = {
-                    "mean": d.mean(),
-                    "sd": d.std(ddof=1),
-                    "lower": lo,
-                    "upper": hi,
-                    "levels": g.n_levels,
+                    "estimate": d.mean(),
+                    "std_error": d.std(ddof=1),
+                    "ci_lower": lo,
+                    "ci_upper": hi,
+                    "n_levels": g.n_levels,
                 }
             blocks["Random effects"] = pd.DataFrame(rows).T
         dg = self.diagnostics
@@ -226,6 +229,12 @@ class BayesResult:
             info=info,
             blocks=blocks,
             notes=tuple(notes),
+            stats=model_stats(
+                self,
+                estimator="bayes",
+                se_type=f"posterior SD; {level:.0%} equal-tailed credible intervals",
+                n_groups={g.name: int(g.n_levels) for g in m.groups} or None,
+            ),
         )
 
     # -- predictions ------------------------------------------------------------------------
@@ -428,7 +437,7 @@ def ppc_figure(
     return fig
 
 
-class Poststratification:
+class Poststratification(SummaryDisplay):
     """MRP estimates: posterior of population shares overall and by group.
 
     Attributes
@@ -551,6 +560,26 @@ class Poststratification:
         return pd.Series(
             {"mean": diff.mean(), "lower": lo, "upper": hi, "prob_greater": (diff > 0).mean()},
             name=f"{la} - {lb} ({'>= ' if at_least else ''}{cat})",
+        )
+
+    def summary(self) -> Summary:
+        """The population shares and those of each ``by`` group as a
+        :class:`~civmodels.results.Summary` (also the notebook display)."""
+
+        def block(tab: pd.DataFrame) -> pd.DataFrame:
+            out = tab.rename(columns=_SUMMARY_COLUMNS)
+            if isinstance(out.index, pd.MultiIndex):
+                out.index = [" | ".join(map(str, ix)) for ix in out.index]
+            return out
+
+        blocks = {"Population": block(self.overall)}
+        blocks |= {f"By {col}": block(tab) for col, tab in self.by.items()}
+        return Summary(
+            title="Multilevel regression and poststratification (MRP)",
+            info={"Frame units": self.n_units, "Interval": f"{self.level:.0%} equal-tailed"},
+            blocks=blocks,
+            notes=("Posterior means and SDs of the population shares of each category.",),
+            stats={"estimator": "bayes", "se_type": "posterior SD"},
         )
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ from .._mle import (
 from ..design import SurveyDesign
 from ..exceptions import DataError, SpecificationError
 from ..formula import ModelFrame, parse_formula
-from ..results import Summary, wald_table, with_odds_ratios
+from ..results import Summary, model_stats, wald_table, with_odds_ratios
 from . import _core
 
 __all__ = ["Logistic", "LogisticResult"]
@@ -325,6 +325,7 @@ class LogisticResult(FixedFitResult):
             info=info,
             blocks={"Coefficients": part},
             notes=tuple(notes),
+            stats=model_stats(self),
         )
 
     def __repr__(self) -> str:

@@ -25,13 +25,13 @@ import pandas as pd
 
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
-from ..results import Summary
+from ..results import Summary, SummaryDisplay
 
 __all__ = ["Poststratified", "poststratify", "prediction_draws"]
 
 
 @dataclass(frozen=True, eq=False)
-class Poststratified:
+class Poststratified(SummaryDisplay):
     """Population estimates from poststratified predictions.
 
     Attributes

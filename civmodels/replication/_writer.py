@@ -619,7 +619,11 @@ def _html_table(df: pd.DataFrame, tones: Mapping[str, list[str]] | None) -> str:
             cls = " class='verdict'" if tone is not None else ""
             cells.append(f"<td{cls}{style}>{html.escape(str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # wide tables scroll inside their container instead of widening the page
+    return (
+        "<div class='table-wrap' style='overflow-x:auto;max-width:100%'>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _render_html(doc: list[Block]) -> str:

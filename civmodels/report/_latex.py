@@ -1,14 +1,17 @@
-"""LaTeX rendering shared by :class:`civmodels.results.Summary` and the report tables."""
+"""LaTeX rendering of :class:`civmodels.results.Summary` objects and the report tables.
+
+Text is escaped for pdflatex with ``\\usepackage[T1]{fontenc}`` and
+``\\usepackage[utf8]{inputenc}`` (as :func:`latex_document` loads): æ, ø, å and the other
+Latin-1 letters pass through as UTF-8; the ten special characters, ``|``, ``<``, ``>`` and the
+mathematical symbols civmodels prints (≥, ≤, ×, χ, ², ...) become commands.
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from ..results import Summary
+from ..results import Summary, _fmt
 
 __all__ = [
     "frame_to_latex",
@@ -29,8 +32,23 @@ _ESCAPES = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # OT1 has no glyphs for these ("|" would print an em dash, "<" an inverted "!"); T1 has
+    "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
     # symbols that utf8 inputenc does not know without extra packages
     "≥": r"$\geq$",
+    "≠": r"$\neq$",
+    "±": r"$\pm$",
+    "…": r"\ldots{}",
+    "α": r"$\alpha$",
+    "β": r"$\beta$",
+    "θ": r"$\theta$",
+    "σ": r"$\sigma$",
+    "τ": r"$\tau$",
+    "μ": r"$\mu$",
+    "ρ": r"$\rho$",
+    "√": r"$\surd$",
     "≤": r"$\leq$",
     "−": "$-$",
     "×": r"$\times$",
@@ -50,35 +68,42 @@ def multicolumn(n: int, align: str, text: str) -> str:
 
 
 def summary_to_latex(summary: Summary) -> str:
-    """Render a :class:`~civmodels.results.Summary` as a booktabs table."""
+    """Render a :class:`~civmodels.results.Summary` as a booktabs ``tabular``.
+
+    One panel per block (a header row of its column names), then the header facts and the
+    notes, each cell escaped; numbers are rounded to ``summary.digits`` for display only.
+    """
     blocks = [b for b in summary.blocks.values() if len(b)]
     ncol = max((b.shape[1] for b in blocks), default=1)
+    digits = summary.digits
     lines = [
         r"\begin{tabular}{l" + "r" * ncol + "}",
         r"\toprule",
-        rf"\multicolumn{{{ncol + 1}}}{{l}}{{{latex_escape(summary.title)}}} \\",
+        multicolumn(ncol + 1, "l", r"\textbf{" + latex_escape(summary.title) + "}"),
         r"\midrule",
     ]
     for name, df in summary.blocks.items():
         if not len(df):
             continue
-        lines.append(rf"\multicolumn{{{ncol + 1}}}{{l}}{{\textit{{{latex_escape(name)}}}}} \\")
-        lines.append(" & ".join(["", *(latex_escape(c) for c in df.columns)]) + r" \\")
+        lines.append(multicolumn(ncol + 1, "l", r"\textit{" + latex_escape(name) + "}"))
+        head = [latex_escape(c) for c in df.columns] + [""] * (ncol - df.shape[1])
+        lines.append(" & ".join(["", *head]) + r" \\")
         lines.append(r"\midrule")
-        for idx, row in df.iterrows():
-            cells = []
-            for v in row:
-                if isinstance(v, (float, np.floating)):
-                    cells.append("" if np.isnan(v) else f"{v:.{summary.digits}f}")
-                else:
-                    cells.append(latex_escape(v))
+        for idx, *row in df.itertuples(name=None):  # keeps each column's type
+            cells = [latex_escape(_fmt(v, digits)) for v in row]
             cells += [""] * (ncol - len(cells))
             lines.append(" & ".join([latex_escape(idx), *cells]) + r" \\")
         lines.append(r"\midrule")
     for k, v in summary.info.items():
-        val = f"{v:.{summary.digits}f}" if isinstance(v, (float, np.floating)) else str(v)
-        lines.append(rf"{latex_escape(k)} & \multicolumn{{{ncol}}}{{r}}{{{latex_escape(val)}}} \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+        val = latex_escape(_fmt(v, digits))
+        lines.append(latex_escape(k) + " & " + multicolumn(ncol, "r", val))
+    lines.append(r"\bottomrule")
+    width = f"{min(6 + 2.2 * ncol, 17):.1f}cm"
+    for note in summary.notes:
+        lines.append(
+            multicolumn(ncol + 1, "p{" + width + "}", r"\footnotesize " + latex_escape(note))
+        )
+    lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 
 
@@ -134,16 +159,20 @@ def frame_to_latex(
 def latex_document(*bodies: str, landscape: bool = False) -> str:
     """Wrap ``tabular`` bodies in a standalone document that compiles with ``pdflatex``.
 
-    Uses only packages from Debian's ``texlive-latex-base`` and
-    ``texlive-latex-recommended`` (booktabs, geometry, graphicx). Default OT1 fonts set æ, ø
-    and å through ``inputenc``, so neither ``cm-super`` nor ``lm`` is needed.
+    Loads T1 font encoding with Latin Modern fonts (``fontenc``, ``lmodern``) and UTF-8
+    input (``inputenc``), so æ, ø and å are real glyphs and ``|``, ``<``, ``>`` print as
+    themselves; plus booktabs, geometry and graphicx. All come with Debian's
+    ``texlive-latex-base`` and ``texlive-latex-recommended`` (``lmodern`` is a dependency).
     """
     opts = "a4paper,margin=1.5cm" + (",landscape" if landscape else "")
     head = [
         r"\documentclass[10pt]{article}",
+        r"\usepackage[T1]{fontenc}",
         r"\usepackage[utf8]{inputenc}",
+        r"\usepackage{lmodern}",
         r"\usepackage{booktabs}",
         r"\usepackage[" + opts + "]{geometry}",
+        r"\pagestyle{empty}",
         r"\begin{document}",
     ]
     parts = []

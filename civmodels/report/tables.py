@@ -1,10 +1,11 @@
 """Publication tables: several fitted models side by side.
 
-:func:`regression_table` relies only on the shared result contract (``params``,
-``std_errors``, ``conf_int``, ``nobs``, ``n_dropped``, and optionally ``thresholds``, ``coef``,
-``re_sd``, ``loglik``, ``aic``, ``bic``, ``icc``, ``pvalues``, ``n_clusters``/``n_groups``), so
-frequentist and Bayesian results mix freely: a Bayesian column shows posterior means, posterior
-SDs and credible intervals, and gets no significance stars.
+:func:`regression_table` reads each result's :class:`~civmodels.results.Summary` (the shared
+contract: blocks ``Thresholds``, ``Location``/``Coefficients``, ``Nominal``, ``Scale`` and
+``Random effects`` with the columns ``estimate, std_error, ci_lower, ci_upper``, and the
+fit facts in ``Summary.stats``), so fixed, mixed, weighted, design-based and Bayesian results
+mix freely: a Bayesian column shows posterior means, posterior SDs and credible intervals, and
+gets no significance stars. Thresholds and random-effect SDs never get stars either.
 """
 
 from __future__ import annotations
@@ -12,16 +13,30 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from ..results import Summary, markdown_escape
+from ._docx import check_docx_path, table_to_docx
 from ._latex import latex_escape, multicolumn
 
-__all__ = ["HTMLTable", "MarkdownTable", "regression_table", "term_label"]
+__all__ = [
+    "OUTPUTS",
+    "HTMLTable",
+    "MarkdownTable",
+    "regression_table",
+    "term_label",
+    "verdict_table",
+]
 
-Output = Literal["latex", "html", "markdown", "frame"]
+Output = Literal["frame", "latex", "html", "markdown", "docx"]
+#: The formats :func:`regression_table` writes.
+OUTPUTS = ("frame", "latex", "html", "markdown", "docx")
+LANGUAGES = ("da", "en")
 
 #: Labels of the report's independent variables (codebook.yaml, independent_variables) and of
 #: the derived municipality covariates, used when the data codebook does not name a term.
@@ -51,24 +66,35 @@ _LEVEL_LABELS: dict[str, dict[str, str]] = {
     "False": {"da": "Nej", "en": "No"},
 }
 _BLOCK_NAMES = {
-    "coef": {"da": "Koefficienter", "en": "Coefficients", None: "Coefficients"},
-    "thresholds": {"da": "Tærskler", "en": "Thresholds", None: "Thresholds"},
-    "re_sd": {
-        "da": "Tilfældige effekter (SD)",
-        "en": "Random effects (SD)",
-        None: "Random effects (SD)",
-    },
-    "stats": {"da": "Modelstatistik", "en": "Model statistics", None: "Model statistics"},
+    "coef": {"da": "Koefficienter", "en": "Coefficients"},
+    "nominal": {"da": "Nominelle effekter", "en": "Nominal effects"},
+    "scale": {"da": "Skalaeffekter", "en": "Scale effects"},
+    "thresholds": {"da": "Tærskler", "en": "Thresholds"},
+    "re_sd": {"da": "Tilfældige effekter (SD)", "en": "Random effects (SD)"},
+    "stats": {"da": "Modelstatistik", "en": "Model statistics"},
 }
+#: Summary block -> table block.
+_SUMMARY_BLOCKS = {
+    "Location": "coef",
+    "Coefficients": "coef",
+    "Nominal": "nominal",
+    "Scale": "scale",
+    "Thresholds": "thresholds",
+    "Random effects": "re_sd",
+}
+_BLOCK_ORDER = ["coef", "nominal", "scale", "thresholds", "re_sd", "stats"]
 _STAT_NAMES = {
     "nobs": {"da": "N", "en": "N"},
     "n_dropped": {"da": "Udeladte rækker", "en": "Rows dropped"},
-    "clusters": {"da": "Klynger", "en": "Clusters"},
+    "n_groups": {"da": "Grupper", "en": "Groups"},
+    "n_clusters": {"da": "Klynger", "en": "Clusters"},
+    "icc": {"da": "ICC", "en": "ICC"},
     "loglik": {"da": "Log-likelihood", "en": "Log-likelihood"},
+    "pseudo_loglik": {"da": "Pseudo-log-likelihood", "en": "Pseudo-log-likelihood"},
     "aic": {"da": "AIC", "en": "AIC"},
     "bic": {"da": "BIC", "en": "BIC"},
-    "icc": {"da": "ICC", "en": "ICC"},
 }
+_STAT_ORDER = list(_STAT_NAMES)
 
 
 class HTMLTable(str):
@@ -121,108 +147,106 @@ def term_label(
     return f"{var_label}: {level_label}"
 
 
-def _get(res: Any, name: str) -> Any:
+def _summary_of(res: Any, level: float) -> Summary:
+    """The result's :class:`Summary` at ``level`` (the contract every model result keeps)."""
     try:
-        value = getattr(res, name)
-    except (AttributeError, NotImplementedError, ValueError):
-        return None
-    return value() if callable(value) and name not in ("conf_int",) else value
-
-
-def _clusters(res: Any) -> Any:
-    for name in ("n_clusters", "n_groups", "ngroups"):
-        v = _get(res, name)
-        if v is None:
-            continue
-        if isinstance(v, Mapping):
-            return (
-                ", ".join(f"{k}: {n}" for k, n in v.items())
-                if len(v) > 1
-                else next(iter(v.values()), None)
-            )
-        return v
-    return None
+        s = res.summary(level=level)
+    except TypeError:
+        s = res.summary()
+    if not isinstance(s, Summary):
+        raise TypeError(
+            f"{type(res).__name__}.summary() returned {type(s).__name__}, not a civmodels "
+            "Summary; regression_table needs fitted civmodels model results"
+        )
+    return s
 
 
 def _stars(p: float) -> str:
-    if p is None or not np.isfinite(p):
+    if not np.isfinite(p):
         return ""
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def _fmt(x: float, digits: int) -> str:
-    if x is None or not np.isfinite(x):
+def _fmt(x: Any, digits: int) -> str:
+    if x is None:
         return ""
-    return f"{x:.{digits}f}"
+    x = float(x)
+    return "" if not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _model_columns(
+@dataclass(frozen=True)
+class _Column:
+    """One model's cells: (block, term, row) -> text, its outcome, SE type and weights."""
+
+    cells: dict[tuple[str, str, str], str]
+    outcome: str | None
+    se_type: str | None
+    weights: str | None
+    bayes: bool
+    stars: bool
+
+
+def _model_column(
     res: Any, *, exponentiate: bool, stars: bool, ci: bool, digits: int, level: float
-) -> dict[tuple[str, str, str], str]:
-    """(block, term, row) -> cell text for one model."""
+) -> _Column:
+    s = _summary_of(res, level)
+    if not any(b in _SUMMARY_BLOCKS for b in s.blocks):
+        raise TypeError(
+            f"{type(res).__name__} is not a fitted model (its summary has blocks "
+            f"{list(s.blocks)}, none of {list(_SUMMARY_BLOCKS)}); regression_table shows "
+            "model fits — show other results with their own summary()"
+        )
+    st = dict(s.stats)
+    bayes = st.get("estimator") == "bayes"
     cells: dict[tuple[str, str, str], str] = {}
-    params: pd.Series = res.params
-    se: pd.Series = res.std_errors.reindex(params.index)
-    bounds = res.conf_int(level=level).reindex(params.index)
-    pvals = _get(res, "pvalues")
-    thr = _get(res, "thresholds")
-    coef = _get(res, "coef")
-    thr_names = list(thr.index) if isinstance(thr, pd.Series) else []
-    coef_names = (
-        list(coef.index)
-        if isinstance(coef, pd.Series)
-        else [t for t in params.index if t not in thr_names]
-    )
-    for block, names in (("coef", coef_names), ("thresholds", thr_names)):
-        for term in names:
-            if term not in params.index:
-                continue
-            b, s = float(params[term]), float(se[term])
-            lo, hi = float(bounds.loc[term].iloc[0]), float(bounds.loc[term].iloc[1])
-            if exponentiate and block == "coef":
-                b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
-                s = b * s  # delta method SE of exp(b)
-            star = ""
-            if stars and isinstance(pvals, pd.Series) and term in pvals.index:
-                star = _stars(float(pvals[term]))
-            cells[(block, term, "est")] = _fmt(b, digits) + star
-            cells[(block, term, "se")] = (
-                f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]" if ci else f"({_fmt(s, digits)})"
-            )
-    re_sd = _get(res, "re_sd")
-    if isinstance(re_sd, (pd.Series, Mapping)):
-        for g, v in dict(re_sd).items():
-            cells[("re_sd", str(g), "est")] = _fmt(float(v), digits)
-    stats = {
-        "nobs": _get(res, "nobs"),
-        "n_dropped": _get(res, "n_dropped"),
-        "clusters": _clusters(res),
-        "loglik": _get(res, "loglik"),
-        "aic": _get(res, "aic"),
-        "bic": _get(res, "bic"),
-        "icc": _get(res, "icc"),
-    }
-    for key, v in stats.items():
-        if v is None:
+    starred = False
+    for bname, tab in s.blocks.items():
+        block = _SUMMARY_BLOCKS.get(bname)
+        if block is None or not len(tab):
             continue
-        if isinstance(v, (pd.Series, Mapping)):
-            vals = dict(v)
-            if not vals:
-                continue
-            v = next(iter(vals.values())) if len(vals) == 1 else None
-            if v is None:
-                cells[("stats", key, "est")] = ", ".join(
-                    f"{k}: {float(x):.3f}" for k, x in vals.items()
-                )
-                continue
-        if isinstance(v, (int, np.integer)):
-            cells[("stats", key, "est")] = f"{int(v)}"
-        elif isinstance(v, (float, np.floating)):
-            if np.isfinite(v):
-                cells[("stats", key, "est")] = _fmt(float(v), 3 if key == "icc" else 2)
-        else:
-            cells[("stats", key, "est")] = str(v)
-    return cells
+        missing = [c for c in ("estimate", "std_error", "ci_lower", "ci_upper") if c not in tab]
+        if missing:
+            raise TypeError(
+                f"block {bname!r} of {type(res).__name__}.summary() lacks columns {missing}; "
+                "model summaries must follow the Summary contract (civmodels.results)"
+            )
+        for term, row in tab.iterrows():
+            b, se = float(row["estimate"]), float(row["std_error"])
+            lo, hi = float(row["ci_lower"]), float(row["ci_upper"])
+            if exponentiate and block in ("coef", "nominal"):
+                b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
+                se = b * se  # delta method SE of exp(b)
+            star = ""
+            # stars mark tests of effects only: never thresholds or random-effect SDs
+            if stars and block in ("coef", "nominal", "scale") and "p_value" in tab:
+                star = _stars(float(row["p_value"]))
+                starred = True
+            key = str(term)
+            cells[(block, key, "est")] = _fmt(b, digits) + star
+            if ci and np.isfinite(lo) and np.isfinite(hi):
+                cells[(block, key, "se")] = f"[{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+            elif not ci and np.isfinite(se):
+                cells[(block, key, "se")] = f"({_fmt(se, digits)})"
+    for key in ("nobs", "n_dropped", "n_clusters"):
+        if st.get(key) is not None:
+            cells[("stats", key, "est")] = f"{int(st[key])}"
+    for key, fmt in (("n_groups", "{:d}"), ("icc", "{:.3f}")):
+        for g, v in dict(st.get(key) or {}).items():
+            cells[("stats", f"{key}:{g}", "est")] = fmt.format(int(v) if key == "n_groups" else v)
+    if st.get("loglik") is not None:
+        name = "pseudo_loglik" if st.get("loglik_kind") == "pseudo" else "loglik"
+        cells[("stats", name, "est")] = _fmt(st["loglik"], 2)
+    for key in ("aic", "bic"):
+        if st.get(key) is not None:
+            cells[("stats", key, "est")] = _fmt(st[key], 2)
+    return _Column(
+        cells=cells,
+        outcome=st.get("outcome"),
+        se_type=st.get("se_type"),
+        weights=st.get("weights"),
+        bayes=bayes,
+        stars=starred,
+    )
 
 
 def regression_table(
@@ -236,28 +260,35 @@ def regression_table(
     digits: int = 3,
     level: float = 0.95,
     title: str | None = None,
-) -> pd.DataFrame | str:
+    path: str | Path | None = None,
+) -> Any:
     """Several fitted models side by side, as a publication table.
 
     Parameters
     ----------
     *results
-        Fitted results following the civmodels result contract (frequentist or Bayesian).
-    output : {"frame", "latex", "html", "markdown"}, default "frame"
-        ``"frame"``: a DataFrame of display strings indexed by (block, term, row);
-        ``"latex"``: a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``);
-        ``"html"``: an HTML table that renders in a notebook; ``"markdown"``: GitHub Markdown.
+        Fitted civmodels results (fixed, mixed, weighted, design-based or Bayesian; they may
+        be mixed). Each is read through its :class:`~civmodels.results.Summary`.
+    output : {"frame", "latex", "html", "markdown", "docx"}, default "frame"
+        ``"frame"``: a DataFrame of display strings indexed by (block, term, row), the note in
+        ``.attrs["note"]``; ``"latex"``: a booktabs ``tabular`` (needs
+        ``\\usepackage{booktabs}``; :func:`~civmodels.report.latex_document` wraps it in a
+        document that compiles); ``"html"``: an HTML table that renders in a notebook and
+        scrolls sideways when wide; ``"markdown"``: GitHub Markdown (cells escaped);
+        ``"docx"``: a Word document (python-docx), saved to ``path`` when given.
     exponentiate : bool, default False
         Show exp(coefficient) (odds ratios for logit links); standard errors by the delta
-        method, intervals by transforming the bounds. Thresholds are never exponentiated.
+        method, intervals by transforming the bounds. Thresholds and random-effect SDs are
+        never exponentiated.
     stars : bool, default True
-        Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***``. Only results with ``pvalues``
-        get stars (Bayesian results do not).
+        Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***`` on effects of results that
+        have p-values. Thresholds, random-effect SDs and Bayesian columns get none.
     ci : bool, default False
         Show the ``level`` interval under each estimate instead of the standard error.
     labels : {"da", "en"} or mapping, optional
         Danish or English term labels from the codebook (and the report's independent
-        variables), or an explicit mapping term -> label. Default: the raw term names.
+        variables), or an explicit mapping term -> label. Default: the raw term names with
+        English block names.
     names : sequence of str, optional
         Column titles (default ``(1)``, ``(2)``, ... or each result's ``name``).
     digits : int, default 3
@@ -265,31 +296,46 @@ def regression_table(
     level : float, default 0.95
         Interval level when ``ci=True``.
     title : str, optional
-        Caption (HTML, Markdown, LaTeX comment).
+        Caption (HTML, Markdown, Word; a LaTeX comment).
+    path : str or pathlib.Path, optional
+        Where to save the ``.docx`` (``output="docx"`` only). Its folder must exist.
 
     Returns
     -------
-    pandas.DataFrame or str
-        The table in the requested format.
+    pandas.DataFrame, str or docx.document.Document
+        The table in the requested format (``output="docx"``: the python-docx document, also
+        saved to ``path`` when given).
 
     Notes
     -----
-    Blocks: location coefficients; thresholds; random-effect standard deviations; model
-    statistics (N, rows dropped, clusters, log-likelihood, AIC, BIC, ICC). A cell is empty
-    when a model lacks the term or statistic.
+    Blocks: coefficients (location effects); nominal and scale effects; thresholds;
+    random-effect standard deviations; model statistics (N, rows dropped, groups per
+    grouping factor, clusters, ICC, log-likelihood — "pseudo-log-likelihood" for weighted or
+    design-based fits, which get no AIC/BIC — AIC, BIC). A cell is empty when a model lacks
+    the term or statistic. The note states the standard-error type and the weights of each
+    model. Results of models with different outcomes may share a table: the outcomes are
+    named in a header row.
     """
     if not results:
         raise ValueError("regression_table needs at least one fitted result")
-    if output not in ("frame", "latex", "html", "markdown"):
-        raise ValueError(f"output={output!r}; choose 'frame', 'latex', 'html' or 'markdown'")
-    if isinstance(labels, str) and labels not in ("da", "en"):
-        raise ValueError(f"labels={labels!r}; choose 'da', 'en', a mapping or None")
+    if output not in OUTPUTS:
+        raise ValueError(
+            f"output={output!r} is not a format regression_table writes; choose one of "
+            + ", ".join(repr(o) for o in OUTPUTS)
+        )
+    if isinstance(labels, str) and labels not in LANGUAGES:
+        raise ValueError(
+            f"labels={labels!r}: label language must be 'da' (Danish) or 'en' (English); or "
+            "pass a mapping term -> label, or None for the raw term names"
+        )
+    if path is not None and output != "docx":
+        raise ValueError(f"path= is for output='docx' (got output={output!r})")
+    docx_path = check_docx_path(path) if path is not None else None
     for i, r in enumerate(results):
-        missing = [a for a in ("params", "std_errors", "conf_int") if not hasattr(r, a)]
-        if missing:
+        if not callable(getattr(r, "summary", None)):
             raise TypeError(
-                f"result {i + 1} ({type(r).__name__}) lacks {missing}; regression_table needs "
-                "fitted civmodels results (params, std_errors, conf_int, nobs)"
+                f"result {i + 1} ({type(r).__name__}) lacks summary(); regression_table needs "
+                "fitted civmodels results"
             )
     if names is None:
         names = [str(getattr(r, "name", None) or f"({i + 1})") for i, r in enumerate(results)]
@@ -297,30 +343,18 @@ def regression_table(
     if len(names) != len(results):
         raise ValueError(f"got {len(names)} names for {len(results)} results")
     cols = [
-        _model_columns(r, exponentiate=exponentiate, stars=stars, ci=ci, digits=digits, level=level)
+        _model_column(r, exponentiate=exponentiate, stars=stars, ci=ci, digits=digits, level=level)
         for r in results
     ]
-    order: list[tuple[str, str, str]] = []
-    for block in ("coef", "thresholds", "re_sd", "stats"):
-        for c in cols:
-            for key in c:
-                if key[0] == block and key not in order:
-                    order.append(key)
-    # keep estimate and SE rows of a term together
-    first_seen: dict[tuple[str, str], int] = {}
-    for pos, key in enumerate(order):
-        first_seen.setdefault(key[:2], pos)
-    blocks_order = ["coef", "thresholds", "re_sd", "stats"]
-    order = sorted(
-        order, key=lambda k: (blocks_order.index(k[0]), first_seen[k[:2]], k[2] != "est")
-    )
-    lang = labels if isinstance(labels, str) else None
-    cb = _codebook_labels(lang) if lang else {}
+    order = _row_order(cols)
+    lang = labels if isinstance(labels, str) else "en"
+    cb = _codebook_labels(labels) if isinstance(labels, str) else {}
 
     def label(block: str, term: str) -> str:
         if block == "stats":
-            return _STAT_NAMES[term][lang or "en"]
-        if block == "thresholds":
+            key, _, group = term.partition(":")
+            return _STAT_NAMES[key][lang] + (f" ({group})" if group else "")
+        if block in ("thresholds", "re_sd"):
             return term
         return term_label(term, labels, cb)
 
@@ -328,133 +362,286 @@ def regression_table(
         [(_BLOCK_NAMES[b][lang], label(b, t), r) for b, t, r in order],
         names=["block", "term", "row"],
     )
+    outcomes = [c.outcome for c in cols]
+    columns: pd.Index = pd.Index(names)
+    if len(set(outcomes)) > 1:
+        columns = pd.MultiIndex.from_arrays(
+            [[o or "" for o in outcomes], names], names=["outcome", "model"]
+        )
     frame = pd.DataFrame(
-        [[c.get(k, "") for c in cols] for k in order], index=index, columns=names, dtype=object
+        [[c.cells.get(k, "") for c in cols] for k in order],
+        index=index,
+        columns=columns,
+        dtype=object,
     )
-    note = _note(
-        stars and any(_get(r, "pvalues") is not None for r in results),
-        ci,
-        level,
-        exponentiate,
-        lang,
-        bayes=any(_get(r, "pvalues") is None for r in results),
-    )
+    note = _note(cols, names, ci=ci, level=level, exponentiate=exponentiate, lang=lang)
     if output == "frame":
         frame.attrs["note"] = note
         return frame
+    grid = _Grid.from_frame(frame, note, title)
     if output == "markdown":
-        return MarkdownTable(_to_markdown(frame, note, title))
+        return MarkdownTable(grid.to_markdown())
     if output == "html":
-        return HTMLTable(_to_html(frame, note, title))
-    return _to_latex(frame, note, title)
+        return HTMLTable(grid.to_html())
+    if output == "docx":
+        return table_to_docx(grid.title, grid.header, grid.blocks(), grid.note, docx_path)
+    return grid.to_latex()
+
+
+def _row_order(cols: list[_Column]) -> list[tuple[str, str, str]]:
+    """Rows in block order; within a block by first appearance, estimate before SE."""
+    seen: dict[tuple[str, str], int] = {}
+    for c in cols:
+        for key in c.cells:
+            seen.setdefault(key[:2], len(seen))
+    keys = {k for c in cols for k in c.cells}
+
+    def rank(k: tuple[str, str, str]) -> tuple[int, int, bool]:
+        within = _STAT_ORDER.index(k[1].partition(":")[0]) if k[0] == "stats" else 0
+        return (_BLOCK_ORDER.index(k[0]), within * 10_000 + seen[k[:2]], k[2] != "est")
+
+    return sorted(keys, key=rank)
 
 
 def _note(
-    stars: bool, ci: bool, level: float, exponentiate: bool, lang: str | None, bayes: bool
+    cols: list[_Column],
+    names: list[str],
+    *,
+    ci: bool,
+    level: float,
+    exponentiate: bool,
+    lang: str,
 ) -> str:
     da = lang == "da"
-    parts = []
-    if ci:
-        parts.append(
-            f"{level:.0%}-interval i parentes" if da else f"{level:.0%} intervals in brackets"
+
+    def per_model(values: Sequence[str | None]) -> str:
+        if len(set(values)) == 1:
+            return str(values[0])
+        # "; " separated, so the LaTeX note can give each model its own short line
+        return "; ".join(
+            f"{n} {v}" if re.fullmatch(r"\(\d+\)", n) else f"{n}: {v}"
+            for n, v in zip(names, values, strict=True)
+            if v
         )
+
+    se_types = [c.se_type for c in cols]
+    kind = per_model(se_types) if any(se_types) else None
+    if ci:
+        first = (
+            f"{level:.0%}-interval i kantet parentes"
+            if da
+            else f"{level:.0%} intervals in brackets"
+        )
+        if kind:
+            first += f" (standardfejl: {kind})" if da else f" (standard errors: {kind})"
     else:
-        if bayes:
-            parts.append(
-                "Standardfejl (posterior-SD for bayesianske modeller) i parentes"
-                if da
-                else "Standard errors (posterior SDs for Bayesian models) in parentheses"
-            )
-        else:
-            parts.append("Standardfejl i parentes" if da else "Standard errors in parentheses")
+        first = "Standardfejl i parentes" if da else "Standard errors in parentheses"
+        if kind:
+            first += f": {kind}"
+    parts = [first]
+    weights = [c.weights for c in cols]
+    if any(weights):
+        shown = [w or ("ingen" if da else "none") for w in weights]
+        parts.append(("vægte: " if da else "weights: ") + per_model(shown))
+    else:
+        parts.append("uvægtet" if da else "unweighted")
+    if any(c.bayes for c in cols):
+        parts.append(
+            "bayesianske modeller: posteriorgennemsnit, posterior-SD og kredibilitetsintervaller"
+            if da
+            else "Bayesian models: posterior means, posterior SDs and credible intervals"
+        )
     if exponentiate:
         parts.append(
             "eksponentierede koefficienter (odds ratio)"
             if da
             else "exponentiated coefficients (odds ratios)"
         )
-    if stars:
-        parts.append("* p<0.05, ** p<0.01, *** p<0.001")
+    if any(c.stars for c in cols):
+        parts.append(
+            "* p<0.05, ** p<0.01, *** p<0.001 (ikke for tærskler)"
+            if da
+            else "* p<0.05, ** p<0.01, *** p<0.001 (not for thresholds)"
+        )
     return "; ".join(parts) + "."
 
 
-def _display_rows(frame: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
-    """(block, row label, cells); the SE row gets an empty label."""
-    out = []
-    for (block, term, row), vals in frame.iterrows():
-        out.append((block, term if row == "est" else "", [str(v) for v in vals]))
-    return out
+@dataclass(frozen=True)
+class _Grid:
+    """A rendered-format-independent table: header rows, (block, label, cells) rows, note."""
 
+    header: list[list[str]]
+    rows: list[tuple[str, str, list[str]]]
+    note: str
+    title: str | None
 
-def _to_markdown(frame: pd.DataFrame, note: str, title: str | None) -> str:
-    lines = [f"**{title}**", ""] if title else []
-    lines.append("| | " + " | ".join(map(str, frame.columns)) + " |")
-    lines.append("|---|" + "---:|" * frame.shape[1])
-    current = None
-    for block, label, cells in _display_rows(frame):
-        if block != current:
-            lines.append(f"| *{block}* |" + " |" * frame.shape[1])
-            current = block
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", f"_{note}_"]
-    return "\n".join(lines) + "\n"
+    @property
+    def k(self) -> int:
+        return len(self.header[-1])
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, note: str, title: str | None) -> _Grid:
+        if isinstance(frame.columns, pd.MultiIndex):
+            header = [[str(v) for v in frame.columns.get_level_values(i)] for i in range(2)]
+        else:
+            header = [[str(c) for c in frame.columns]]
+        rows = [
+            (str(block), str(term) if row == "est" else "", [str(v) for v in vals])
+            for (block, term, row), vals in frame.iterrows()
+        ]
+        return cls(header, rows, note, title)
 
-def _to_html(frame: pd.DataFrame, note: str, title: str | None) -> str:
-    k = frame.shape[1]
-    parts = ["<table class='civmodels-regression-table' style='border-collapse:collapse'>"]
-    if title:
-        parts.append(f"<caption>{html.escape(title)}</caption>")
-    parts.append("<thead><tr style='border-top:2px solid;border-bottom:1px solid'><th></th>")
-    parts += [f"<th style='text-align:center'>{html.escape(str(c))}</th>" for c in frame.columns]
-    parts.append("</tr></thead><tbody>")
-    current = None
-    for block, label, cells in _display_rows(frame):
-        if block != current:
+    def blocks(self) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+        out: list[tuple[str, list[tuple[str, list[str]]]]] = []
+        for block, label, cells in self.rows:
+            if not out or out[-1][0] != block:
+                out.append((block, []))
+            out[-1][1].append((label, cells))
+        return out
+
+    def to_markdown(self) -> str:
+        esc = markdown_escape
+        k = self.k
+        lines = [f"**{esc(self.title)}**", ""] if self.title else []
+        head = self.header[-1]
+        lines.append("| | " + " | ".join(map(esc, head)) + " |")
+        lines.append("|---|" + "---:|" * k)
+        if len(self.header) > 1:
+            lines.append("| *Outcome* | " + " | ".join(map(esc, self.header[0])) + " |")
+        for block, rows in self.blocks():
+            lines.append(f"| *{esc(block)}* |" + " |" * k)
+            for label, cells in rows:
+                lines.append(f"| {esc(label)} | " + " | ".join(map(esc, cells)) + " |")
+        lines += ["", f"_{esc(self.note)}_"]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        k, e = self.k, html.escape
+        parts = [
+            "<div class='civmodels-table-wrap' style='max-width:100%;overflow-x:auto'>",
+            "<table class='civmodels-regression-table' style='border-collapse:collapse'>",
+        ]
+        if self.title:
+            parts.append(f"<caption>{e(self.title)}</caption>")
+        parts.append("<thead>")
+        for i, head in enumerate(self.header):
+            top = "border-top:2px solid;" if i == 0 else ""
+            bottom = "border-bottom:1px solid" if i == len(self.header) - 1 else ""
+            parts.append(f"<tr style='{top}{bottom}'><th></th>")
+            parts += [f"<th style='text-align:center'>{e(c)}</th>" for c in head]
+            parts.append("</tr>")
+        parts.append("</thead><tbody>")
+        for block, rows in self.blocks():
             parts.append(
-                f"<tr style='border-top:1px solid'><td colspan='{k + 1}'><i>"
-                f"{html.escape(block)}</i></td></tr>"
+                f"<tr style='border-top:1px solid'><td colspan='{k + 1}' "
+                f"style='text-align:left'><i>{e(block)}</i></td></tr>"
             )
-            current = block
+            for label, cells in rows:
+                parts.append(
+                    "<tr><td style='text-align:left'>"
+                    + e(label)
+                    + "</td>"
+                    + "".join(f"<td style='text-align:center'>{e(c)}</td>" for c in cells)
+                    + "</tr>"
+                )
         parts.append(
-            "<tr><td style='text-align:left'>"
-            + html.escape(label)
-            + "</td>"
-            + "".join(f"<td style='text-align:center'>{html.escape(c)}</td>" for c in cells)
-            + "</tr>"
+            f"</tbody><tfoot><tr style='border-top:2px solid'><td colspan='{k + 1}' "
+            f"style='text-align:left'><small>{e(self.note)}</small></td></tr></tfoot></table>"
         )
-    parts.append(
-        f"</tbody><tfoot><tr style='border-top:2px solid'><td colspan='{k + 1}'>"
-        f"<small>{html.escape(note)}</small></td></tr></tfoot></table>"
-    )
-    return "\n".join(parts)
+        parts.append("</div>")
+        return "\n".join(parts)
+
+    def to_latex(self) -> str:
+        k = self.k
+        lines = [f"% {self.title}"] if self.title else []
+        lines += [r"\begin{tabular}{l" + "c" * k + "}", r"\toprule"]
+        for head in self.header:
+            lines.append(" & ".join(["", *(latex_escape(c) for c in head)]) + r" \\")
+        lines.append(r"\midrule")
+        for i, (block, rows) in enumerate(self.blocks()):
+            if i:
+                lines.append(r"\midrule")
+            lines.append(multicolumn(k + 1, "l", r"\textit{" + latex_escape(block) + "}"))
+            for label, cells in rows:
+                cells_tex = [_tex_stars(latex_escape(c)) for c in cells]
+                lines.append(" & ".join([latex_escape(label), *cells_tex]) + r" \\")
+        lines.append(r"\bottomrule")
+        # one short line per part of the note, so the note never widens the table
+        for part in self.note.split("; "):
+            lines.append(
+                multicolumn(k + 1, "l", r"\footnotesize " + _tex_stars(latex_escape(part)))
+            )
+        lines.append(r"\end{tabular}")
+        return "\n".join(lines) + "\n"
 
 
 def _tex_stars(text: str) -> str:
     return re.sub(r"\*+", lambda m: "$^{" + m[0] + "}$", text)
 
 
-def _to_latex(frame: pd.DataFrame, note: str, title: str | None) -> str:
-    k = frame.shape[1]
-    lines = [f"% {title}"] if title else []
-    lines += [
-        r"\begin{tabular}{l" + "c" * k + "}",
-        r"\toprule",
-        " & ".join(["", *(latex_escape(c) for c in frame.columns)]) + r" \\",
-        r"\midrule",
-    ]
-    current = None
-    for block, label, cells in _display_rows(frame):
-        if block != current:
-            if current is not None:
-                lines.append(r"\midrule")
-            lines.append(multicolumn(k + 1, "l", r"\textit{" + latex_escape(block) + "}"))
-            current = block
-        cells_tex = [_tex_stars(latex_escape(c)) for c in cells]
-        lines.append(" & ".join([latex_escape(label), *cells_tex]) + r" \\")
-    lines += [
-        r"\bottomrule",
-        multicolumn(k + 1, "l", r"\footnotesize " + _tex_stars(latex_escape(note))),
-        r"\end{tabular}",
-    ]
-    return "\n".join(lines) + "\n"
+#: Columns of a replication table shown by :func:`verdict_table`, with their headings.
+_VERDICT_COLUMNS = {
+    "finding_id": "Finding",
+    "outcome": "Outcome",
+    "by": "By",
+    "method": "Method",
+    "estimate": "Estimate",
+    "interval": "95% interval",
+    "p_value": "p",
+    "verdict": "Verdict",
+}
+
+
+def verdict_table(
+    results: pd.DataFrame, *, output: Literal["frame", "html", "markdown"] = "html"
+) -> Any:
+    """A compact view of :func:`civmodels.replication.run`'s results, one row per test.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The table returned by :func:`civmodels.replication.run`.
+    output : {"html", "markdown", "frame"}, default "html"
+        ``"html"`` renders in a notebook (and scrolls sideways when wide), ``"markdown"``
+        gives a GitHub table with escaped cells, ``"frame"`` the display strings.
+
+    Returns
+    -------
+    HTMLTable, MarkdownTable or pandas.DataFrame
+        Finding, outcome, grouping, method, estimate with its interval, p-value and verdict.
+    """
+    if output not in ("frame", "html", "markdown"):
+        raise ValueError(f"output={output!r}; choose 'html', 'markdown' or 'frame'")
+    need = [c for c in (*_VERDICT_COLUMNS, "ci_lower", "ci_upper") if c != "interval"]
+    missing = [c for c in need if c not in results.columns]
+    if missing:
+        raise ValueError(
+            f"results lacks columns {missing}; pass the table civmodels.replication.run returns"
+        )
+    out = pd.DataFrame(
+        {
+            "finding_id": results["finding_id"].astype(str),
+            "outcome": results["outcome"].astype(str),
+            "by": results["by"].astype(str),
+            "method": results["method"].astype(str),
+            "estimate": [_fmt(v, 3) for v in results["estimate"]],
+            "interval": [
+                f"[{_fmt(lo, 3)}, {_fmt(hi, 3)}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+                for lo, hi in zip(results["ci_lower"], results["ci_upper"], strict=True)
+            ],
+            "p_value": [_fmt(v, 4) for v in results["p_value"]],
+            "verdict": results["verdict"].astype(str),
+        }
+    ).rename(columns=_VERDICT_COLUMNS)
+    if output == "frame":
+        return out
+    if output == "markdown":
+        lines = ["| " + " | ".join(map(markdown_escape, out.columns)) + " |"]
+        lines.append("|" + "---|" * out.shape[1])
+        lines += ["| " + " | ".join(map(markdown_escape, row)) + " |" for row in out.to_numpy()]
+        return MarkdownTable("\n".join(lines) + "\n")
+    return HTMLTable(
+        "<div class='civmodels-table-wrap' style='max-width:100%;overflow-x:auto'>"
+        + out.to_html(index=False, escape=True, border=0)
+        + "</div>"
+    )

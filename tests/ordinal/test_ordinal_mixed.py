@@ -195,7 +195,7 @@ def test_result_contract(fits):
     assert sdci.loc["judge", "ci_lower"] < res.re_sd["judge"] < sdci.loc["judge", "ci_upper"]
     s = res.summary()
     assert set(s.blocks) == {"Thresholds", "Location", "Random effects"}
-    assert s.blocks["Random effects"].loc["judge", "n_levels"] == 9
+    assert s.blocks["Random effects"].loc["sd(judge)", "n_levels"] == 9
     assert "adaptive Gauss-Hermite quadrature, 10 nodes" in str(s)
     frame = res.to_frame()
     assert list(frame.index[-1:]) == ["sd(judge)"]

@@ -8,6 +8,7 @@ import pytest
 
 import civmodels as cm
 from civmodels.report import latex_document, regression_table
+from civmodels.results import Summary
 from tests._tools import require_tool
 
 
@@ -77,7 +78,7 @@ def test_danish_and_english_labels(fits):
 def test_html_renders_in_notebook_and_markdown(fits):
     r1, r2 = fits
     h = regression_table(r1, r2, output="html", names=["bivariate", "adjusted"])
-    assert h._repr_html_().startswith("<table")
+    assert "<table" in h._repr_html_() and "overflow-x:auto" in h
     assert "adjusted" in h and "Thresholds" in h
     md = regression_table(r1, r2, output="markdown")
     assert md.splitlines()[0].startswith("| | (1) | (2) |")
@@ -85,7 +86,7 @@ def test_html_renders_in_notebook_and_markdown(fits):
 
 def test_bad_input(fits):
     r1, _ = fits
-    with pytest.raises(ValueError, match="output='pdf'"):
+    with pytest.raises(ValueError, match="output='pdf' is not a format"):
         regression_table(r1, output="pdf")
     with pytest.raises(ValueError, match="labels='fr'"):
         regression_table(r1, labels="fr")
@@ -115,19 +116,35 @@ def test_latex_compiles_with_pdflatex(fits, tmp_path):
 
 
 class _PosteriorLike:
-    """A result with only the contract's required part plus re_sd (no p-values), as a
-    Bayesian result provides: posterior means, posterior SDs, credible intervals."""
+    """A result that keeps the Summary contract the way a Bayesian fit does: posterior means
+    and SDs, credible limits, no p-values, ``estimator="bayes"`` (the real Bayesian fit is
+    tested in tests/report/test_contract.py, marked bayes)."""
 
-    def __init__(self):
-        self.params = pd.Series([0.8, -1.0, 1.0], index=["ph", "A|B", "B|C"])
-        self.thresholds = self.params[["A|B", "B|C"]]
-        self.coef = self.params[["ph"]]
-        self.std_errors = pd.Series([0.2, 0.3, 0.3], index=self.params.index)
-        self.re_sd = pd.Series({"municipality_code": 0.42})
-        self.nobs, self.n_dropped = 120, 3
+    def summary(self, level=0.95):
+        def block(est, sd, index):
+            est, sd = np.asarray(est), np.asarray(sd)
+            return pd.DataFrame(
+                {"estimate": est, "std_error": sd, "ci_lower": est - 0.5, "ci_upper": est + 0.5},
+                index=index,
+            )
 
-    def conf_int(self, level=0.95):
-        return pd.DataFrame({"lower": self.params - 0.5, "upper": self.params + 0.5})
+        return Summary(
+            title="Bayesian hierarchical cumulative-link model (logit)",
+            info={},
+            blocks={
+                "Thresholds": block([-1.0, 1.0], [0.3, 0.3], ["A|B", "B|C"]),
+                "Location": block([0.8], [0.2], ["ph"]),
+                "Random effects": block([0.42], [0.1], ["sd(municipality_code)"]),
+            },
+            stats={
+                "estimator": "bayes",
+                "nobs": 120,
+                "n_dropped": 3,
+                "n_groups": {"municipality_code": 40},
+                "se_type": "posterior SD",
+                "outcome": "y",
+            },
+        )
 
 
 def test_bayesian_column_gets_no_stars_and_shows_random_effect_sd(fits):
@@ -135,8 +152,9 @@ def test_bayesian_column_gets_no_stars_and_shows_random_effect_sd(fits):
     tab = regression_table(r1, _PosteriorLike(), output="frame", names=["ML", "Bayes"])
     est = tab.loc[("Coefficients", "ph", "est")]
     assert est["ML"].endswith("***") and est["Bayes"] == "0.800"
-    assert tab.loc[("Random effects (SD)", "municipality_code", "est")]["Bayes"] == "0.420"
-    assert tab.loc[("Random effects (SD)", "municipality_code", "est")]["ML"] == ""
-    assert "posterior SDs" in tab.attrs["note"]
+    sd = ("Random effects (SD)", "sd(municipality_code)", "est")
+    assert tab.loc[sd]["Bayes"] == "0.420" and tab.loc[sd]["ML"] == ""
+    assert "posterior SDs" in tab.attrs["note"] and "Bayes: posterior SD" in tab.attrs["note"]
+    assert tab.loc[("Model statistics", "Groups (municipality_code)", "est")]["Bayes"] == "40"
     # thresholds of both models share rows by name
     assert tab.loc[("Thresholds", "A|B", "est")]["Bayes"] == "-1.000"
