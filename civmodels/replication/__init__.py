@@ -7,6 +7,7 @@
   multiplicity adjustment and a verdict per row.
 * :func:`crosstabs` - the report's own analysis: every outcome cross-tabulated by size group,
   spending pressure, region, bloc and area with chi-square tests.
+* :func:`read_frame` - the invited positions (respondents and nonrespondents) from a file.
 * :func:`write_report` - the Markdown/HTML/CSV/LaTeX report written by ``civmodels
   replicate``.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ._crosstabs import crosstabs, default_outcomes
+from ._frame import read_frame, respondents_of
 from ._methods import METHOD_LABELS
 from ._registry import METHODS, load_registry, registry_frame
 from ._runner import COLUMNS, VERDICTS, adjust_pvalues, run
@@ -31,6 +33,8 @@ __all__ = [
     "default_outcomes",
     "findings",
     "load_registry",
+    "read_frame",
+    "respondents_of",
     "run",
     "write_report",
 ]

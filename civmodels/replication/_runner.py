@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import CivmodelsError, SpecificationError
+from ._frame import resolve_frame
 from ._methods import CLUSTER, METHOD_LABELS, MethodUnavailable, Task, run_method
 from ._outcomes import prepare_outcome
 from ._registry import METHODS, Finding, Pattern, Registry, load_registry
@@ -121,14 +122,7 @@ class _Context:
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            try:
-                from ..data import load_frame
-            except ImportError as err:
-                raise MethodUnavailable(
-                    f"the 838-position frame is needed but civmodels.data.load_frame is not "
-                    f"available: {err}"
-                ) from err
-            self._frame = load_frame()
+            raise MethodUnavailable("no frame of invited positions")
         return self._frame
 
     def design_weights(self) -> pd.Series:
@@ -599,8 +593,17 @@ def run(
     patterns : bool, default True
         Also check the overall marginal patterns M1-M13 (methods crosstab and design).
     frame : pandas.DataFrame, optional
-        The 838-position frame (default :func:`civmodels.data.load_frame`); needed by the
-        design and Bayesian methods and by F18.
+        The invited positions, one row each with ``municipality`` (name) or
+        ``municipality_code``, ``area`` and ``responded`` (see :func:`read_frame`); needed by
+        the design and Bayesian methods and by F18. Default: the frame follows ``data``. If
+        ``data`` holds nonrespondents (a ``responded`` or ``status`` column with some rows
+        not responding), its rows are the frame; otherwise the 838-position frame allocation
+        of :func:`civmodels.data.load_frame`, where a position responded if it has a row in
+        ``data``. The bundled synthetic frame's response flags are used only with the bundled
+        survey (``data=None``). Every respondent must have a position of its municipality and
+        area, and an explicit frame's responded positions must all have a respondent; both are
+        errors naming the rows. ``table.attrs["frame_source"]`` of the result says which
+        frame was used.
     weights : str or pandas.Series, optional
         Nonresponse weights for the design method (a column of ``data`` or a Series aligned with
         it); default: response-propensity weights estimated from the frame.
@@ -637,6 +640,7 @@ def run(
     """
     methods = _check_methods(methods)
     reg = load_registry()
+    bundled = data is None
     if data is None:
         data = _default_data()
     if not isinstance(data, pd.DataFrame):
@@ -644,7 +648,9 @@ def run(
     chosen = reg.findings
     if findings is not None:
         chosen = tuple(reg.finding(fid) for fid in findings)
-    ctx = _Context(data, reg, frame=frame, weights=weights, random_seed=random_seed)
+    # the frame follows the data: never the synthetic response flags with other data
+    source = resolve_frame(data, frame, bundled=bundled)
+    ctx = _Context(source.data, reg, frame=source.frame, weights=weights, random_seed=random_seed)
 
     total = sum(
         len(f.by) * len(f.outcomes) * len([m for m in methods if m in f.tests]) for f in chosen
@@ -690,6 +696,7 @@ def run(
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
     table["method_label"] = table["method"].map(METHOD_LABELS)
+    table.attrs["frame_source"] = source.provenance
     if results is not None and ctx.propensity is not None:
         results["propensity_weights"] = ctx.propensity
     return table
