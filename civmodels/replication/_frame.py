@@ -82,7 +82,7 @@ def parse_response(col: pd.Series, name: str) -> np.ndarray:
     if bad:
         raise DataError(
             f"column {name!r} is read as the response indicator but has value(s) that say "
-            f"neither responded nor not responded: {_show(sorted(bad))}; allowed: 1/0, "
+            f"neither responded nor not responded: {_show(sorted(map(repr, bad)))}; allowed: 1/0, "
             "true/false, ja/nej, 'besvaret'/'ikke besvaret' (recode the others, or rename the "
             "column if it is not a response status)"
         )
@@ -235,8 +235,8 @@ def read_frame(
     responded = parse_response(raw[name], name)
     out = _positions_from(raw, source, numeric_codes, trusted=isinstance(path, pd.DataFrame))
     out["responded"] = responded.astype("int64")
-    pid = pd.to_numeric(out.get("position_id"), errors="coerce")
-    if pid is None or pid.isna().any() or pid.duplicated().any() or (pid % 1 != 0).any():
+    pid = pd.to_numeric(out.get("position_id", pd.Series(np.nan, index=out.index)), errors="coerce")
+    if pid.isna().any() or pid.duplicated().any() or (pid % 1 != 0).any():
         out = out.drop(columns=["position_id"], errors="ignore")
         out.insert(0, "position_id", np.arange(1, len(out) + 1, dtype="int64"))
     else:

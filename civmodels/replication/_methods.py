@@ -10,6 +10,7 @@ is reported, not fatal.
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,10 +287,11 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         formula = f"y ~ {rhs} + (1 | {CLUSTER})"
     else:
         formula = f"y ~ {rhs}"
+    readable = _readable_names(task, formula, frame.attrs.get("term_labels", {}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = engine[family](formula, data=frame)
         try:
+            model = engine[family](formula, data=frame)
             if mixed:
                 res = model.fit(method="agq", n_quad=10)
             else:
@@ -299,8 +301,11 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
             raise MethodUnavailable(
                 f"the {kind} {family} engine is not available in this installation: {err}"
             ) from err
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            err.args = (readable(str(err)),)  # same error, in the user's column names
+            raise
     for w in caught:
-        task.notes.append(f"{w.category.__name__}: {w.message}")
+        task.notes.append(f"{w.category.__name__}: {readable(str(w.message))}")
     out: dict[str, Any] = {"n": int(res.nobs), "n_dropped": int(res.n_dropped)}
     stat, df, p = _wald(res, terms)
     if focal_term is not None:
@@ -332,6 +337,26 @@ def _fit_model(task: Task, data: pd.DataFrame, *, mixed: bool) -> dict[str, Any]
         )
     out["_result"] = entry
     return out
+
+
+def _readable_names(task: Task, formula: str, labels: dict[str, str]) -> Any:
+    """Rewrite engine messages from the internal model frame (``y``, ``g_1``, ``a_*``) into
+    the user's names: the item, the grouping variable's levels, the adjustment columns."""
+    terms = [t.strip() for t in formula.split("~", 1)[1].split("+")]
+    shown: list[str] = []
+    for t in terms:
+        name = task.by if t.startswith("g_") else t
+        if name not in shown:
+            shown.append(name)
+    user_formula = f"{task.item} ~ {' + '.join(shown)}"
+    safe = {f"a_{_safe(a)}": a for a in task.adjust}
+
+    def rewrite(text: str) -> str:
+        text = text.replace(formula, user_formula)
+        text = re.sub(r"\bg_(?:\d+|focal)\b", lambda m: labels.get(m.group(0), task.by), text)
+        return re.sub(r"\ba_\w+", lambda m: safe.get(m.group(0), m.group(0)), text)
+
+    return rewrite
 
 
 def _ordinal(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -14,7 +13,8 @@ from scipy import stats
 from ..exceptions import CivmodelsError, SpecificationError
 from ._frame import resolve_frame
 from ._methods import CLUSTER, METHOD_LABELS, MethodUnavailable, Task, run_method
-from ._outcomes import prepare_outcome
+from ._outcomes import contrast_indicator, group_codes, prepare_outcome
+from ._progress import Progress
 from ._registry import METHODS, Finding, Pattern, Registry, load_registry
 
 __all__ = ["COLUMNS", "VERDICTS", "adjust_pvalues", "run"]
@@ -99,6 +99,11 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.
     return out
 
 
+#: Below this many respondents no respondent-level test is attempted: every row is 'not
+#: testable' with the reason (chi-square and model approximations need far more answers).
+MIN_RESPONDENTS = 30
+
+
 class _Context:
     """What the methods share: the data, the frame, weights, the seed."""
 
@@ -119,6 +124,15 @@ class _Context:
         self.random_seed = random_seed
         self.propensity: Any = None
         self.seeds = np.random.SeedSequence(random_seed)
+        report = data.attrs.get("read_report")
+        self.missing_items = set(getattr(report, "missing_items", ()) or ())
+
+    def too_few(self) -> str | None:
+        """Why no respondent-level test is attempted, or None."""
+        n = len(self.data)
+        if n >= MIN_RESPONDENTS:
+            return None
+        return f"the data have {n} respondent(s); no test is attempted below {MIN_RESPONDENTS}"
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
@@ -239,7 +253,7 @@ def _finding_rows(
     ctx: _Context,
     unavailable: dict[str, str],
     results: dict | None,
-    tick: Callable[[], None],
+    tick: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     reg = ctx.registry
     rows: list[dict[str, Any]] = []
@@ -254,10 +268,15 @@ def _finding_rows(
                     data = ctx.frame()
                 except MethodUnavailable as err:
                     problem = str(err)
+            if problem is None and not f.frame:
+                problem = ctx.too_few()
             if problem is None and item not in data.columns:
                 problem = f"item {item!r} is not in the data"
             if problem is None and by not in data.columns:
                 problem = f"grouping variable {by!r} is not in the data"
+            if problem is None and not data[item].notna().any():
+                absent = item in ctx.missing_items
+                problem = f"no answers to {item!r}" + (" (not in the export)" if absent else "")
             prepared = None
             if problem is None:
                 event = f.event
@@ -265,10 +284,11 @@ def _finding_rows(
                     event = reg.model_events[item]
                 try:
                     prepared = prepare_outcome(data, item, event, bands=reg.count_bands.get(item))
+                    problem = _answers_problem(data, prepared, by, f.contrast)
                 except (SpecificationError, ValueError) as err:
                     problem = str(err)
             for method in applicable:
-                tick()
+                tick(method)
                 row = _base_row(f, item, by, method, contrast)
                 row["estimate_type"] = None
                 if problem is not None:
@@ -325,6 +345,30 @@ def _finding_rows(
     return rows
 
 
+def _answers_problem(
+    data: pd.DataFrame, prepared: Any, by: str, contrast: dict[str, Any] | None
+) -> str | None:
+    """Why the answers cannot be compared across ``by`` (too few groups or categories)."""
+    item = prepared.item
+    y, g = prepared.table, group_codes(data, by)
+    ok = (y.notna() & g.notna()).to_numpy()
+    n = int(ok.sum())
+    if n == 0:
+        return f"no answers to {item!r} with {by!r} known"
+    groups = pd.unique(g[ok])
+    if len(groups) < 2:
+        return f"all {n} answers to {item!r} come from one {by!r} group ({groups[0]})"
+    values = pd.unique(y[ok])
+    if len(values) < 2:
+        return f"all {n} answers to {item!r} are {values[0]!r}; nothing to compare"
+    if contrast is not None:
+        ind, focal, reference = contrast_indicator(data, by, contrast)
+        for code, label in ((1.0, focal), (0.0, reference)):
+            if not (ok & (ind == code).to_numpy()).any():
+                return f"no answers to {item!r} in the group {label}"
+    return None
+
+
 def _weighted_mean_ci(
     y: pd.Series, w: pd.Series | None, cluster: pd.Series | None
 ) -> tuple[float, float, float, int]:
@@ -372,6 +416,18 @@ def _pattern_rows(
             "page": p.page,
         }
         weights = None
+        if ctx.too_few() is not None:
+            for label, event in _pattern_labels(p):
+                rows.append(
+                    {
+                        **base,
+                        "outcome": label,
+                        "contrast": event,
+                        "verdict": "not testable",
+                        "note": ctx.too_few(),
+                    }
+                )
+            continue
         if method == "design":
             problem = unavailable.get("weights")
             if problem is None:
@@ -652,29 +708,16 @@ def run(
     source = resolve_frame(data, frame, bundled=bundled)
     ctx = _Context(source.data, reg, frame=source.frame, weights=weights, random_seed=random_seed)
 
-    total = sum(
-        len(f.by) * len(f.outcomes) * len([m for m in methods if m in f.tests]) for f in chosen
-    )
-    bar = None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc="replicate", unit="test", file=sys.stderr)
-    elif callable(progress):
-        bar = progress(total)
-
-    def tick() -> None:
-        if bar is not None:
-            bar.update(1)
+    planned = [m for f in chosen for _ in f.by for _ in f.outcomes for m in methods if m in f.tests]
+    bar = Progress(planned, progress)
 
     unavailable: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     try:
         for f in chosen:
-            rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
+            rows += _finding_rows(f, methods, ctx, unavailable, results, bar.tick)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     table = pd.DataFrame(rows, columns=COLUMNS)
     for m in methods:
         fam = (table["method"] == m) & table["kind"].isin(["difference", "omnibus", "aggregate"])
