@@ -240,3 +240,13 @@ def test_read_frame_files(tmp_path):
     )
     fr = read_frame(status, columns={"kommune": "municipality", "område": "area"})
     assert fr["responded"].tolist() == [0] and fr["area"].astype(str).tolist() == ["teknik_miljo"]
+
+
+def test_items_absent_from_the_export_are_not_testable(export):
+    data = export.assign(mot_quality=np.nan)
+    data.attrs["read_report"] = cmdata.ReadReport(
+        source="x.sav", n_rows_read=len(data), missing_items=("mot_quality",)
+    )
+    table = run(data, methods=["crosstab", "design"], findings=["F13"], patterns=False)
+    assert set(table["verdict"]) == {"not testable"}
+    assert (table["note"] == "no answers to 'mot_quality' (not in the export)").all()
