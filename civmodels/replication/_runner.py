@@ -538,6 +538,8 @@ def _ranking(p: Pattern, data: pd.DataFrame, weights: pd.Series | None) -> dict[
         if ev is None:
             return {"outcome": label, "verdict": "not testable", "note": "no event"}
         ok = ev.notna() if weights is None else ev.notna() & weights.notna()
+        if not ok.any():
+            return {"outcome": label, "verdict": "not testable", "note": f"no answers to {item!r}"}
         wv = np.ones(int(ok.sum())) if weights is None else weights[ok].to_numpy(float)
         shares[item] = float((wv * ev[ok].to_numpy(float)).sum() / wv.sum())
     checks = []
