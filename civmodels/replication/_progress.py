@@ -37,16 +37,18 @@ class Progress:
             self._weighted = True
             self._bar = tqdm(
                 total=sum(COST.get(m, 0.05) for m in methods),
-                desc="replicate",
+                desc=self._label(),
                 file=sys.stderr,
                 # the rate since the start, not a moving average: a slow Bayesian fit between
                 # fast tests must not swing the ETA
                 smoothing=0,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
-                postfix=f"0/{self.n_total} tests",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
             )
         elif callable(progress):
             self._bar = progress(self.n_total)
+
+    def _label(self) -> str:
+        return f"replicate {self.n_done}/{self.n_total} tests"
 
     def tick(self, method: str) -> None:
         """One test of ``method`` is done."""
@@ -54,7 +56,7 @@ class Progress:
         if self._bar is None:
             return
         if self._weighted:
-            self._bar.set_postfix_str(f"{self.n_done}/{self.n_total} tests", refresh=False)
+            self._bar.set_description_str(self._label(), refresh=False)
             self._bar.update(COST.get(method, 0.05))
         else:
             self._bar.update(1)

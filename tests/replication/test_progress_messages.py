@@ -18,14 +18,14 @@ def test_progress_bar_is_weighted_by_expected_cost(monkeypatch):
 
     class Bar:
         def __init__(self, total, **kwargs):
-            self.total, self.n, self.postfix = total, 0.0, kwargs.get("postfix")
+            self.total, self.n, self.desc = total, 0.0, kwargs.get("desc")
             bars.append(self)
 
         def update(self, n):
             self.n += n
 
-        def set_postfix_str(self, text, refresh=True):
-            self.postfix = text
+        def set_description_str(self, text, refresh=True):
+            self.desc = text
 
         def close(self):
             pass
@@ -40,7 +40,7 @@ def test_progress_bar_is_weighted_by_expected_cost(monkeypatch):
     # 100 of 102 tests done, but the two Bayesian fits are most of the work still to come:
     # a count-based bar would claim 98 % and an ETA of seconds
     assert bar.n / bar.total < 0.1
-    assert bar.postfix == "100/102 tests"
+    assert bar.desc == "replicate 100/102 tests"
     p.tick("bayes")
     assert bar.n / bar.total == pytest.approx((100 * COST["crosstab"] + COST["bayes"]) / bar.total)
 
