@@ -248,11 +248,14 @@ def read_frame(
 
 
 def respondents_of(data: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``data`` that responded (all rows when it has no response column)."""
+    """The rows of ``data`` that responded (all rows when it has no response column).
+
+    The index is kept, so weights given as a Series aligned with ``data`` stay aligned.
+    """
     name = response_column(data)
     if name is None:
         return data
-    return data.loc[parse_response(data[name], name)].reset_index(drop=True)
+    return data.loc[parse_response(data[name], name)]
 
 
 def _ids(data: pd.DataFrame, rows: np.ndarray) -> list[Any]:

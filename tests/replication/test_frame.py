@@ -250,3 +250,14 @@ def test_items_absent_from_the_export_are_not_testable(export):
     table = run(data, methods=["crosstab", "design"], findings=["F13"], patterns=False)
     assert set(table["verdict"]) == {"not testable"}
     assert (table["note"] == "no answers to 'mot_quality' (not in the export)").all()
+
+
+def test_weights_series_stays_aligned_when_nonrespondents_are_dropped(sim, export):
+    non = _nonrespondent_rows(sim)
+    data = pd.concat([non, export.assign(responded=1)], ignore_index=True)
+    w = pd.Series(np.nan, index=data.index)
+    w[data["responded"] == 1] = np.linspace(1.0, 3.0, len(export))
+    kwargs = {"methods": ["design"], "findings": ["F12"], "patterns": False}
+    table = run(data, weights=w, **kwargs).iloc[0]
+    direct = run(export, weights=pd.Series(np.linspace(1.0, 3.0, len(export))), **kwargs).iloc[0]
+    assert table["statistic"] == pytest.approx(direct["statistic"], rel=1e-12)
