@@ -371,7 +371,10 @@ def _write_files(
             "",
         ]
         test_of = {(t["outcome"], t["by"]): t for t in tests.to_dict("records")}
-        for (item, by), sub in tabs.groupby(["outcome", "by"], sort=False):
+        if tabs.empty:  # header-only or tiny data: nothing answered
+            parts.append("No outcome has answers to cross-tabulate.")
+        groups = tabs.groupby(["outcome", "by"], sort=False) if not tabs.empty else []
+        for (item, by), sub in groups:
             cats = list(dict.fromkeys(sub["category"]))
             lines = ["| group | " + " | ".join(cats) + " |", "|---|" + "---:|" * len(cats)]
             for grp, rows in sub.groupby("group", sort=False):
