@@ -179,7 +179,7 @@ def _writable(flag: str, target: Path) -> None:
     try:
         tempfile.TemporaryDirectory(dir=anchor).cleanup()
     except OSError as err:
-        raise _UsageError(f"{flag} {target}: cannot write in {anchor} ({err.strerror})") from None
+        raise _UsageError(f"{flag} {target}: {anchor} is not writable ({err.strerror})") from None
 
 
 def _check_out_folder(out: Path, overwrite: bool) -> None:
