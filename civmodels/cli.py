@@ -291,7 +291,7 @@ def _frame_for(args: argparse.Namespace, data: Any, options: dict[str, Any]) -> 
 
 def _replicate(args: argparse.Namespace) -> int:
     from . import replication
-    from .exceptions import DataError
+    from .replication._frame import FrameError
 
     methods = _methods(args.methods, args.fast)
     out: Path = args.out
@@ -312,7 +312,7 @@ def _replicate(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             results=results,
         )
-    except DataError as err:
+    except FrameError as err:
         raise _UsageError(
             f"the data cannot be placed in the frame of invited positions:\n{err}"
         ) from None

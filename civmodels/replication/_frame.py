@@ -28,7 +28,14 @@ import pandas as pd
 
 from ..exceptions import DataError
 
-__all__ = ["RESPONSE_COLUMNS", "FrameSource", "read_frame", "resolve_frame", "respondents_of"]
+__all__ = [
+    "RESPONSE_COLUMNS",
+    "FrameError",
+    "FrameSource",
+    "read_frame",
+    "resolve_frame",
+    "respondents_of",
+]
 
 #: Columns read as the response indicator of an export that holds nonrespondents.
 RESPONSE_COLUMNS = ("responded", "status")
@@ -46,6 +53,10 @@ _RESPONDED = {
     "delvist gennemført",
 }
 _NOT_RESPONDED = {"0", "0.0", "false", "nej", "no", "ikke besvaret", "ikke gennemført"}
+
+
+class FrameError(DataError):
+    """The respondents and the frame of invited positions do not fit together."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +311,7 @@ def _match_on_cells(data: pd.DataFrame, candidates: pd.DataFrame, what: str) -> 
     pid = lookup.reindex(_seat_index(data)).to_numpy()
     lost = np.flatnonzero(pd.isna(pid))
     if len(lost):
-        raise DataError(
+        raise FrameError(
             f"{len(lost)} respondent(s) have no {what} position of their municipality and area "
             f"in the frame: respondent_id {_show(_ids(data, lost))} (municipality/area, "
             f"respondents: {_cells(data, lost)}); check their 'municipality' and 'area', or "
@@ -315,7 +326,7 @@ def _attach(
     """``frame`` with ``responded`` set, and ``data`` with the matching ``position_id``."""
     for col in _KEYS:
         if col not in data.columns:
-            raise DataError(
+            raise FrameError(
                 f"the data lack column {col!r}, needed to place respondents in the frame; read "
                 "the export with civmodels.data.read_survey, which adds it"
             )
@@ -333,7 +344,7 @@ def _attach(
             if dropped
             else ""
         )
-        raise DataError(
+        raise FrameError(
             f"{source} marks {len(unused)} position(s) as responded that have no respondent "
             f"in the data (municipality/area, positions: {_cells(unused)}){hint}; the frame "
             "and the export must describe the same respondents"
@@ -373,7 +384,7 @@ def resolve_frame(data: pd.DataFrame, frame: pd.DataFrame | None, *, bundled: bo
 
         n_dropped = int(getattr(data.attrs.get("read_report"), "n_dropped", 0) or 0)
         if name is not None and n_dropped:
-            raise DataError(
+            raise FrameError(
                 f"the export has a {name!r} column, but the loader dropped its "
                 f"{n_dropped} row(s) that answer no item (the nonrespondents?); pass "
                 "the invited positions explicitly: run(data, frame=read_frame(path)) or "
