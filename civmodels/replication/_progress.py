@@ -9,9 +9,11 @@ from typing import Any
 
 __all__ = ["COST", "Progress"]
 
-#: Rough seconds per test on a 2-core machine (docs/replication.md, "Run time"); only the
-#: ratios matter: they spread the ETA over the tests still to come.
-COST = {"crosstab": 0.01, "design": 0.02, "ordinal": 0.03, "mixed": 0.07, "bayes": 6.0}
+#: Relative cost of one test by method, from the run times in docs/replication.md (per-method
+#: CPU seconds of ``replicate --fast`` over its ~65 tests per method; a Bayesian fit with MRP
+#: costs about as much as 60 random-intercept fits). Only the ratios matter: they spread the
+#: ETA over the tests still to come.
+COST = {"crosstab": 0.01, "design": 0.02, "ordinal": 0.03, "mixed": 0.07, "bayes": 4.0}
 
 
 class Progress:
