@@ -9,6 +9,7 @@
   spending pressure, region, bloc and area with chi-square tests.
 * :func:`verdict_matrix`, :func:`verdict_counts`, :func:`not_testable` - the summaries the
   report opens with (the terminal summary prints the same counts).
+* :func:`read_frame` - the invited positions (respondents and nonrespondents) from a file.
 * :func:`write_report` - the Markdown/HTML/CSV/LaTeX report written by ``civmodels
   replicate``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ._crosstabs import crosstabs, default_outcomes
+from ._frame import read_frame, respondents_of
 from ._methods import METHOD_LABELS
 from ._registry import METHODS, load_registry, registry_frame
 from ._runner import COLUMNS, FAMILIES, VERDICT_MEANINGS, VERDICTS, adjust_pvalues, run
@@ -37,6 +39,8 @@ __all__ = [
     "findings",
     "load_registry",
     "not_testable",
+    "read_frame",
+    "respondents_of",
     "run",
     "verdict_counts",
     "verdict_matrix",

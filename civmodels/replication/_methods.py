@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import warnings
 from typing import Any
 
@@ -41,7 +42,7 @@ from ._contrasts import (
     two_sided,
 )
 from ._outcomes import contingency, contrast_indicator, group_codes
-from ._task import CLUSTER, MethodUnavailable, Task, model_frame, task_mode
+from ._task import CLUSTER, MethodUnavailable, Task, _safe, model_frame, task_mode
 
 __all__ = ["METHOD_LABELS", "run_method"]
 
@@ -353,10 +354,11 @@ def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict
     adj = [c for c in frame.columns if c not in ("y", CLUSTER, *terms)]
     rhs = " + ".join(terms + adj)
     formula = f"y ~ {rhs} + (1 | {CLUSTER})" if mixed else f"y ~ {rhs}"
+    readable = _readable_names(task, formula, frame.attrs.get("term_labels", {}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = engine[family](formula, data=frame)
         try:
+            model = engine[family](formula, data=frame)
             if mixed:
                 res = model.fit(method="agq", n_quad=10)
             else:
@@ -366,8 +368,11 @@ def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict
             raise MethodUnavailable(
                 f"the {kind} {family} engine is not available in this installation: {err}"
             ) from err
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            err.args = (readable(str(err)),)  # same error, in the user's column names
+            raise
     for w in caught:
-        task.notes.append(f"{w.category.__name__}: {w.message}")
+        task.notes.append(f"{w.category.__name__}: {readable(str(w.message))}")
     se_kind = "random-intercept model, AGQ" if mixed else "cluster-robust CR1 SE"
     out: dict[str, Any] = {"n_used": int(res.nobs), "n_dropped": int(res.n_dropped)}
     stat, df, p = _wald(res, terms)
@@ -422,6 +427,26 @@ def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict
         )
     out["_result"] = entry
     return out
+
+
+def _readable_names(task: Task, formula: str, labels: dict[str, str]) -> Any:
+    """Rewrite engine messages from the internal model frame (``y``, ``g_1``, ``a_*``) into
+    the user's names: the item, the grouping variable's levels, the adjustment columns."""
+    terms = [t.strip() for t in formula.split("~", 1)[1].split("+")]
+    shown: list[str] = []
+    for t in terms:
+        name = task.by if t.startswith("g_") else t
+        if name not in shown:
+            shown.append(name)
+    user_formula = f"{task.item} ~ {' + '.join(shown)}"
+    safe = {f"a_{_safe(a)}": a for a in task.adjust}
+
+    def rewrite(text: str) -> str:
+        text = text.replace(formula, user_formula)
+        text = re.sub(r"\bg_(?:\d+|focal)\b", lambda m: labels.get(m.group(0), task.by), text)
+        return re.sub(r"\ba_\w+", lambda m: safe.get(m.group(0), m.group(0)), text)
+
+    return rewrite
 
 
 def _ordinal(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:

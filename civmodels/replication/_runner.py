@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,8 +12,10 @@ from scipy import stats
 
 from ..exceptions import CivmodelsError, SpecificationError
 from ._contrasts import check_margins
+from ._frame import resolve_frame
 from ._methods import METHOD_LABELS, run_method
-from ._outcomes import contrast_indicator, prepare_outcome
+from ._outcomes import contrast_indicator, group_codes, prepare_outcome
+from ._progress import Progress
 from ._registry import METHODS, Finding, Pattern, Registry, load_registry
 from ._task import CLUSTER, MethodUnavailable, Task
 
@@ -134,6 +135,11 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.
     return out
 
 
+#: Below this many respondents no respondent-level test is attempted: every row is 'not
+#: testable' with the reason (chi-square and model approximations need far more answers).
+MIN_RESPONDENTS = 30
+
+
 class _Context:
     """What the methods share: the data, the frame, weights, the seed."""
 
@@ -156,17 +162,19 @@ class _Context:
         self.seeds = np.random.SeedSequence(random_seed)
         self.alpha: float = registry.alpha
         self.margins: dict[str, float] = dict(registry.margins)
+        report = data.attrs.get("read_report")
+        self.missing_items = set(getattr(report, "missing_items", ()) or ())
+
+    def too_few(self) -> str | None:
+        """Why no respondent-level test is attempted, or None."""
+        n = len(self.data)
+        if n >= MIN_RESPONDENTS:
+            return None
+        return f"the data have {n} respondent(s); no test is attempted below {MIN_RESPONDENTS}"
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            try:
-                from ..data import load_frame
-            except ImportError as err:
-                raise MethodUnavailable(
-                    f"the 838-position frame is needed but civmodels.data.load_frame is not "
-                    f"available: {err}"
-                ) from err
-            self._frame = load_frame()
+            raise MethodUnavailable("no frame of invited positions")
         return self._frame
 
     def design_weights(self) -> pd.Series:
@@ -331,7 +339,7 @@ def _finding_rows(
     ctx: _Context,
     unavailable: dict[str, str],
     results: dict | None,
-    tick: Callable[[], None],
+    tick: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     reg = ctx.registry
     rows: list[dict[str, Any]] = []
@@ -346,10 +354,15 @@ def _finding_rows(
                     data = ctx.frame()
                 except MethodUnavailable as err:
                     problem = str(err)
+            if problem is None and not f.frame:
+                problem = ctx.too_few()
             if problem is None and item not in data.columns:
                 problem = f"item {item!r} is not in the data"
             if problem is None and by not in data.columns:
                 problem = f"grouping variable {by!r} is not in the data"
+            if problem is None and not data[item].notna().any():
+                absent = item in ctx.missing_items
+                problem = f"no answers to {item!r}" + (" (not in the export)" if absent else "")
             if problem is None:
                 problem = _contrast_problem(data, f, by)
             prepared = None
@@ -359,6 +372,7 @@ def _finding_rows(
                     event = reg.default_events[item]
                 try:
                     prepared = prepare_outcome(data, item, event, bands=reg.count_bands.get(item))
+                    problem = _answers_problem(data, prepared, by, f.contrast)
                 except (SpecificationError, ValueError) as err:
                     problem = str(err)
             if problem is None and f.direction in ("none", "few"):
@@ -369,7 +383,7 @@ def _finding_rows(
                         "default_events in findings.yaml"
                     )
             for method in applicable:
-                tick()
+                tick(method)
                 row = _base_row(f, item, by, method, contrast)
                 if problem is not None:
                     row.update(verdict="not testable", note=problem)
@@ -429,6 +443,30 @@ def _finding_rows(
     return rows
 
 
+def _answers_problem(
+    data: pd.DataFrame, prepared: Any, by: str, contrast: dict[str, Any] | None
+) -> str | None:
+    """Why the answers cannot be compared across ``by`` (too few groups or categories)."""
+    item = prepared.item
+    y, g = prepared.table, group_codes(data, by)
+    ok = (y.notna() & g.notna()).to_numpy()
+    n = int(ok.sum())
+    if n == 0:
+        return f"no answers to {item!r} with {by!r} known"
+    groups = pd.unique(g[ok])
+    if len(groups) < 2:
+        return f"all {n} answers to {item!r} come from one {by!r} group ({groups[0]})"
+    values = pd.unique(y[ok])
+    if len(values) < 2:
+        return f"all {n} answers to {item!r} are {values[0]!r}; nothing to compare"
+    if contrast is not None:
+        ind, focal, reference = contrast_indicator(data, by, contrast)
+        for code, label in ((1.0, focal), (0.0, reference)):
+            if not (ok & (ind == code).to_numpy()).any():
+                return f"no answers to {item!r} in the group {label}"
+    return None
+
+
 def _weighted_mean_ci(
     y: pd.Series, w: pd.Series | None, cluster: pd.Series | None
 ) -> tuple[float, float, float, int]:
@@ -482,6 +520,18 @@ def _pattern_rows(
             "page": p.page,
         }
         weights = None
+        if ctx.too_few() is not None:
+            for label, event in _pattern_labels(p):
+                rows.append(
+                    {
+                        **base,
+                        "outcome": label,
+                        "contrast": event,
+                        "verdict": "not testable",
+                        "note": ctx.too_few(),
+                    }
+                )
+            continue
         if method == "design":
             problem = unavailable.get("weights")
             if problem is None:
@@ -597,6 +647,8 @@ def _ranking(p: Pattern, data: pd.DataFrame, weights: pd.Series | None) -> dict[
         if ev is None:
             return {"outcome": label, "verdict": "not testable", "note": "no event"}
         ok = ev.notna() if weights is None else ev.notna() & weights.notna()
+        if not ok.any():
+            return {"outcome": label, "verdict": "not testable", "note": f"no answers to {item!r}"}
         wv = np.ones(int(ok.sum())) if weights is None else weights[ok].to_numpy(float)
         shares[item] = float((wv * ev[ok].to_numpy(float)).sum() / wv.sum())
     checks = []
@@ -760,8 +812,17 @@ def run(
     patterns : bool, default True
         Also check the overall marginal patterns M1-M13 (methods crosstab and design).
     frame : pandas.DataFrame, optional
-        The 838-position frame (default :func:`civmodels.data.load_frame`); needed by the
-        design and Bayesian methods and by F18.
+        The invited positions, one row each with ``municipality`` (name) or
+        ``municipality_code``, ``area`` and ``responded`` (see :func:`read_frame`); needed by
+        the design and Bayesian methods and by F18. Default: the frame follows ``data``. If
+        ``data`` holds nonrespondents (a ``responded`` or ``status`` column with some rows
+        not responding), its rows are the frame; otherwise the 838-position frame allocation
+        of :func:`civmodels.data.load_frame`, where a position responded if it has a row in
+        ``data``. The bundled synthetic frame's response flags are used only with the bundled
+        survey (``data=None``). Every respondent must have a position of its municipality and
+        area, and an explicit frame's responded positions must all have a respondent; both are
+        errors naming the rows. ``table.attrs["frame_source"]`` of the result says which
+        frame was used.
     weights : str or pandas.Series, optional
         Nonresponse weights for the design method (a column of ``data`` or a Series aligned with
         it); default: response-propensity weights estimated from the frame.
@@ -812,6 +873,7 @@ def run(
     reg = load_registry()
     if margins is not None:
         check_margins(margins)  # bad margins fail before any work
+    bundled = data is None
     if data is None:
         data = _default_data()
     if not isinstance(data, pd.DataFrame):
@@ -819,33 +881,22 @@ def run(
     chosen = reg.findings
     if findings is not None:
         chosen = tuple(reg.finding(fid) for fid in findings)
-    ctx = _Context(data, reg, frame=frame, weights=weights, random_seed=random_seed)
+    # the frame follows the data: never the synthetic response flags with other data
+    source = resolve_frame(data, frame, bundled=bundled)
+    ctx = _Context(source.data, reg, frame=source.frame, weights=weights, random_seed=random_seed)
     if margins is not None:
         ctx.margins = check_margins(margins)
 
-    total = sum(
-        len(f.by) * len(f.outcomes) * len([m for m in methods if m in f.tests]) for f in chosen
-    )
-    bar = None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc="replicate", unit="test", file=sys.stderr)
-    elif callable(progress):
-        bar = progress(total)
-
-    def tick() -> None:
-        if bar is not None:
-            bar.update(1)
+    planned = [m for f in chosen for _ in f.by for _ in f.outcomes for m in methods if m in f.tests]
+    bar = Progress(planned, progress)
 
     unavailable: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     try:
         for f in chosen:
-            rows += _finding_rows(f, methods, ctx, unavailable, results, tick)
+            rows += _finding_rows(f, methods, ctx, unavailable, results, bar.tick)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     table = pd.DataFrame(rows, columns=COLUMNS)
     table = apply_families(table, methods, reg.alpha)
     extra = []
@@ -858,6 +909,7 @@ def run(
     if extra:
         table = pd.concat([table, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
     table["method_label"] = table["method"].map(METHOD_LABELS)
+    table.attrs["frame_source"] = source.provenance
     if results is not None and ctx.propensity is not None:
         results["propensity_weights"] = ctx.propensity
     return table

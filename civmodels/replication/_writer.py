@@ -7,6 +7,8 @@ import base64
 import html
 import io
 import platform
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,8 +211,14 @@ def write_report(
     methods: Sequence[str] = (),
     random_seed: int | None = None,
     elapsed: float | None = None,
+    frame_source: str | None = None,
 ) -> dict[str, Path]:
     """Write the replication report to folder ``out``.
+
+    The report is written to a temporary folder beside ``out`` and moved into place only when
+    every file is written, so a failure never leaves a half-written report. Files of an
+    existing ``out`` that the report writes (``report.md``, ``figures/``, ...) are replaced;
+    other files in it are kept.
 
     Parameters
     ----------
@@ -233,13 +241,69 @@ def write_report(
         Seed used.
     elapsed : float, optional
         Run time in seconds.
+    frame_source : str, optional
+        Which frame of invited positions was used (default ``table.attrs["frame_source"]``,
+        set by :func:`run`).
 
     Returns
     -------
     dict of str to Path
         ``html``, ``markdown``, ``csv``, ``latex`` (findings table) and ``figures`` folder.
     """
-    from ..report.plots import forest_plot, posterior_difference_plot, weight_plot
+    final = Path(out)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        paths = _write_files(
+            table,
+            staging,
+            crosstabs=crosstabs,
+            results=results,
+            data_source=data_source,
+            synthetic=synthetic,
+            methods=methods,
+            random_seed=random_seed,
+            elapsed=elapsed,
+            frame_source=frame_source or table.attrs.get("frame_source"),
+        )
+        _move_into_place(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {key: final / path.relative_to(staging) for key, path in paths.items()}
+
+
+def _move_into_place(staging: Path, final: Path) -> None:
+    """Move the staged report to ``final``: one rename, or entry by entry into a folder."""
+    if not final.exists():
+        staging.rename(final)
+        return
+    for entry in staging.iterdir():
+        target = final / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        entry.rename(target)
+
+
+def _write_files(
+    table: pd.DataFrame,
+    out: Path,
+    *,
+    crosstabs: tuple[pd.DataFrame, pd.DataFrame] | None,
+    results: Mapping | None,
+    data_source: str,
+    synthetic: bool,
+    methods: Sequence[str],
+    random_seed: int | None,
+    elapsed: float | None,
+    frame_source: str | None,
+) -> dict[str, Path]:
+    from ..report.plots import (
+        forest_plot,
+        posterior_difference_plot,
+        weight_plot,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -306,7 +370,10 @@ def write_report(
             "",
         ]
         test_of = {(t["outcome"], t["by"]): t for t in tests.to_dict("records")}
-        for (item, by), sub in tabs.groupby(["outcome", "by"], sort=False):
+        if tabs.empty:  # header-only or tiny data: nothing answered
+            parts.append("No outcome has answers to cross-tabulate.")
+        groups = tabs.groupby(["outcome", "by"], sort=False) if not tabs.empty else []
+        for (item, by), sub in groups:
             cats = list(dict.fromkeys(sub["category"]))
             lines = ["| group | " + " | ".join(cats) + " |", "|---|" + "---:|" * len(cats)]
             for grp, rows in sub.groupby("group", sort=False):
@@ -329,6 +396,7 @@ def write_report(
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     prov = [
         f"Data: {data_source}.",
+        *([f"Frame of invited positions: {frame_source}."] if frame_source else []),
         f"Methods run: {', '.join(methods) or 'see table'}; random seed {random_seed}.",
         f"Findings registry: civmodels/replication/findings.yaml ({len(reg.findings)} "
         f"findings, {len(reg.patterns)} patterns); source: {reg.source}",
