@@ -136,9 +136,9 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
     Brant, R. (1990). Assessing proportionality in the proportional odds model for ordinal
     logistic regression. *Biometrics* 46, 1171–1178.
     """
+    from .._binary import binary_derivatives
     from .._links import get_link
     from .._mle import newton
-    from ..logistic._core import binary_derivatives
 
     m = result.model
     if m.link_name != "logit" or m.nominal or m.scale or m.thresholds != "flexible":
