@@ -184,7 +184,7 @@ def group_weight_values(model: Any, codes: np.ndarray, levels: pd.Index, group: 
     np.maximum.at(hi, codes, gw)
     bad = np.flatnonzero(hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi)))
     if len(bad):
-        shown = ", ".join(f"{levels[j]!r} ({lo[j]:g} to {hi[j]:g})" for j in bad[:5])
+        shown = ", ".join(f"{_plain(levels[j])!r} ({lo[j]:g} to {hi[j]:g})" for j in bad[:5])
         raise DataError(
             f"group_weights column {model.group_weights_name!r} varies within {len(bad)} "
             f"group(s) of {group!r}: {shown}{' ...' if len(bad) > 5 else ''}. A group weight "
@@ -192,6 +192,11 @@ def group_weight_values(model: Any, codes: np.ndarray, levels: pd.Index, group: 
             "weights="
         )
     return lo
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value (so that messages show ``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def mixed_weights(
@@ -222,9 +227,9 @@ def mixed_weights(
             f"top-level sampling units); the formula has {len(codes)}: {names}"
         )
     w1 = model.weights
-    if kind == "sampling":
-        w1 = scale_level1_weights(model.weights, codes[0], scaling)
-    elif scaling != "size":
+    if w1 is not None and model.weight_kind == "sampling":
+        w1 = scale_level1_weights(w1, codes[0], scaling)
+    elif w1 is not None and scaling != "size":
         raise SpecificationError(
             f"weight_scaling={scaling!r} scales sampling weights (weights=); frequency "
             "weights are counts and are never rescaled"
