@@ -49,7 +49,7 @@ import pandas as pd
 from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a source checkout
-import civmodels as cm  # noqa: E402
+import civmodels as cm
 
 THETA = np.array([-1.0, 0.5, 2.0])
 BETA = 0.8
@@ -133,7 +133,7 @@ def simulate_coverage(
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     r = fit_one(df, model, method, weighted)
-            except Exception:  # noqa: BLE001 - counted and reported, never hidden
+            except Exception:
                 failed += 1
                 continue
             r = r.loc[true.index]
