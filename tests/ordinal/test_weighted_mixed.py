@@ -190,19 +190,19 @@ def test_bad_weight_options(sample):
 
 @pytest.mark.slow
 def test_weighted_fit_removes_nonresponse_bias_and_covers():
-    """60 data sets (the documented study runs 500): the unweighted thresholds are far off,
-    the weighted ones are not, and the weighted intervals of the slope cover."""
+    """60 data sets of the 'drivers' scenario (the documented study runs 500): the unweighted
+    thresholds are biased (about -0.22 in the 500-run study), the weighted ones are not, and
+    the weighted intervals cover."""
     from coverage_weighted_mixed import simulate_coverage
 
     tab, facts = simulate_coverage(60, random_seed=2, method="laplace")
     assert facts["failed_fits"] == 0
     t = tab.set_index(["estimator", "parameter"])
     for thr in ("0|1", "1|2", "2|3"):
-        assert t.loc[("unweighted", thr), "bias"] < -0.5
-        assert t.loc[("unweighted", thr), "coverage"] < 0.2
-        assert (
-            abs(t.loc[("weighted", thr), "bias"]) < 3 * t.loc[("weighted", thr), "bias_mcse"] + 0.15
-        )
-    # 60 replications: coverage MC SE about 3 points
+        unw, w = t.loc[("unweighted", thr)], t.loc[("weighted", thr)]
+        assert unw["bias"] < -0.12 and unw["bias"] < -6 * unw["bias_mcse"]
+        assert unw["coverage"] < 0.8
+        assert abs(w["bias"]) < 3 * w["bias_mcse"] + 0.03
+        assert w["coverage"] >= 0.85  # MC SE about 3 points at 60 data sets
     assert t.loc[("weighted", "x"), "coverage"] >= 0.85
     assert abs(t.loc[("weighted", "x"), "bias"]) < 0.05
