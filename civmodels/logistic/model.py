@@ -197,7 +197,8 @@ class Logistic:
         gtol : float, optional
             Convergence tolerance on ``max |gradient|``.
         **options
-            For mixed models: ``start`` (thresholds/coefficients, then log SDs); see
+            For mixed models: ``start`` (coefficients, then log SDs) and, with sampling
+            weights, ``weight_scaling`` ("size", "effective" or "none"); see
             :func:`civmodels.logistic.mixed.fit_mixed`.
         """
         method = choose_fit_method(self.has_random, method, options)

@@ -274,6 +274,10 @@ class Ordinal:
         start : ndarray, optional
             Starting values in :attr:`param_names` order (mixed models: thresholds,
             coefficients, then the log SDs).
+        **options
+            For mixed models with sampling weights: ``weight_scaling`` ("size", the
+            default, "effective" or "none"), how respondent weights are scaled within
+            groups; see :func:`civmodels.ordinal.mixed.fit_mixed`.
 
         Returns
         -------
