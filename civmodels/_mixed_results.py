@@ -138,14 +138,26 @@ class MixedResultBase(ABC):
             return float("nan")
         return -2.0 * self.loglik + self.k_params * np.log(self.nobs)
 
+    @property
+    def df_resid(self) -> float | None:
+        """Degrees of freedom of the t reference: ``G - 1`` with the sandwich by group (the
+        small-sample choice of Cameron & Miller 2015 for the CR1 sandwich, and R survey's
+        for a one-stage cluster design); None (normal reference) otherwise."""
+        if self.cov_type == "cluster" and self.n_clusters is not None:
+            return float(self.n_clusters - 1)
+        return None
+
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald confidence intervals of :attr:`params`."""
-        return wald_table(self.params, self.std_errors, level=level)[["ci_lower", "ci_upper"]]
+        """Wald confidence intervals of :attr:`params` (t with :attr:`df_resid` degrees of
+        freedom for sandwich fits)."""
+        t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        return t[["ci_lower", "ci_upper"]]
 
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided Wald p-values of :attr:`params`."""
-        return wald_table(self.params, self.std_errors)["p_value"].rename("p_value")
+        t = wald_table(self.params, self.std_errors, df=self.df_resid)
+        return t["p_value"].rename("p_value")
 
     # -- random effects ---------------------------------------------------------------------
     @property
@@ -173,7 +185,8 @@ class MixedResultBase(ABC):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        z = stats.norm.ppf(0.5 + level / 2)
+        df = self.df_resid
+        z = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
         lo = (self.log_sd - z * self.log_sd_se).to_numpy()
         hi = (self.log_sd + z * self.log_sd_se).to_numpy()
         # an SD near 0 has a flat likelihood in log SD: a huge SE, an upper limit of inf
@@ -412,7 +425,8 @@ class MixedResultBase(ABC):
         if self.cov_type == "cluster":
             notes.append(
                 f"Standard errors: sandwich with {self.n_clusters} groups as clusters "
-                "(factor G/(G-1)). SD intervals: Wald on the log-SD scale."
+                f"(factor G/(G-1)); t reference with {self.df_resid:g} degrees of freedom. "
+                "SD intervals: Wald on the log-SD scale."
             )
         else:
             notes.append(

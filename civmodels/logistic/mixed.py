@@ -160,7 +160,9 @@ class MixedLogisticResult(MixedResultBase):
         return self.params.rename("coef")
 
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
-        return {"Coefficients": wald_table(self.params, self.std_errors, level=level)}
+        return {
+            "Coefficients": wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        }
 
     def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:
         """Summary with blocks Coefficients and Random effects.

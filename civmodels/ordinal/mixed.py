@@ -167,7 +167,7 @@ class MixedOrdinalResult(MixedResultBase):
         return self.params.iloc[self.k_alpha :].rename("coef")
 
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
-        tab = wald_table(self.params, self.std_errors, level=level)
+        tab = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
         return {"Thresholds": tab.iloc[: self.k_alpha], "Location": tab.iloc[self.k_alpha :]}
 
     def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:
