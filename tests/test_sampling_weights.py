@@ -168,3 +168,11 @@ def test_proportion_needs_trials_as_freq_weights():
 def test_group_weights_need_random_term(sim):
     with pytest.raises(SpecificationError, match="no \\(1 \\| g\\) term"):
         cm.Ordinal(F, data=sim.assign(w2=1.0), group_weights="w2")
+
+
+def test_proportional_odds_tests_refuse_pseudo_likelihood(sim):
+    res = cm.Ordinal(F, data=sim, weights="weight").fit()
+    with pytest.raises(SpecificationError, match="pseudo-likelihood ratio"):
+        res.nominal_test()
+    with pytest.raises(SpecificationError, match="sampling weights"):
+        res.brant_test()
