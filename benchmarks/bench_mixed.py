@@ -8,8 +8,9 @@ Prints the median time per fit, R clmm's median time on the same data in the sam
 ``Rscript`` exists; R's timing excludes its start-up), their ratio, and the largest
 relative difference between the two sets of estimates.
 
-Then the same model with sampling weights at both levels (respondents and municipalities), fitted by pseudo-maximum likelihood with the sandwich by
-municipality (seeded weights, see ``with_weights``), against the unweighted fit: median times and their ratio (weighted /
+Then the same model with sampling weights at both levels (respondents and municipalities;
+seeded, see ``with_weights``), fitted by pseudo-maximum likelihood with the sandwich by
+municipality, against the unweighted fit: median times and their ratio (weighted /
 unweighted). R has no weighted clmm, so there is no R column there.
 
 Run:  /work/venv/bin/python benchmarks/bench_mixed.py [--repeat 15] [--no-r]
