@@ -8,6 +8,11 @@ Prints the median time per fit, R clmm's median time on the same data in the sam
 ``Rscript`` exists; R's timing excludes its start-up), their ratio, and the largest
 relative difference between the two sets of estimates.
 
+Then the same model with sampling weights at both levels (respondents and municipalities;
+seeded, see ``with_weights``), fitted by pseudo-maximum likelihood with the sandwich by
+municipality, against the unweighted fit: median times and their ratio (weighted /
+unweighted). R has no weighted clmm, so there is no R column there.
+
 Run:  /work/venv/bin/python benchmarks/bench_mixed.py [--repeat 15] [--no-r]
 """
 
@@ -47,20 +52,31 @@ for (q in c(10L, 1L)) {{
 """
 
 
-def fit_civmodels(df: pd.DataFrame, method: str) -> np.ndarray:
-    res = cm.Ordinal(FORMULA, data=df).fit(method=method, n_quad=10)
+def fit_civmodels(df: pd.DataFrame, method: str, weighted: bool = False) -> np.ndarray:
+    kw = {"weights": "weight", "group_weights": "muni_weight"} if weighted else {}
+    res = cm.Ordinal(FORMULA, data=df, **kw).fit(method=method, n_quad=10)
     _ = res.std_errors
     return np.r_[res.params.to_numpy(), res.log_sd.to_numpy()]
 
 
-def timed(df: pd.DataFrame, method: str, repeat: int) -> tuple[float, np.ndarray]:
-    out = fit_civmodels(df, method)  # warm-up: imports, BLAS discovery
+def timed(
+    df: pd.DataFrame, method: str, repeat: int, weighted: bool = False
+) -> tuple[float, np.ndarray]:
+    out = fit_civmodels(df, method, weighted)  # warm-up: imports, BLAS discovery
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        out = fit_civmodels(df, method)
+        out = fit_civmodels(df, method, weighted)
         times.append(time.perf_counter() - t0)
     return float(np.median(times)), out
+
+
+def with_weights(df: pd.DataFrame) -> pd.DataFrame:
+    """Seeded sampling weights: respondents' in [0.5, 3], municipalities' in [1, 3]."""
+    rng = np.random.default_rng(7)
+    codes, levels = pd.factorize(df["municipality"], sort=True)
+    w2 = rng.uniform(1.0, 3.0, len(levels))
+    return df.assign(weight=rng.uniform(0.5, 3.0, len(df)), muni_weight=w2[codes])
 
 
 def fit_r(df: pd.DataFrame, repeat: int) -> dict[int, tuple[float, np.ndarray]] | None:
@@ -105,6 +121,14 @@ def main() -> None:
         tr, est_r = r[q]
         diff = np.max(np.abs(est - est_r) / np.maximum(np.abs(est_r), 1e-2))
         print(f"{label:<10}{t:>15.4f}{tr:>13.4f}{tr / t:>15.1f}{diff:>14.2g}")
+    dw = with_weights(df)
+    print("\nsampling weights at both levels (pseudo-ML, sandwich by municipality)")
+    print(f"{'method':<10}{'unweighted (s)':>16}{'weighted (s)':>14}{'weighted / unw.':>17}")
+    for method in ("agq", "laplace"):
+        t0, _ = timed(dw, method, args.repeat)
+        t1, _ = timed(dw, method, args.repeat, weighted=True)
+        label = "AGQ-10" if method == "agq" else "Laplace"
+        print(f"{label:<10}{t0:>16.4f}{t1:>14.4f}{t1 / t0:>17.2f}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import linalg, sparse, special, stats
@@ -58,6 +59,7 @@ __all__ = [
     "agq_loglik",
     "fit_glmm",
     "get_dist",
+    "group_scores",
     "laplace_loglik",
     "latent_variance",
 ]
@@ -199,8 +201,12 @@ class GLMMData:
     groups : sequence of ndarray of int
         Codes ``0 .. m_k - 1`` per grouping factor.
     w : ndarray, shape (n,), optional
-        Case weights (ones if omitted).
+        Row (level-1) weights: each row's conditional log-likelihood is multiplied by its
+        weight (ones if omitted).
     dist : Dist
+    w2 : ndarray, shape (m,), optional
+        Group (level-2) weights, one grouping factor only: each group's log marginal
+        likelihood is multiplied by its weight (pseudo-likelihood; ones if omitted).
     """
 
     y: Array
@@ -210,7 +216,8 @@ class GLMMData:
     groups: list[Array]
     dist: Dist
     # ones when omitted (filled in by __post_init__, so always an array afterwards)
-    w: Array = None  # type: ignore[assignment]
+    w: Any = None  # an (n,) array after __post_init__
+    w2: Any = None  # an (m,) array after __post_init__
     n_levels: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -223,6 +230,12 @@ class GLMMData:
         self.K = len(self.groups)
         self.groups = [np.asarray(g, dtype=np.int64) for g in self.groups]
         self.n_levels = [int(g.max()) + 1 for g in self.groups]
+        self.has_w2 = self.w2 is not None
+        if self.has_w2 and self.K != 1:
+            raise ValueError("group weights need exactly one grouping factor")
+        self.w2 = np.ones(self.n_levels[0]) if self.w2 is None else np.asarray(self.w2, dtype=float)
+        # each row's group weight (ones with several factors, where w2 is not allowed)
+        self.rw = self.w2[self.groups[0]] if self.has_w2 else np.ones(self.n)
         self.offsets = np.concatenate([[0], np.cumsum(self.n_levels)])
         self.q = int(self.offsets[-1])
         self.up = self.y < self.J - 1
@@ -332,6 +345,7 @@ class _Mode:
     chol: Array | None  # several factors: Cholesky factor of H
     h: float  # log joint at the mode
     converged: bool
+    hg: Array | None = None  # one factor: log joint at the mode per group
 
     @property
     def hdiag(self) -> Array:
@@ -425,7 +439,7 @@ def find_modes(
     if one:
         negH = 1.0 - sig_lev**2 * np.bincount(g0, w * sd["lss"], minlength=d.q)
         negH = np.where(negH > 1e-8, negH, 1.0 + np.abs(negH))
-        return _Mode(b, negH, None, h, converged)
+        return _Mode(b, negH, None, h, converged, group_obj(c, b))
     D = -(w * sd["lss"])
     Hm = d.ztdz(D) * np.outer(sig_lev, sig_lev)
     Hm[np.diag_indices_from(Hm)] += 1.0
@@ -448,13 +462,16 @@ def laplace_loglik(
     hessian: bool = False,
     mode: _Mode | None = None,
     sensitivity: bool = False,
+    scores: bool = False,
 ) -> dict:
     """Laplace log-likelihood, its exact gradient and (optionally) an approximate Hessian.
 
     Returns a dict with ``loglik``, ``grad`` (if requested), ``hess`` (the Hessian of
     ``h(b_hat(phi), phi)``, if requested), ``mode`` (:class:`_Mode`) and, with
     ``sensitivity`` (one factor), ``dmode`` and ``dnegH``: the total derivatives of the
-    modes and of the curvatures ``H_g`` with respect to ``phi`` (shape ``(m, P)``).
+    modes and of the curvatures ``H_g`` with respect to ``phi`` (shape ``(m, P)``). With
+    ``scores`` (one factor) also ``scores``: each group's gradient ``(m, P)`` before its
+    group weight (``grad = w2 @ scores``).
     """
     alpha, beta, sigma = d.split(phi)
     sig_lev = sigma[d.level_term]
@@ -467,7 +484,10 @@ def laplace_loglik(
     else:
         logdet = 2.0 * float(np.log(np.diag(mode.hchol)).sum())
     out: dict = {"loglik": mode.h - 0.5 * logdet, "mode": mode}
-    if not (gradient or hessian):
+    if d.has_w2:
+        assert mode.hg is not None
+        out["loglik"] = float(d.w2 @ (mode.hg - 0.5 * np.log(mode.hdiag)))
+    if not (gradient or hessian or scores):
         return out
     w = d.w
     tu, tl = d.cuts(alpha)
@@ -516,10 +536,20 @@ def laplace_loglik(
     ds[:, ka + p :] += V
     dD = -(L3[:, None] * ds)
     dD[:, :ka] -= Lthss
-    grad = envelope - 0.5 * (cdiag @ dD)
-    for k in range(K):
-        sel = d.level_term == k
-        grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
+    if one and (d.has_w2 or scores):
+        # per-row contributions, summed by group: the gradient of each group's term
+        R = np.hstack([Lth, d.X * L1[:, None], V * L1[:, None]]) - 0.5 * cdiag[:, None] * dD
+        if scores:
+            S = np.asarray(d.ZkT[0] @ R)
+            S[:, ka + p] -= 1.0 - hinv_diag
+            out["scores"] = S
+        grad = R.T @ d.rw
+        grad[ka + p] -= float(d.w2 @ (1.0 - hinv_diag))
+    else:
+        grad = envelope - 0.5 * (cdiag @ dD)
+        for k in range(K):
+            sel = d.level_term == k
+            grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
     if sensitivity and one:
         out["dmode"] = HinvG
         dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ dD)
@@ -530,12 +560,14 @@ def laplace_loglik(
         # Hessian of h(b_hat(phi), phi): h_phiphi + G' H^-1 G
         a = np.hstack([d.Du, -d.X, -V])
         cc = np.hstack([d.Dl, -d.X, -V])
-        wl = w[:, None]
+        rw = d.rw if d.has_w2 else 1.0
+        wl = (w * rw)[:, None]
         Hh = (a * (wl * c["lAA"][:, None])).T @ a + (cc * (wl * c["lBB"][:, None])).T @ cc
         cross = (a * (wl * c["lAB"][:, None])).T @ cc
         Hh += cross + cross.T
-        Hh[ka + p :, ka + p :] += np.diag(V.T @ L1)
-        out["hess"] = Hh + G.T @ HinvG
+        Hh[ka + p :, ka + p :] += np.diag(V.T @ (L1 * rw))
+        GW = HinvG * d.w2[:, None] if d.has_w2 else HinvG
+        out["hess"] = Hh + G.T @ GW
     return out
 
 
@@ -548,11 +580,19 @@ def _gh(n_quad: int) -> tuple[Array, Array]:
 
 
 def agq_loglik(
-    d: GLMMData, phi: Array, n_quad: int, b0: Array | None = None, *, derivs: int = 2
+    d: GLMMData,
+    phi: Array,
+    n_quad: int,
+    b0: Array | None = None,
+    *,
+    derivs: int = 2,
+    scores: bool = False,
 ) -> dict:
     """Adaptive Gauss–Hermite log-likelihood (one grouping factor) with gradient and Hessian.
 
-    ``derivs`` = 0, 1 or 2 selects what is returned besides ``loglik`` and ``mode``.
+    ``derivs`` = 0, 1 or 2 selects what is returned besides ``loglik`` and ``mode``. With
+    ``scores`` (and ``derivs >= 1``) also ``scores``: each group's gradient ``(m, P)``
+    before its group weight (``grad = w2 @ scores``).
     """
     if d.K != 1:
         raise ValueError("adaptive quadrature needs exactly one grouping factor")
@@ -580,7 +620,8 @@ def agq_loglik(
     )
     top = logint.max(axis=1)
     lse = top + np.log(np.exp(logint - top[:, None]).sum(axis=1))
-    out: dict = {"loglik": float(lse.sum()), "mode": mode}
+    wg = d.w2
+    out: dict = {"loglik": float(wg @ lse) if d.has_w2 else float(lse.sum()), "mode": mode}
     if derivs == 0:
         return out
     pi = np.exp(logint - lse[:, None])  # (m, Q) posterior node weights
@@ -608,10 +649,16 @@ def agq_loglik(
     pr = (pi * r).sum(1)
     prx = (pi * r * x[None, :]).sum(1)
     corr = sens["dmode"] * pr[:, None] + dsd * (prx + 1.0 / sdev)[:, None]
-    out["grad"] = gbar.sum(0) + corr.sum(0)
+    if scores:
+        out["scores"] = gbar + corr
+    if d.has_w2:
+        out["grad"] = wg @ gbar + wg @ corr
+    else:
+        out["grad"] = gbar.sum(0) + corr.sum(0)
     if derivs < 2:
         return out
-    rho = w2 * pi[g]  # (n, Q): row weight times posterior node weight
+    # (n, Q): row weight (times its group's weight) times posterior node weight
+    rho = (w * d.rw)[:, None] * pi[g] if d.has_w2 else w2 * pi[g]
     # expected second derivatives; the threshold and location parts of dA/dphi, dB/dphi do
     # not vary over nodes, so the node sums collapse to row-level weights first
     lAA, lAB, lBB = c["lAA"], c["lAB"], c["lBB"]
@@ -631,9 +678,22 @@ def agq_loglik(
     H[k, :k] = H[:k, k]
     H[k, k] = float((rho * (vb * vb * (lAA + 2.0 * lAB + lBB) + ls * vb)).sum())
     gq = gg.reshape(m * Q, d.P)
-    H += (gq * pi.reshape(-1)[:, None]).T @ gq - gbar.T @ gbar
+    if d.has_w2:
+        H += (gq * (pi * wg[:, None]).reshape(-1)[:, None]).T @ gq - (gbar * wg[:, None]).T @ gbar
+    else:
+        H += (gq * pi.reshape(-1)[:, None]).T @ gq - gbar.T @ gbar
     out["hess"] = H
     return out
+
+
+def group_scores(d: GLMMData, phi: Array, method: str, n_quad: int, b0: Array | None) -> Array:
+    """Each group's gradient of its log marginal likelihood at ``phi`` (one factor),
+    ``(m, P)``, before the group weights: the scores of the cluster sandwich."""
+    if d.K != 1:
+        raise ValueError("group scores need exactly one grouping factor")
+    if method == "agq":
+        return agq_loglik(d, phi, n_quad, b0, derivs=1, scores=True)["scores"]
+    return laplace_loglik(d, phi, b0, scores=True)["scores"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -730,19 +790,20 @@ def fixed_start(d: GLMMData, alpha_beta: Array, *, iters: int = 25, tol: float =
     x = np.asarray(alpha_beta, dtype=float).copy()
     a = np.hstack([d.Du, -d.X])
     cc = np.hstack([d.Dl, -d.X])
-    w = d.w[:, None]
+    wr = d.w * d.rw
+    w = wr[:, None]
 
     def evaluate(v: Array) -> tuple[float, dict]:
         tu, tl = d.cuts(v[:ka])
         s = d.X @ v[ka:] if p else np.zeros(d.n)
         c = _cell(d, tu - s, tl - s, 2)
-        return float(d.w @ c["l"]), c
+        return float(wr @ c["l"]), c
 
     f, c = evaluate(x)
     for _ in range(iters):
-        g = a.T @ (d.w * c["lA"]) + cc.T @ (d.w * c["lB"])
+        g = a.T @ (wr * c["lA"]) + cc.T @ (wr * c["lB"])
         # only a start value: a loose tolerance saves iterations the mixed fit redoes anyway
-        if np.max(np.abs(g)) < tol * max(1.0, float(d.w.sum()) / d.n):
+        if np.max(np.abs(g)) < tol * max(1.0, float(wr.sum()) / d.n):
             break
         cross = (a * (w * c["lAB"][:, None])).T @ cc
         H = (a * (w * c["lAA"][:, None])).T @ a + (cc * (w * c["lBB"][:, None])).T @ cc
@@ -805,7 +866,7 @@ def _fit_glmm(
     messages: list[str] = []
     converged = False
     n_iter = 0
-    scale = max(1.0, float(d.w.sum()) / d.n)
+    scale = max(1.0, float((d.w * d.rw).sum()) / d.n)
     held = np.zeros(d.P, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
     fixed = held.copy()
     for _ in range(max_iter):

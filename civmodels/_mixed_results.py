@@ -51,11 +51,19 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         Covariance of ``params``: the inverse observed information of the marginal
         likelihood (restricted to the fixed effects).
     loglik : float
-        Maximised marginal log-likelihood (Laplace approximation or AGQ).
+        Maximised marginal log-likelihood (Laplace approximation or AGQ); with sampling
+        weights the pseudo-log-likelihood (group weights normalised to mean 1).
     method : {"laplace", "agq"}
     n_quad : int
         Quadrature nodes (1 for Laplace).
     converged : bool
+    cov_type : {"nonrobust", "cluster"}
+        Inverse observed information, or the sandwich by group.
+    n_clusters : int or None
+        Groups in the sandwich (``cov_type="cluster"``).
+    pseudo : bool
+        Whether the fit used sampling weights (a pseudo-likelihood: no AIC/BIC, no
+        likelihood-ratio or profile intervals).
     """
 
     model: Any
@@ -79,6 +87,9 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     weights: np.ndarray | None = field(default=None, repr=False)
     engine_data: Any = field(default=None, repr=False)
     loglik_offset: float = 0.0
+    cov_type: str = "nonrobust"
+    n_clusters: int | None = None
+    pseudo: bool = False
 
     # -- result contract --------------------------------------------------------------------
     @cached_property
@@ -92,8 +103,15 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
     @property
     def nobs(self) -> int:
-        """Rows used in the fit."""
-        return int(self.model.frame.nobs)
+        """Rows used in the fit (with weights: rows with a positive weight)."""
+        if self.weights is None:
+            return int(self.model.frame.nobs)
+        return int((np.asarray(self.weights) > 0).sum())
+
+    @property
+    def n_zero_weight(self) -> int:
+        """Rows in the data with weight 0 (they do not count in :attr:`nobs`)."""
+        return int(self.model.frame.nobs) - self.nobs
 
     @property
     def n_dropped(self) -> int:
@@ -107,22 +125,40 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
     @property
     def aic(self) -> float:
-        """``-2 loglik + 2 k`` with ``k`` counting the random-effect SDs."""
+        """``-2 loglik + 2 k`` with ``k`` counting the random-effect SDs (NaN with sampling
+        weights: a pseudo-likelihood has no AIC)."""
+        if self.pseudo:
+            return float("nan")
         return -2.0 * self.loglik + 2.0 * self.k_params
 
     @property
     def bic(self) -> float:
-        """``-2 loglik + k log(n)`` with ``n`` the number of rows."""
+        """``-2 loglik + k log(n)`` with ``n`` the number of rows (NaN with sampling
+        weights)."""
+        if self.pseudo:
+            return float("nan")
         return -2.0 * self.loglik + self.k_params * np.log(self.nobs)
 
+    @property
+    def df_resid(self) -> float | None:
+        """Degrees of freedom of the t reference: ``G - 1`` with the sandwich by group (the
+        small-sample choice of Cameron & Miller 2015 for the CR1 sandwich, and R survey's
+        for a one-stage cluster design); None (normal reference) otherwise."""
+        if self.cov_type == "cluster" and self.n_clusters is not None:
+            return float(self.n_clusters - 1)
+        return None
+
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald confidence intervals of :attr:`params`."""
-        return wald_table(self.params, self.std_errors, level=level)[["ci_lower", "ci_upper"]]
+        """Wald confidence intervals of :attr:`params` (t with :attr:`df_resid` degrees of
+        freedom for sandwich fits)."""
+        t = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        return t[["ci_lower", "ci_upper"]]
 
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided Wald p-values of :attr:`params`."""
-        return wald_table(self.params, self.std_errors)["p_value"].rename("p_value")
+        t = wald_table(self.params, self.std_errors, df=self.df_resid)
+        return t["p_value"].rename("p_value")
 
     # -- random effects ---------------------------------------------------------------------
     @property
@@ -150,7 +186,8 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        z = stats.norm.ppf(0.5 + level / 2)
+        df = self.df_resid
+        z = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
         lo = (self.log_sd - z * self.log_sd_se).to_numpy()
         hi = (self.log_sd + z * self.log_sd_se).to_numpy()
         # an SD near 0 has a flat likelihood in log SD: a huge SE, an upper limit of inf
@@ -159,7 +196,11 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         for j, g in enumerate(self.group_names):
             if g in self.boundary and self.engine_data is not None:
                 # SD estimated at 0: no Wald interval exists; use [0, profile upper limit]
-                lo[j], hi[j] = self._profile_limits(g, level, lower=False)
+                # (none for a pseudo-likelihood, whose profile has no chi-square calibration)
+                if self.pseudo:
+                    lo[j], hi[j] = 0.0, np.nan
+                else:
+                    lo[j], hi[j] = self._profile_limits(g, level, lower=False)
         return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.log_sd.index)
 
     def profile_re_sd(self, level: float = 0.95) -> pd.DataFrame:
@@ -177,11 +218,20 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
+        self._refuse_pseudo("profile_re_sd()")
         rows = {}
         for g in self.group_names:
             lower, upper = self._profile_limits(g, level, lower=True)
             rows[g] = {"sd": float(self.re_sd[g]), "ci_lower": lower, "ci_upper": upper}
         return pd.DataFrame(rows).T
+
+    def _refuse_pseudo(self, what: str) -> None:
+        if self.pseudo:
+            raise ValueError(
+                f"{what} compares likelihoods, but this fit maximised a pseudo-likelihood "
+                "(sampling weights), whose differences do not follow a chi-square "
+                "distribution; use the Wald intervals of re_sd_conf_int() (sandwich SEs)"
+            )
 
     def _profile_limits(self, group: str, level: float, *, lower: bool) -> tuple[float, float]:
         """Profile limits of one SD (lower limit only if ``lower``; 0 on the boundary)."""
@@ -329,18 +379,26 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         info: dict[str, Any] = {
             "Formula": m.formula,
             "Link": m.link_name,
-            "Estimation": f"maximum likelihood, {method}",
+            "Estimation": f"{'pseudo-' if self.pseudo else ''}maximum likelihood, {method}",
             "Observations": self.nobs,
             "Rows dropped (missing)": self.n_dropped,
             "Groups": groups,
-            "Log-likelihood": self.loglik,
-            "AIC": self.aic,
-            "BIC": self.bic,
-            "Converged": f"{self.converged} ({self.n_iter} Newton iterations, max |grad| "
-            f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
         }
+        if self.pseudo:
+            info["Pseudo-log-likelihood"] = self.loglik
+        else:
+            info.update({"Log-likelihood": self.loglik, "AIC": self.aic, "BIC": self.bic})
+        info.update(
+            {
+                "Converged": f"{self.converged} ({self.n_iter} Newton iterations, max |grad| "
+                f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
+            }
+        )
         if getattr(m, "weights_name", None):
-            info["Weights"] = m.weights_name
+            kind = getattr(m, "weight_kind", None) or "case"
+            info["Weights"] = f"{m.weights_name} ({kind} weights)"
+        if getattr(m, "group_weights_name", None):
+            info["Group weights"] = f"{m.group_weights_name} (sampling weights of {groups})"
         return info
 
     def _summary(
@@ -365,10 +423,27 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
     def _notes(self) -> list[str]:
         notes = [self.model.frame.missing.describe()]
-        notes.append(
-            "Standard errors: inverse observed information of the marginal likelihood. "
-            "SD intervals: Wald on the log-SD scale."
-        )
+        if self.n_zero_weight:
+            notes.append(
+                f"{self.n_zero_weight} rows have weight 0: they are not counted as "
+                "observations and do not contribute to the fit."
+            )
+        if self.cov_type == "cluster":
+            notes.append(
+                f"Standard errors: sandwich with {self.n_clusters} groups as clusters "
+                f"(factor G/(G-1)); t reference with {self.df_resid:g} degrees of freedom. "
+                "SD intervals: Wald on the log-SD scale."
+            )
+        else:
+            notes.append(
+                "Standard errors: inverse observed information of the marginal likelihood. "
+                "SD intervals: Wald on the log-SD scale."
+            )
+        if self.pseudo:
+            notes.append(
+                "Sampling weights: the fit maximises a pseudo-log-likelihood (Pfeffermann et "
+                "al. 1998); AIC, BIC and likelihood-ratio tests do not apply."
+            )
         if self.boundary:
             notes.append(
                 f"Random-effect SD of {list(self.boundary)} is estimated at 0 (boundary): its "

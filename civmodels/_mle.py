@@ -33,10 +33,12 @@ __all__ = [
     "FixedFitResult",
     "MLEResultMixin",
     "NewtonResult",
+    "add_weight_notes",
     "bread_inverse",
     "check_cov_options",
     "check_separation",
     "check_weight_column",
+    "check_weight_options",
     "choose_fit_method",
     "cluster_codes",
     "convergence_checks",
@@ -44,7 +46,10 @@ __all__ = [
     "design_weights",
     "extreme_effects",
     "fixed_result_fields",
+    "group_weight_column",
+    "loglik_info",
     "newton",
+    "sampling_sandwich",
     "warn_extreme_effects",
     "warn_separation",
 ]
@@ -165,17 +170,68 @@ def cluster_codes(
     return pd.factorize(values)[0]
 
 
-def check_weight_column(data: pd.DataFrame, weights: str | None) -> None:
+def check_weight_column(
+    data: pd.DataFrame, weights: str | None, *, what: str = "weights column"
+) -> None:
     """Missing weights are an error (not a silently dropped row): a weight is not a datum."""
     if weights is None or not isinstance(data, pd.DataFrame) or weights not in data.columns:
         return
     col = data[weights]
     if col.isna().any():
         raise DataError(
-            f"weights column {weights!r} has {int(col.isna().sum())} missing values (first at "
+            f"{what} {weights!r} has {int(col.isna().sum())} missing values (first at "
             f"index {col.index[col.isna().to_numpy()][0]!r}); fill them, or drop those rows "
             "explicitly before fitting"
         )
+
+
+def check_weight_options(
+    data: pd.DataFrame,
+    weights: str | None,
+    freq_weights: str | None,
+    group_weights: str | None,
+) -> tuple[str | None, str | None]:
+    """The weight column of a model and its kind (``"sampling"``, ``"frequency"`` or None).
+
+    ``weights=`` are sampling weights, ``freq_weights=`` counts of identical rows; giving
+    both is an error. Missing values in either (or in ``group_weights=``) are an error.
+    """
+    if weights is not None and freq_weights is not None:
+        raise SpecificationError(
+            f"both weights={weights!r} and freq_weights={freq_weights!r} were given; pass "
+            "sampling (probability or nonresponse) weights as weights= and counts of "
+            "identical rows as freq_weights=, not both. If the rows are counts of sampled "
+            "units, expand them or multiply the two into one sampling weight"
+        )
+    for arg, col in (("weights", weights), ("freq_weights", freq_weights)):
+        if col is not None and not isinstance(col, str):
+            raise SpecificationError(
+                f"{arg}= must name a column of the data, got {type(col).__name__}"
+            )
+    check_weight_column(data, weights)
+    check_weight_column(data, freq_weights)
+    check_weight_column(data, group_weights, what="group_weights column")
+    if weights is not None:
+        return weights, "sampling"
+    if freq_weights is not None:
+        return freq_weights, "frequency"
+    return None, None
+
+
+def group_weight_column(model: Any, group_weights: str | None) -> np.ndarray | None:
+    """Validated ``group_weights=`` of the rows the model uses (needs a random intercept)."""
+    if group_weights is None:
+        return None
+    if not model.has_random:
+        raise SpecificationError(
+            f"group_weights={group_weights!r} weights the groups of a random intercept, but "
+            f"{model.formula!r} has no (1 | g) term. For a single-level model pass one "
+            "weight per row: weights = respondent weight x group weight"
+        )
+    from ._validation import check_weights
+
+    col = model.frame.data[group_weights].to_numpy()
+    return check_weights(col, f"group_weights column {group_weights!r}")
 
 
 def design_weights(model: Any, design: SurveyDesign) -> np.ndarray:
@@ -298,8 +354,33 @@ def choose_fit_method(has_random: bool, method: str | None, options: dict[str, A
     return method
 
 
-def check_cov_options(cov_type: str, cluster: Any, design: SurveyDesign | None) -> None:
-    """Validate the ``cov_type=`` / ``cluster=`` / ``design=`` combination of a fixed fit."""
+def check_cov_options(
+    cov_type: str | None,
+    cluster: Any,
+    design: SurveyDesign | None,
+    weight_kind: str | None = None,
+) -> str:
+    """Validate the ``cov_type=`` / ``cluster=`` / ``design=`` combination of a fixed fit and
+    return the covariance type to use.
+
+    The default (``cov_type=None``) is ``"design"`` with a design, the sandwich
+    (``"robust"``, or ``"cluster"`` with ``cluster=``) with sampling weights, else
+    ``"nonrobust"``. Model-based errors with sampling weights are refused: they depend on the
+    arbitrary scale of the weights.
+    """
+    if design is not None:
+        if cov_type not in (None, "design") or cluster is not None:
+            raise SpecificationError(
+                f"design= gives design-based errors, but cov_type={cov_type!r}"
+                f"{' and cluster=' if cluster is not None else ''} was also given; drop "
+                "cov_type/cluster (the design's clusters and strata are used), or drop "
+                "design= for another covariance"
+            )
+        return "design"
+    if cov_type is None:
+        if weight_kind == "sampling":
+            return "cluster" if cluster is not None else "robust"
+        cov_type = "cluster" if cluster is not None else "nonrobust"
     if cov_type not in ("nonrobust", "robust", "cluster"):
         raise SpecificationError(
             f"cov_type={cov_type!r}; choose 'nonrobust', 'robust' or 'cluster' (or pass "
@@ -309,11 +390,14 @@ def check_cov_options(cov_type: str, cluster: Any, design: SurveyDesign | None) 
         raise SpecificationError("cov_type='cluster' needs cluster= (a column name or array)")
     if cluster is not None and cov_type != "cluster":
         raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
-    if design is not None and cov_type != "nonrobust":
+    if cov_type == "nonrobust" and weight_kind == "sampling":
         raise SpecificationError(
-            "design= gives design-based errors; do not combine it with cov_type (the design's "
-            "clusters and strata are used)"
+            "cov_type='nonrobust' treats the weights as counts of identical rows, but "
+            "weights= are sampling weights (their scale is arbitrary, so model-based errors "
+            "are meaningless). Use the default sandwich (cov_type='robust', or 'cluster' with "
+            "cluster=), or pass counts as freq_weights="
         )
+    return cov_type
 
 
 def warn_separation(sep: list[str], *, stacklevel: int) -> None:
@@ -363,6 +447,33 @@ def bread_inverse(hess: np.ndarray) -> np.ndarray:
         return np.full(hess.shape, np.nan)
 
 
+def sampling_sandwich(
+    bread_inv: np.ndarray, scores: np.ndarray, w: np.ndarray, groups: np.ndarray | None
+) -> tuple[np.ndarray, int]:
+    """Sandwich of a fit with sampling weights, as R ``svyglm``/``svyolr`` and Stata pweights.
+
+    ``A^-1 B A^-1`` with ``B = c sum_h (u_h - ubar)(u_h - ubar)'``, ``u_h`` the weighted
+    score totals of the units ``h`` (rows with positive weight, or clusters containing one),
+    and ``c = n/(n-1)`` (``G/(G-1)`` with clusters): the with-replacement design variance of
+    ``svydesign(ids = ~1 or ~cluster, weights = ~w)``. Returns the covariance and the number
+    of units.
+    """
+    pos = np.asarray(w) > 0
+    scores = np.asarray(scores, dtype=float)[pos]
+    if groups is None:
+        units = scores
+    else:
+        codes, uniq = pd.factorize(np.asarray(groups)[pos])
+        units = np.zeros((len(uniq), scores.shape[1]))
+        np.add.at(units, codes, scores)
+    g = len(units)
+    if g < 2:
+        raise DesignError(f"a sandwich covariance needs at least 2 units; got {g}")
+    centred = units - units.mean(axis=0)
+    meat = (g / (g - 1)) * (centred.T @ centred)
+    return bread_inv @ meat @ bread_inv.T, g
+
+
 def covariance(
     bread_inv: np.ndarray,
     scores: np.ndarray,
@@ -372,10 +483,22 @@ def covariance(
     design: SurveyDesign | None,
     index: pd.Index,
     information: str,
+    sampling_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
-    """The covariance of a fixed fit and its label (``information`` names the bread)."""
+    """The covariance of a fixed fit and its label (``information`` names the bread).
+
+    With ``sampling_weights`` the sandwich uses the survey factor of
+    :func:`sampling_sandwich` (``n/(n-1)``, ``G/(G-1)``) instead of HC1/CR1.
+    """
     if design is not None:
         return design.vcov(scores, bread_inv, index=index), "design-based (Taylor linearisation)"
+    if sampling_weights is not None:
+        vc, g = sampling_sandwich(
+            bread_inv, scores, sampling_weights, groups if cov_type == "cluster" else None
+        )
+        if cov_type == "cluster":
+            return vc, f"cluster-robust sandwich, sampling weights ({g} clusters, G/(G-1))"
+        return vc, f"robust sandwich, sampling weights ({g} rows, n/(n-1))"
     if cov_type == "nonrobust":
         return bread_inv, f"nonrobust (inverse {information} information)"
     if cov_type == "robust":
@@ -401,6 +524,7 @@ def fixed_result_fields(
     loglik: float,
     weights: np.ndarray | None,
     separation: list[str],
+    weight_kind: str | None = None,
 ) -> dict[str, Any]:
     """The fields of a :class:`FixedFitResult`: the labelled estimates and the covariance
     of ``cov_type`` (or ``design``) at the optimum ``opt`` (``final`` holds its scores)."""
@@ -413,6 +537,7 @@ def fixed_result_fields(
         design=design,
         index=model.frame.data.index,
         information=information,
+        sampling_weights=weights if weight_kind == "sampling" else None,
     )
     return {
         "model": model,
@@ -425,6 +550,7 @@ def fixed_result_fields(
         "hessian_cond": opt.cond,
         "max_grad": float(np.max(np.abs(np.asarray(final["grad"])), initial=0.0)),
         "cov_type": "design" if design is not None else cov_type,
+        "weight_kind": "sampling" if design is not None else weight_kind,
         "cov_label": label,
         "df_resid": df,
         "weights": None if weights is None else np.asarray(weights, float),
@@ -445,6 +571,35 @@ def _n_clusters(
     return None
 
 
+def loglik_info(res: Any) -> dict[str, float]:
+    """The likelihood lines of a summary: ``Log-likelihood``, ``AIC`` and ``BIC``, or only
+    ``Pseudo-log-likelihood`` for fits with sampling or design weights (for which AIC, BIC
+    and likelihood-ratio tests do not apply)."""
+    if res.pseudo or res.cov_type == "design":
+        return {"Pseudo-log-likelihood": res.loglik}
+    return {"Log-likelihood": res.loglik, "AIC": res.aic, "BIC": res.bic}
+
+
+def add_weight_notes(res: Any, info: dict[str, Any], notes: list[str]) -> None:
+    """Add the weights (name and kind) to a summary's ``info`` and the zero-weight rows and
+    the pseudo-likelihood caveat to its ``notes``."""
+    m = res.model
+    if res.cov_type == "design":
+        info["Weights"] = "design weights (sampling)"
+    elif m.weights_name:
+        info["Weights"] = f"{m.weights_name} ({m.weight_kind} weights)"
+    if res.n_zero_weight:
+        notes.append(
+            f"{res.n_zero_weight} rows have weight 0: they are not counted as observations "
+            "and do not contribute to the fit."
+        )
+    if res.pseudo or res.cov_type == "design":
+        notes.append(
+            "Sampling weights: the fit maximises a pseudo-log-likelihood; AIC, BIC and "
+            "likelihood-ratio tests do not apply."
+        )
+
+
 class MLEResultMixin(PostFitMixin):
     """Frequentist result contract computed from ``params``, ``vcov``, ``loglik``.
 
@@ -463,10 +618,24 @@ class MLEResultMixin(PostFitMixin):
     weights: np.ndarray | None
     _prob: Callable[[np.ndarray, pd.DataFrame], np.ndarray]
 
+    weight_kind: str | None
+
     @property
     def nobs(self) -> int:
-        """Rows used in the fit."""
-        return self.model.frame.nobs
+        """Rows used in the fit (with weights: the rows with a positive weight)."""
+        if self.weights is None:
+            return self.model.frame.nobs
+        return int((np.asarray(self.weights) > 0).sum())
+
+    @property
+    def n_zero_weight(self) -> int:
+        """Complete rows with weight 0 (not counted in :attr:`nobs`)."""
+        return int(self.model.frame.nobs) - self.nobs
+
+    @property
+    def pseudo(self) -> bool:
+        """Whether the fit maximised a pseudo-likelihood (sampling or design weights)."""
+        return self.weight_kind == "sampling"
 
     @property
     def n_dropped(self) -> int:
@@ -489,15 +658,16 @@ class MLEResultMixin(PostFitMixin):
 
     @property
     def aic(self) -> float:
-        """``-2 loglik + 2 k`` (NaN for design-based fits: a pseudo-likelihood)."""
-        if self.cov_type == "design":
+        """``-2 loglik + 2 k`` (NaN with sampling or design weights: a pseudo-likelihood)."""
+        if self.pseudo or self.cov_type == "design":
             return float("nan")
         return -2 * self.loglik + 2 * self.k_params
 
     @property
     def bic(self) -> float:
-        """``-2 loglik + k log(n)``, ``n`` the sum of the weights when weighted (as R clm)."""
-        if self.cov_type == "design":
+        """``-2 loglik + k log(n)``, ``n`` the sum of the frequency weights when weighted
+        (as R clm); NaN with sampling or design weights."""
+        if self.pseudo or self.cov_type == "design":
             return float("nan")
         n = self.nobs if self.weights is None else float(self.weights.sum())
         return -2 * self.loglik + self.k_params * np.log(n)
@@ -592,3 +762,4 @@ class FixedFitResult(MLEResultMixin, SummaryDisplay):
     weights: np.ndarray | None = field(default=None, repr=False)
     separation: tuple[str, ...] = ()
     n_clusters: int | None = None
+    weight_kind: str | None = None

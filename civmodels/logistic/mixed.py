@@ -35,17 +35,18 @@ import numpy as np
 import pandas as pd
 
 from .. import _glmm
-from .._mixed_results import MixedResultBase
-from ..ordinal.mixed import (
-    _fit_options,
-    _result_fields,
+from .._binary import binomial_constant
+from .._mixed_fit import (
     check_mixed_options,
+    fit_options,
     group_arrays,
+    mixed_weights,
+    result_fields,
     run_glmm,
     start_log_sd,
 )
+from .._mixed_results import MixedResultBase
 from ..results import Summary, wald_table, with_odds_ratios
-from ._core import binomial_constant
 
 __all__ = ["MixedLogisticResult", "fit_mixed"]
 
@@ -55,9 +56,10 @@ def fit_mixed(
     *,
     method: str = "laplace",
     n_quad: int | None = 10,
-    cov_type: str = "nonrobust",
+    cov_type: str | None = None,
     cluster: Any = None,
     design: Any = None,
+    weight_scaling: str = "size",
     **options: Any,
 ) -> MixedLogisticResult:
     """Fit a binary or binomial model with random intercepts by maximum likelihood.
@@ -72,7 +74,12 @@ def fit_mixed(
         quadrature (one random intercept), as ``glmer(nAGQ=1)`` and ``glmer(nAGQ=n_quad)``.
     n_quad : int, default 10
         Quadrature nodes for ``method="agq"``.
-    cov_type : {"nonrobust"}
+    cov_type : {"nonrobust", "cluster"}, optional
+        As :func:`civmodels.ordinal.mixed.fit_mixed`: the sandwich by group is the default
+        (and required) with sampling weights.
+    cluster : str, optional
+    weight_scaling : {"size", "effective", "none"}, default "size"
+        Scaling of sampling weights within groups (see :mod:`civmodels._mixed_fit`).
     **options
         ``max_iter``, ``gtol``, ``start`` (coefficients then log SDs).
 
@@ -80,14 +87,15 @@ def fit_mixed(
     -------
     MixedLogisticResult
     """
-    n_nodes = check_mixed_options(
+    n_nodes, cov_type = check_mixed_options(
         model, method=method, n_quad=n_quad, cov_type=cov_type, cluster=cluster, design=design
     )
-    opts = _fit_options(options)
+    opts = fit_options(options)
     frame = model.frame
     names, codes, levels = group_arrays(model)
+    w1, w2 = mixed_weights(model, codes, levels, names, weight_scaling)
     y = np.asarray(frame.y, dtype=float)
-    w = np.ones(len(y)) if model.weights is None else np.asarray(model.weights, dtype=float)
+    w = np.ones(len(y)) if w1 is None else np.asarray(w1, dtype=float)
     frac = (y > 0) & (y < 1)
     if frac.any():
         # binomial rows: a success part and a failure part with the same group
@@ -98,7 +106,7 @@ def fit_mixed(
         rows = np.arange(len(y))
         ycode = y.astype(np.int64)
         wrow = w
-    const = binomial_constant(y, w) if model.weights is not None else 0.0
+    const = binomial_constant(y, w) if model.proportion else 0.0
     d = _glmm.GLMMData(
         y=ycode,
         X=frame.X[rows],
@@ -107,6 +115,7 @@ def fit_mixed(
         groups=[c[rows] for c in codes],
         dist=_glmm.get_dist(model.link_name, reflect=True),
         w=wrow,
+        w2=w2,
     )
     out = run_glmm(
         d,
@@ -120,7 +129,9 @@ def fit_mixed(
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
     _glmm.warn_boundary(out, names)
     out = replace(out, loglik=out.loglik + const)
-    fields = _result_fields(model, d, out, list(frame.x_names), names, levels, method, n_nodes)
+    fields = result_fields(
+        model, d, out, list(frame.x_names), names, levels, method, n_nodes, cov_type
+    )
     return MixedLogisticResult(**fields, loglik_offset=const)
 
 
@@ -129,7 +140,7 @@ def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -
     beta = np.zeros(d.p)
     names = list(model.frame.x_names)
     if "Intercept" in names:
-        p = float(np.clip((w @ y) / w.sum(), 1e-4, 1 - 1e-4))
+        p = float(np.clip((w @ y) / w.sum(), 1e-4, 1 - 1e-4)) if w.sum() > 0 else 0.5
         beta[names.index("Intercept")] = float(model.link.ppf(np.array([p]))[0])
     return np.concatenate([_glmm.fixed_start(d, beta), start_log_sd(d.K)])
 
@@ -149,7 +160,9 @@ class MixedLogisticResult(MixedResultBase):
         return self.params.rename("coef")
 
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
-        return {"Coefficients": wald_table(self.params, self.std_errors, level=level)}
+        return {
+            "Coefficients": wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
+        }
 
     def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:
         """Summary with blocks Coefficients and Random effects.

@@ -8,18 +8,22 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .. import _binary as _core
 from .._links import Link, get_link
 from .._mle import (
     FixedFitResult,
+    add_weight_notes,
     bread_inverse,
     check_cov_options,
     check_separation,
-    check_weight_column,
+    check_weight_options,
     choose_fit_method,
     cluster_codes,
     convergence_checks,
     design_weights,
     fixed_result_fields,
+    group_weight_column,
+    loglik_info,
     newton,
     warn_extreme_effects,
     warn_separation,
@@ -28,11 +32,10 @@ from ..design import SurveyDesign
 from ..exceptions import DataError, SpecificationError
 from ..formula import ModelFrame, parse_formula
 from ..results import Summary, model_stats, wald_table, with_odds_ratios
-from . import _core
 
 __all__ = ["Logistic", "LogisticResult"]
 
-CovType = Literal["nonrobust", "robust", "cluster"]
+CovType = Literal["nonrobust", "robust", "cluster", "design"]
 
 
 def _is_proportion(data: pd.DataFrame, formula: str) -> bool:
@@ -59,13 +62,24 @@ class Logistic:
     ----------
     formula : str
         ``"y ~ x1 + x2"``; ``y`` is 0/1, boolean, a two-level categorical (second level =
-        event) or a proportion in [0, 1] with ``weights=`` the number of trials (R ``glm``).
+        event) or a proportion in [0, 1] with ``freq_weights=`` the number of trials (R
+        ``glm``'s ``weights``).
         Random intercepts ``(1 | g)`` make it a mixed model (see :meth:`fit`).
     data : pandas.DataFrame
         Not modified.
     link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
     weights : str, optional
-        Case weights, or the number of trials for a proportion outcome.
+        Column of **sampling weights** (design, probability or nonresponse weights).
+        Estimates and standard errors do not depend on their scale; the default covariance
+        is the sandwich (robust, or cluster-robust with ``cluster=``) as R ``svyglm`` and
+        Stata's pweights; the summary reports a pseudo-log-likelihood and no AIC/BIC; rows
+        with weight 0 are not counted in ``nobs``.
+    freq_weights : str, optional
+        Column of **frequency weights** (counts of identical rows), or the number of trials
+        of a proportion outcome. Not together with ``weights=``.
+    group_weights : str, optional
+        With a random intercept: sampling weights of the groups (constant within groups);
+        see :class:`~civmodels.Ordinal`.
 
     Attributes
     ----------
@@ -99,28 +113,40 @@ class Logistic:
         *,
         link: str = "logit",
         weights: str | None = None,
+        freq_weights: str | None = None,
+        group_weights: str | None = None,
     ) -> None:
         self.link: Link = get_link(link)
         self.link_name = link
         self.formula = formula
         self.proportion = isinstance(data, pd.DataFrame) and _is_proportion(data, formula)
-        if self.proportion and weights is None:
+        if self.proportion and freq_weights is None:
             raise SpecificationError(
                 f"the outcome of {formula!r} holds proportions (values strictly between 0 "
-                "and 1); pass the number of trials as weights='n' (R glm convention), or "
-                "recode the outcome to 0/1"
+                "and 1); pass the number of trials as freq_weights='n' (R glm's weights), "
+                "or recode the outcome to 0/1"
+                + (
+                    f". weights={weights!r} are sampling weights, not trials"
+                    if weights is not None
+                    else ""
+                )
             )
-        check_weight_column(data, weights)
+        wcol, self.weight_kind = check_weight_options(data, weights, freq_weights, group_weights)
         self.frame = ModelFrame(
             formula,
             data,
             outcome="proportion" if self.proportion else "binary",
-            weights=weights,
+            weights=wcol,
+            extra=() if group_weights is None else (group_weights,),
             intercept=True,
         )
         self.data = data
         self.weights = self.frame.weights
-        self.weights_name = weights
+        self.weights_name = wcol
+        self.group_weights_name = group_weights
+        self.group_weights = group_weight_column(self, group_weights)
+        if self.group_weights is not None and self.weight_kind is None:
+            self.weight_kind = "sampling"
         self.has_intercept = "Intercept" in self.frame.x_names
 
     @property
@@ -137,7 +163,7 @@ class Logistic:
         self,
         method: str | None = None,
         *,
-        cov_type: CovType = "nonrobust",
+        cov_type: CovType | None = None,
         cluster: str | np.ndarray | pd.Series | None = None,
         design: SurveyDesign | None = None,
         n_quad: int = 10,
@@ -154,9 +180,13 @@ class Logistic:
             expected information, identical to Newton-Raphson for the logit link). With random
             terms the default is ``"laplace"`` and :func:`civmodels.logistic.mixed.fit_mixed`
             does the fit.
-        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+        cov_type : {"nonrobust", "robust", "cluster", "design"}, optional
             Inverse information; HC1 sandwich; CR1 cluster sandwich
-            (``G/(G-1) (n-1)/(n-k)``).
+            (``G/(G-1) (n-1)/(n-k)``). With sampling weights (``weights=``) the default is
+            the sandwich with the factor ``n/(n-1)`` (``G/(G-1)`` by cluster) of R ``svyglm``
+            with ``svydesign(ids=~1 or ~cluster, weights=~w)``; ``"nonrobust"`` is refused
+            then. Otherwise the default is ``"nonrobust"`` (``"cluster"`` with ``cluster=``;
+            ``"design"``, and no other, with ``design=``).
         cluster : str or array_like, optional
         design : SurveyDesign, optional
             Design-based errors as R ``svyglm(family=quasibinomial)``; t reference with
@@ -167,7 +197,8 @@ class Logistic:
         gtol : float, optional
             Convergence tolerance on ``max |gradient|``.
         **options
-            For mixed models: ``start`` (thresholds/coefficients, then log SDs); see
+            For mixed models: ``start`` (coefficients, then log SDs) and, with sampling
+            weights, ``weight_scaling`` ("size", "effective" or "none"); see
             :func:`civmodels.logistic.mixed.fit_mixed`.
         """
         method = choose_fit_method(self.has_random, method, options)
@@ -201,13 +232,13 @@ class Logistic:
 def _fit_fixed(
     model: Logistic,
     *,
-    cov_type: str,
+    cov_type: str | None,
     cluster: Any,
     design: SurveyDesign | None,
     max_iter: int,
     gtol: float | None,
 ) -> LogisticResult:
-    check_cov_options(cov_type, cluster, design)
+    cov_type = check_cov_options(cov_type, cluster, design, model.weight_kind)
     frame = model.frame
     X = frame.X
     y = np.asarray(frame.y, dtype=float)
@@ -215,6 +246,9 @@ def _fit_fixed(
         w = design_weights(model, design)
     else:
         w = model.weights if model.weights is not None else np.ones(len(y))
+        if model.weight_kind == "sampling":
+            # the scale of sampling weights is arbitrary: fit with mean-1 weights
+            w = w / w.mean()
     groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
     link = model.link
     names = model.param_names
@@ -254,6 +288,7 @@ def _fit_fixed(
         loglik=loglik,
         weights=None if (model.weights is None and design is None) else w,
         separation=sep,
+        weight_kind=model.weight_kind,
     )
     return LogisticResult(**fields)
 
@@ -304,16 +339,13 @@ class LogisticResult(FixedFitResult):
             "Link": m.link_name,
             "Observations": self.nobs,
             "Rows dropped (missing)": self.n_dropped,
-            "Log-likelihood": self.loglik,
-            "AIC": self.aic,
-            "BIC": self.bic,
+            **loglik_info(self),
             "Covariance": self.cov_label,
             "Converged": f"{self.converged} ({self.n_iter} iterations, max |grad| "
             f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
         }
-        if m.weights_name or self.cov_type == "design":
-            info["Weights"] = m.weights_name or "design weights"
         notes = [m.frame.missing.describe()]
+        add_weight_notes(self, info, notes)
         if m.proportion:
             notes.append("Outcome is a proportion; weights are the numbers of trials.")
         if self.separation:

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import _binary as binary
 from .._links import get_link
 from .._mle import newton
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
-from ..logistic import _core as binary
 from ..missing import DontKnowPolicy, apply_dont_know
 from ..ordinal import _core as clm
 from ..results import Summary

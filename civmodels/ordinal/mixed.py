@@ -23,7 +23,6 @@ using lme4. *J. Stat. Softw.* 67(1).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -32,6 +31,15 @@ import numpy as np
 import pandas as pd
 
 from .. import _glmm
+from .._mixed_fit import (
+    check_mixed_options,
+    fit_options,
+    group_arrays,
+    mixed_weights,
+    result_fields,
+    run_glmm,
+    start_log_sd,
+)
 from .._mixed_results import MixedResultBase
 from ..exceptions import SpecificationError
 from ..results import Summary, wald_table, with_odds_ratios
@@ -39,122 +47,15 @@ from ..results import Summary, wald_table, with_odds_ratios
 __all__ = ["MixedOrdinalResult", "fit_mixed"]
 
 
-def check_mixed_options(
-    model: Any,
-    *,
-    method: str,
-    n_quad: int | None,
-    cov_type: str = "nonrobust",
-    cluster: Any = None,
-    design: Any = None,
-) -> int:
-    """Validate the fitting options shared by ordinal and binary mixed models.
-
-    Returns the number of quadrature nodes to use (1 for Laplace).
-    """
-    if method not in ("laplace", "agq"):
-        raise SpecificationError(
-            f"method={method!r} cannot fit random terms; use 'laplace' (any number of random "
-            "intercepts) or 'agq' (one random intercept)"
-        )
-    if cov_type != "nonrobust" or cluster is not None or design is not None:
-        raise SpecificationError(
-            f"cov_type={cov_type!r}{' with cluster=' if cluster is not None else ''}"
-            f"{' with design=' if design is not None else ''} is not available for random-"
-            "intercept models: their standard errors come from the marginal likelihood, whose "
-            "random intercepts already model the within-group correlation. For cluster-robust "
-            "or design-based inference fit the model without the (1 | g) term and pass "
-            "cov_type='cluster' or design="
-        )
-    k = len(model.frame.groups)
-    if method == "agq":
-        if k > 1:
-            raise SpecificationError(
-                f"method='agq' (n_quad={n_quad}) integrates over a single random intercept, "
-                f"but the formula has {k}: {list(model.frame.groups)}. Use method='laplace' "
-                "for several random terms"
-            )
-        if n_quad is None:
-            n_quad = 10
-        if isinstance(n_quad, bool) or not isinstance(n_quad, (int, np.integer)) or n_quad < 1:
-            raise SpecificationError(
-                f"n_quad must be a positive integer number of quadrature nodes, got {n_quad!r}"
-            )
-        if n_quad > 100:
-            raise SpecificationError(
-                f"n_quad={n_quad} is more than needed (and numerically unstable); adaptive "
-                "quadrature is accurate with 10-25 nodes"
-            )
-        return int(n_quad)
-    if n_quad not in (None, 1, 10):  # 10 is the default that fit() always passes
-        raise SpecificationError(
-            f"n_quad={n_quad} is only used by method='agq' (adaptive quadrature, one random "
-            "intercept); the Laplace approximation has no nodes. Pass method='agq' or drop "
-            "n_quad"
-        )
-    return 1
-
-
-def group_arrays(model: Any) -> tuple[list[str], list[np.ndarray], list[pd.Index]]:
-    """Names, codes and levels of the grouping factors of a model frame."""
-    names = list(model.frame.groups)
-    codes = [np.asarray(model.frame.groups[g][0], dtype=np.int64) for g in names]
-    levels = [pd.Index(model.frame.groups[g][1]) for g in names]
-    return names, codes, levels
-
-
-def start_log_sd(k: int) -> np.ndarray:
-    """Start every log SD at log(0.5): a moderate latent-scale SD, inside the basin of the
-    usual optima; Newton moves from there in a few steps."""
-    return np.full(k, np.log(0.5))
-
-
-def run_glmm(
-    d: _glmm.GLMMData,
-    start: Any,
-    default_start: Callable[[], np.ndarray],
-    *,
-    order: str,
-    method: str,
-    n_nodes: int,
-    opts: dict[str, Any],
-) -> _glmm.FitOutput:
-    """Check ``start`` (``order`` lists its parts) or take ``default_start()``, then fit."""
-    if start is None:
-        start = default_start()
-    else:
-        start = np.asarray(start, dtype=float)
-        if start.shape != (d.P,):
-            raise SpecificationError(
-                f"start must have {d.P} values ({order}), got shape {start.shape}"
-            )
-    return _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
-
-
-def _fit_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"max_iter", "gtol", "start"}
-    bad = sorted(set(options) - allowed)
-    if bad:
-        raise TypeError(
-            f"fit() got unexpected options {bad} for a random-intercept model; allowed: "
-            f"{sorted(allowed)}"
-        )
-    out: dict[str, Any] = {}
-    if options.get("max_iter") is not None:
-        out["max_iter"] = int(options["max_iter"])
-    if options.get("gtol") is not None:
-        out["gtol"] = float(options["gtol"])
-    return out
-
-
 def fit_mixed(
     model: Any,
     *,
     method: str = "laplace",
     n_quad: int | None = 10,
-    cov_type: str = "nonrobust",
+    cov_type: str | None = None,
     cluster: Any = None,
     design: Any = None,
+    weight_scaling: str = "size",
     **options: Any,
 ) -> MixedOrdinalResult:
     """Fit a cumulative link model with random intercepts by maximum likelihood.
@@ -171,8 +72,17 @@ def fit_mixed(
         adaptive Gauss–Hermite quadrature (exactly one random intercept).
     n_quad : int, default 10
         Quadrature nodes for ``method="agq"``.
-    cov_type : {"nonrobust"}
-        Only model-based standard errors are available for mixed models.
+    cov_type : {"nonrobust", "cluster"}, optional
+        ``"nonrobust"`` (default without sampling weights): inverse observed information of
+        the marginal likelihood. ``"cluster"`` (default, and required, with sampling weights
+        ``weights=`` / ``group_weights=``): sandwich with the groups of the single random
+        intercept as clusters and the factor ``G/(G-1)``.
+    cluster : str, optional
+        Only the grouping factor itself (the sandwich is taken over its groups).
+    weight_scaling : {"size", "effective", "none"}, default "size"
+        Scaling of sampling weights ``weights=`` within each group: to the group's number
+        of respondents, to its effective size ``(sum w)^2 / sum w^2``, or none (see
+        :mod:`civmodels._mixed_fit`).
     **options
         ``max_iter`` (default 200), ``gtol`` (gradient tolerance, default 1e-7 per unit
         weight), ``start`` (start values: thresholds, coefficients, then log SDs).
@@ -192,12 +102,13 @@ def fit_mixed(
             f"thresholds={model.thresholds!r} is not available with random terms; use the "
             "default thresholds='flexible'"
         )
-    n_nodes = check_mixed_options(
+    n_nodes, cov_type = check_mixed_options(
         model, method=method, n_quad=n_quad, cov_type=cov_type, cluster=cluster, design=design
     )
-    opts = _fit_options(options)
+    opts = fit_options(options)
     frame = model.frame
     names, codes, levels = group_arrays(model)
+    w1, w2 = mixed_weights(model, codes, levels, names, weight_scaling)
     J = frame.n_categories
     d = _glmm.GLMMData(
         y=frame.y,
@@ -206,7 +117,8 @@ def fit_mixed(
         toff=np.zeros(J - 1),
         groups=codes,
         dist=_glmm.get_dist(model.link_name),
-        w=model.weights,
+        w=w1,
+        w2=w2,
     )
     out = run_glmm(
         d,
@@ -221,69 +133,17 @@ def fit_mixed(
     _glmm.warn_boundary(out, names)
     par_names = [*frame.threshold_names(), *frame.x_names]
     return MixedOrdinalResult(
-        **_result_fields(model, d, out, par_names, names, levels, method, n_nodes)
+        **result_fields(model, d, out, par_names, names, levels, method, n_nodes, cov_type)
     )
 
 
 def _start_values(d: _glmm.GLMMData, link: Any) -> np.ndarray:
     """Thresholds at the link of the (weighted) cumulative proportions, zero slopes."""
-    counts = np.bincount(d.y, weights=d.w, minlength=d.J)
+    counts = np.bincount(d.y, weights=d.w * d.rw, minlength=d.J)
     cum = np.clip(np.cumsum(counts)[:-1] / counts.sum(), 1e-4, 1 - 1e-4)
     theta = np.asarray(link.ppf(cum), dtype=float)
     ab = _glmm.fixed_start(d, np.concatenate([theta, np.zeros(d.p)]))
     return np.concatenate([ab, start_log_sd(d.K)])
-
-
-def _result_fields(
-    model: Any,
-    d: _glmm.GLMMData,
-    out: _glmm.FitOutput,
-    par_names: list[str],
-    names: list[str],
-    levels: list[pd.Index],
-    method: str,
-    n_nodes: int,
-) -> dict[str, Any]:
-    """Label the array-level output (shared with the binary mixed model)."""
-    k = d.k_alpha + d.p
-    cov = out.cov
-    params = pd.Series(out.phi[:k], index=par_names, name="estimate")
-    vcov = pd.DataFrame(cov[:k, :k], index=par_names, columns=par_names)
-    log_sd = pd.Series(out.phi[k:], index=names, name="log_sd")
-    log_sd_se = pd.Series(np.sqrt(np.diag(cov)[k:]), index=names, name="std_error")
-    sigma = np.exp(out.phi[k:])
-    b = out.mode.b
-    if out.mode.negH_diag is not None:
-        hinv_diag = 1.0 / out.mode.negH_diag
-    else:
-        Linv = np.linalg.inv(out.mode.hchol)
-        hinv_diag = (Linv * Linv).sum(axis=0)
-    modes = {}
-    for j, g in enumerate(names):
-        sl = slice(d.offsets[j], d.offsets[j + 1])
-        modes[g] = (levels[j], sigma[j] * b[sl], sigma[j] ** 2 * hinv_diag[sl])
-    return {
-        "model": model,
-        "params": params,
-        "vcov": vcov,
-        "loglik": out.loglik,
-        "method": method,
-        "n_quad": n_nodes,
-        "converged": out.converged,
-        "n_iter": out.n_iter,
-        "max_grad": out.max_grad,
-        "hessian_cond": out.hessian_cond,
-        "log_sd": log_sd,
-        "log_sd_se": log_sd_se,
-        "cov_full": cov,
-        "modes": modes,
-        "dist": d.dist,
-        "k_alpha": d.k_alpha,
-        "boundary": tuple(names[j] for j in out.boundary),
-        "messages": tuple(out.messages),
-        "weights": model.weights,
-        "engine_data": d,
-    }
 
 
 @dataclass(frozen=True, repr=False)  # the base's __repr__
@@ -307,7 +167,7 @@ class MixedOrdinalResult(MixedResultBase):
         return self.params.iloc[self.k_alpha :].rename("coef")
 
     def _blocks(self, level: float) -> dict[str, pd.DataFrame]:
-        tab = wald_table(self.params, self.std_errors, level=level)
+        tab = wald_table(self.params, self.std_errors, level=level, df=self.df_resid)
         return {"Thresholds": tab.iloc[: self.k_alpha], "Location": tab.iloc[self.k_alpha :]}
 
     def summary(self, *, odds_ratios: bool = False, level: float = 0.95) -> Summary:

@@ -12,15 +12,18 @@ import pandas as pd
 from .._links import Link, get_link
 from .._mle import (
     FixedFitResult,
+    add_weight_notes,
     bread_inverse,
     check_cov_options,
     check_separation,
-    check_weight_column,
+    check_weight_options,
     choose_fit_method,
     cluster_codes,
     convergence_checks,
     design_weights,
     fixed_result_fields,
+    group_weight_column,
+    loglik_info,
     warn_extreme_effects,
     warn_separation,
 )
@@ -32,7 +35,7 @@ from . import _core
 
 __all__ = ["Ordinal", "OrdinalResult"]
 
-CovType = Literal["nonrobust", "robust", "cluster"]
+CovType = Literal["nonrobust", "robust", "cluster", "design"]
 
 
 def _rhs(spec: str | None, what: str) -> str | None:
@@ -91,8 +94,23 @@ class Ordinal:
     thresholds : {"flexible", "equidistant", "symmetric"}, default "flexible"
         Threshold structure, as R ``ordinal``.
     weights : str, optional
-        Column of non-negative case weights (frequency or sampling weights). For
-        design-based inference pass a :class:`~civmodels.SurveyDesign` to :meth:`fit`.
+        Column of **sampling weights** (design, probability or nonresponse weights;
+        non-negative). Estimates and standard errors do not depend on their scale; the
+        default covariance is the sandwich (robust, or cluster-robust with ``cluster=``) as R
+        ``svyolr``/``svyglm`` and Stata's pweights; the fit reports a pseudo-log-likelihood
+        and no AIC/BIC; rows with weight 0 are not counted in ``nobs``. See
+        ``docs/nonresponse.md`` for which weights to use when.
+    freq_weights : str, optional
+        Column of **frequency weights**: counts of identical rows (a row with weight 3 is
+        three respondents with the same answers). Model-based standard errors are
+        available; not together with ``weights=``.
+    group_weights : str, optional
+        With a random intercept ``(1 | g)``: column of sampling weights of the groups
+        (constant within each group; e.g. the inverse probability that a municipality
+        responded). ``weights=`` are then the respondents' weights *given* their group.
+        Fitted by pseudo-maximum likelihood (see :func:`civmodels.ordinal.mixed.fit_mixed`).
+        For design-based inference (strata, clusters, fpc) pass a
+        :class:`~civmodels.SurveyDesign` to :meth:`fit` instead.
 
     Attributes
     ----------
@@ -101,6 +119,9 @@ class Ordinal:
     link : Link
     link_name, formula, nominal, scale, thresholds : str
     weights : ndarray or None
+        The ``weights=`` or ``freq_weights=`` column of the rows used.
+    weight_kind : {"sampling", "frequency"} or None
+    group_weights : ndarray or None
 
     References
     ----------
@@ -120,6 +141,8 @@ class Ordinal:
         scale: str | None = None,
         thresholds: str = "flexible",
         weights: str | None = None,
+        freq_weights: str | None = None,
+        group_weights: str | None = None,
     ) -> None:
         self.link: Link = get_link(link)
         self.link_name = link
@@ -135,18 +158,24 @@ class Ordinal:
         self.nominal = nominal
         self.scale = scale
         extra = [v for v in [*_variables(nom_rhs), *_variables(sc_rhs)]]
-        check_weight_column(data, weights)
+        wcol, self.weight_kind = check_weight_options(data, weights, freq_weights, group_weights)
+        if group_weights is not None:
+            extra.append(group_weights)
         self.frame = ModelFrame(
             formula,
             data,
             outcome="ordinal",
-            weights=weights,
+            weights=wcol,
             extra=tuple(dict.fromkeys(extra)),
             intercept=False,
         )
         self.data = data
         self.weights = self.frame.weights
-        self.weights_name = weights
+        self.weights_name = wcol
+        self.group_weights_name = group_weights
+        self.group_weights = group_weight_column(self, group_weights)
+        if self.group_weights is not None and self.weight_kind is None:
+            self.weight_kind = "sampling"
         _check_no_implicit_intercept(self.frame.X, formula)
         n_thr = self.frame.n_categories - 1
         try:
@@ -201,7 +230,7 @@ class Ordinal:
         self,
         method: str | None = None,
         *,
-        cov_type: CovType = "nonrobust",
+        cov_type: CovType | None = None,
         cluster: str | np.ndarray | pd.Series | None = None,
         design: SurveyDesign | None = None,
         n_quad: int = 10,
@@ -219,9 +248,14 @@ class Ordinal:
             gradient and Hessian and step halving. With random terms the default is
             ``"laplace"``; ``"agq"`` is adaptive Gauss-Hermite quadrature with ``n_quad``
             nodes (mixed models are fitted by :func:`civmodels.ordinal.mixed.fit_mixed`).
-        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+        cov_type : {"nonrobust", "robust", "cluster", "design"}, optional
             Inverse observed information; sandwich with the HC1 factor ``n/(n-p)``;
-            cluster-robust sandwich with the CR1 factor ``G/(G-1) (n-1)/(n-p)``.
+            cluster-robust sandwich with the CR1 factor ``G/(G-1) (n-1)/(n-p)``. With
+            sampling weights (``weights=``) the default is the sandwich, with the factor
+            ``n/(n-1)`` (``G/(G-1)`` by cluster) of R ``svyolr`` with
+            ``svydesign(ids=~1 or ~cluster, weights=~w)``; ``"nonrobust"`` is refused then.
+            Without sampling weights the default is ``"nonrobust"`` (``"cluster"`` when
+            ``cluster=`` is given); with ``design=`` it is ``"design"`` and no other.
         cluster : str or array_like, optional
             Cluster labels (column name or array aligned with ``data``) for
             ``cov_type="cluster"``.
@@ -240,6 +274,10 @@ class Ordinal:
         start : ndarray, optional
             Starting values in :attr:`param_names` order (mixed models: thresholds,
             coefficients, then the log SDs).
+        **options
+            For mixed models with sampling weights: ``weight_scaling`` ("size", the
+            default, "effective" or "none"), how respondent weights are scaled within
+            groups; see :func:`civmodels.ordinal.mixed.fit_mixed`.
 
         Returns
         -------
@@ -301,16 +339,20 @@ def _check_no_implicit_intercept(X: np.ndarray, formula: str) -> None:
 def _fit_fixed(
     model: Ordinal,
     *,
-    cov_type: str,
+    cov_type: str | None,
     cluster: Any,
     design: SurveyDesign | None,
     max_iter: int,
     gtol: float | None,
     start: np.ndarray | None,
 ) -> OrdinalResult:
-    check_cov_options(cov_type, cluster, design)
+    cov_type = check_cov_options(cov_type, cluster, design, model.weight_kind)
     frame = model.frame
     weights = design_weights(model, design) if design is not None else model.weights
+    if model.weight_kind == "sampling" and design is None:
+        assert weights is not None
+        # the scale of sampling weights is arbitrary: fit with mean-1 weights
+        weights = weights / weights.mean()
     groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
     d = model.core_data(weights)
     link = model.link
@@ -349,6 +391,7 @@ def _fit_fixed(
         loglik=float(final["loglik"]),
         weights=weights,
         separation=sep,
+        weight_kind=model.weight_kind,
     )
     return OrdinalResult(**fields)
 
@@ -365,9 +408,11 @@ class OrdinalResult(FixedFitResult):
     vcov : pandas.DataFrame
         Covariance of ``params`` (of the type given by ``cov_type``).
     loglik : float
-        Maximised (weighted) log-likelihood.
+        Maximised (weighted) log-likelihood; with sampling weights the
+        pseudo-log-likelihood of the mean-1 weights.
     converged : bool
     cov_type : str
+    weight_kind : {"sampling", "frequency"} or None
     """
 
     model: Ordinal
@@ -444,9 +489,7 @@ class OrdinalResult(FixedFitResult):
             "Thresholds": m.thresholds,
             "Observations": self.nobs,
             "Rows dropped (missing)": self.n_dropped,
-            "Log-likelihood": self.loglik,
-            "AIC": self.aic,
-            "BIC": self.bic,
+            **loglik_info(self),
             "Covariance": self.cov_label,
             "Converged": f"{self.converged} ({self.n_iter} Newton iterations, max |grad| "
             f"{self.max_grad:.2g}, cond(H) {self.hessian_cond:.2g})",
@@ -455,9 +498,8 @@ class OrdinalResult(FixedFitResult):
             info["Nominal"] = m.nominal
         if m.scale:
             info["Scale"] = m.scale
-        if m.weights_name or self.weights is not None:
-            info["Weights"] = m.weights_name or "design weights"
         notes = [m.frame.missing.describe()]
+        add_weight_notes(self, info, notes)
         notes.append(
             "P(Y <= j | x) = F(theta_j - x'beta): positive location effects shift responses "
             "to higher categories."

@@ -59,10 +59,12 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
     from .model import Ordinal
 
     m = result.model
-    if m.nominal or m.scale or result.cov_type == "design":
+    if m.nominal or m.scale or result.cov_type == "design" or result.pseudo:
         raise SpecificationError(
             "nominal_test needs a plain cumulative link model fitted by maximum likelihood "
-            "(no nominal=, no scale=, no design=)"
+            "(no nominal=, no scale=, no design= and no sampling weights=: a likelihood-ratio "
+            "test needs a likelihood, and a pseudo-likelihood ratio is not chi-square). Use "
+            "brant_test() without sampling weights, or compare the nominal model's Wald tests"
         )
     rhs = m.frame.parsed.fixed
     terms = _terms(rhs)
@@ -146,11 +148,17 @@ def brant_test(result: OrdinalResult) -> pd.DataFrame:
     Brant, R. (1990). Assessing proportionality in the proportional odds model for ordinal
     logistic regression. *Biometrics* 46, 1171–1178.
     """
+    from .._binary import binary_derivatives
     from .._links import get_link
     from .._mle import newton
-    from ..logistic._core import binary_derivatives
 
     m = result.model
+    if result.pseudo:
+        raise SpecificationError(
+            "the Brant test uses the model-based covariance of the binary logits, which "
+            "treats weights as counts; it is not available with sampling weights (weights=) "
+            "or design= (pass counts as freq_weights=)"
+        )
     if m.link_name != "logit" or m.nominal or m.scale or m.thresholds != "flexible":
         raise SpecificationError(
             "the Brant test is defined for the proportional-odds logit model with flexible "

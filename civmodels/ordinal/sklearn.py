@@ -59,7 +59,12 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def fit(self, X, y, sample_weight=None) -> OrdinalClassifier:
-        """Fit by maximum likelihood (Newton, analytic derivatives)."""
+        """Fit by maximum likelihood (Newton, analytic derivatives).
+
+        ``sample_weight`` are sampling weights (as ``weights=`` of
+        :class:`civmodels.Ordinal`): non-negative and finite, and the fit does not depend on
+        their scale.
+        """
         X, y = validate_data(self, X, y, dtype=float)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)

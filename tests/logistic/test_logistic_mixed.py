@@ -59,7 +59,7 @@ CASES = [
 def fits(cbpp, sim444):
     data = {"cbpp": cbpp, "sim444": sim444}
     return {
-        case: cm.Logistic(f, data=data[dn], weights=w).fit(method=m, n_quad=q)
+        case: cm.Logistic(f, data=data[dn], freq_weights=w).fit(method=m, n_quad=q)
         for case, dn, f, w, m, q in CASES
     }
 
@@ -91,7 +91,7 @@ def test_binomial_equals_expanded_bernoulli(cbpp):
         rows += [{"herd": r.herd, "period": r.period, "y": 1}] * int(r.incidence)
         rows += [{"herd": r.herd, "period": r.period, "y": 0}] * int(r["size"] - r.incidence)
     long = pd.DataFrame(rows)
-    binom = cm.Logistic("prop ~ period + (1 | herd)", data=cbpp, weights="size").fit(
+    binom = cm.Logistic("prop ~ period + (1 | herd)", data=cbpp, freq_weights="size").fit(
         method="agq", n_quad=15
     )
     bern = cm.Logistic("y ~ period + (1 | herd)", data=long).fit(method="agq", n_quad=15)

@@ -54,14 +54,14 @@ def test_glm_links(sim, link):
 
 def test_glm_integer_weights(sim):
     df = sim.assign(w4=np.round(sim["weight"] * 4))
-    res = cm.Logistic("z ~ x1 + x2 + bloc + area", data=df, weights="w4").fit()
+    res = cm.Logistic("z ~ x1 + x2 + bloc + area", data=df, freq_weights="w4").fit()
     check(res, load("glm_weighted"))
 
 
 def test_glm_proportion_with_trials():
     cb = pd.read_csv(REF / "logistic" / "cbpp.csv")
     cb["period"] = cb["period"].astype(str)
-    res = cm.Logistic("prop ~ period", data=cb, weights="size").fit()
+    res = cm.Logistic("prop ~ period", data=cb, freq_weights="size").fit()
     # logLik includes the binomial coefficients, as R's logLik.glm
     check(res, load("glm_cbpp_proportion"))
     assert res.model.proportion

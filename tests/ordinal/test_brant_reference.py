@@ -58,7 +58,7 @@ def _check_table(br: pd.DataFrame, ref: dict, rows=slice(None)) -> None:
 def test_brant_housing_frequency_weights(housing):
     # J = 3 (one contrast per slope), six slopes, frequency weights (R expands them to rows)
     ref = _ref("housing")
-    res = cm.Ordinal("Sat ~ Infl + Type + Cont", data=housing, weights="Freq").fit()
+    res = cm.Ordinal("Sat ~ Infl + Type + Cont", data=housing, freq_weights="Freq").fit()
     _check_polr(res, ref)
     _check_table(res.brant_test(), ref)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from civmodels import _binary as bcore
 from civmodels._links import get_link
-from civmodels.logistic import _core as bcore
 from civmodels.ordinal import _core
 
 
@@ -106,8 +106,6 @@ def test_threshold_jacobians_match_r():
 def test_tail_probabilities_are_positive():
     # far in the tails F(eta1) - F(eta2) underflows; the survival-function branch must not
     lk = get_link("logit")
-    d = _core.CLMData(
-        y=np.array([2, 2, 0]), X=np.array([[60.0], [-60.0], [0.0]]), tjac=np.eye(2)
-    )
+    d = _core.CLMData(y=np.array([2, 2, 0]), X=np.array([[60.0], [-60.0], [0.0]]), tjac=np.eye(2))
     ll = _core.clm_loglik(np.array([-1.0, 1.0, 1.0]), d, lk)
     assert np.isfinite(ll)

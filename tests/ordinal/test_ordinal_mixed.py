@@ -266,8 +266,12 @@ def test_bad_input(wine):
         cm.Ordinal(f, data=wine, scale="~ contact").fit()
     with pytest.raises(SpecificationError, match="thresholds='equidistant'"):
         cm.Ordinal(f, data=wine, thresholds="equidistant").fit()
-    with pytest.raises(SpecificationError, match="cov_type='cluster'"):
-        cm.Ordinal(f, data=wine).fit(cov_type="cluster", cluster="judge")
+    with pytest.raises(SpecificationError, match="cov_type='robust'"):
+        cm.Ordinal(f, data=wine).fit(cov_type="robust")
+    with pytest.raises(SpecificationError, match="top-level sampling units"):
+        cm.Ordinal(f, data=wine).fit(cov_type="cluster", cluster="bottle")
+    with pytest.raises(SpecificationError, match="design= is not available"):
+        cm.Ordinal(f, data=wine).fit(design=object())
     with pytest.raises(SpecificationError, match="n_quad"):
         cm.Ordinal(f, data=wine).fit(method="agq", n_quad=0)
     with pytest.raises(TypeError, match="unexpected options"):
@@ -280,7 +284,7 @@ def test_weights_are_case_weights(wine):
     """Integer case weights equal replicated rows (within a group: replicate the row)."""
     f = "rating ~ temp + contact + (1 | judge)"
     w = np.random.default_rng(5).integers(1, 4, len(wine))
-    weighted = cm.Ordinal(f, data=wine.assign(w=w), weights="w").fit(method="agq")
+    weighted = cm.Ordinal(f, data=wine.assign(w=w), freq_weights="w").fit(method="agq")
     long = wine.loc[wine.index.repeat(w)].reset_index(drop=True)
     expanded = cm.Ordinal(f, data=long).fit(method="agq")
     np.testing.assert_allclose(weighted.params, expanded.params, rtol=1e-7)

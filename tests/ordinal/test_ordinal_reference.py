@@ -121,7 +121,7 @@ def test_equidistant_thresholds_are_equidistant(wine):
 
 
 def test_polr_housing_weighted(housing):
-    res = cm.Ordinal("Sat ~ Infl + Type + Cont", data=housing, weights="Freq").fit()
+    res = cm.Ordinal("Sat ~ Infl + Type + Cont", data=housing, freq_weights="Freq").fit()
     check(res, load_ref("polr_housing"))
     # BIC as R clm: log of the total weight
     assert res.bic == pytest.approx(-2 * res.loglik + 8 * np.log(housing["Freq"].sum()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .._links import Link
+from ._links import Link
 
 __all__ = ["binary_derivatives", "binomial_constant", "start_values"]
 

@@ -1,0 +1,371 @@
+"""Fitting machinery shared by the ordinal and binary random-intercept models.
+
+Both :func:`civmodels.ordinal.mixed.fit_mixed` and :func:`civmodels.logistic.mixed.fit_mixed`
+validate their options, prepare the weights, run :func:`civmodels._glmm.fit_glmm` and label
+its output through the functions here, so that neither engine reaches into the other.
+
+Sampling weights (pseudo-maximum likelihood)
+--------------------------------------------
+With respondent weights ``w_{i|j}`` (``weights=``, conditional on the group being selected)
+and group weights ``w_j`` (``group_weights=``) the fit maximises the pseudo-log-likelihood
+
+.. math::
+
+    \\ell_w(\\phi) = \\sum_j w_j \\log \\int \\prod_{i \\in j} p(y_{ij} \\mid b)^{w^*_{i|j}}
+    \\, \\phi(b) \\, db
+
+(Pfeffermann et al. 1998; Rabe-Hesketh & Skrondal 2006), with the level-1 weights scaled
+within each group: ``"size"`` makes them sum to the group's number of respondents,
+``"effective"`` to its effective sample size ``(sum w)^2 / sum w^2``, ``"none"`` leaves them
+as given. Standard errors are the sandwich ``A^-1 B A^-1`` with ``A`` the observed
+information of ``ell_w`` and ``B = G/(G-1) sum_j (w_j s_j)(w_j s_j)'`` built from the score
+``s_j`` of each group (the top-level sampling units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _glmm
+from .exceptions import DataError, SpecificationError
+
+__all__ = [
+    "check_mixed_options",
+    "fit_options",
+    "group_arrays",
+    "mixed_covariance",
+    "result_fields",
+    "run_glmm",
+    "scale_level1_weights",
+    "start_log_sd",
+]
+
+SCALINGS = ("size", "effective", "none")
+
+
+def check_mixed_options(
+    model: Any,
+    *,
+    method: str,
+    n_quad: int | None,
+    cov_type: str | None = None,
+    cluster: Any = None,
+    design: Any = None,
+) -> tuple[int, str]:
+    """Validate the fitting options shared by ordinal and binary mixed models.
+
+    Returns the number of quadrature nodes to use (1 for Laplace) and the covariance type:
+    ``"nonrobust"`` (inverse observed information) or ``"cluster"`` (sandwich with the
+    random-intercept groups as clusters; the default and the only choice with sampling
+    weights).
+    """
+    if method not in ("laplace", "agq"):
+        raise SpecificationError(
+            f"method={method!r} cannot fit random terms; use 'laplace' (any number of random "
+            "intercepts) or 'agq' (one random intercept)"
+        )
+    if design is not None:
+        raise SpecificationError(
+            "design= is not available for random-intercept models. For sampling weights in a "
+            "multilevel model pass weights= (respondents) and group_weights= (groups) to the "
+            "model: it is then fitted by pseudo-maximum likelihood with sandwich standard "
+            "errors by group. Or fit the model without the (1 | g) term with design="
+        )
+    groups = list(model.frame.groups)
+    sampling = getattr(model, "weight_kind", None) == "sampling"
+    if cov_type is None:
+        cov_type = "cluster" if sampling else "nonrobust"
+    if cov_type not in ("nonrobust", "cluster"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r} is not available for random-intercept models; choose "
+            "'nonrobust' (inverse observed information) or 'cluster' (sandwich by the "
+            f"groups of {groups[0]!r})"
+        )
+    if cov_type == "nonrobust" and sampling:
+        raise SpecificationError(
+            "cov_type='nonrobust' treats the weights as counts of identical rows, but "
+            "weights=/group_weights= are sampling weights (their scale is arbitrary). Use the "
+            "default sandwich (cov_type='cluster'), or pass counts as freq_weights="
+        )
+    if cov_type == "cluster":
+        if len(groups) != 1:
+            raise SpecificationError(
+                f"cov_type='cluster' (sandwich by group) needs exactly one random intercept; "
+                f"the formula has {len(groups)}: {groups}"
+            )
+        if cluster is not None and not (isinstance(cluster, str) and cluster == groups[0]):
+            raise SpecificationError(
+                f"cluster={cluster!r}: the sandwich of a random-intercept model is taken over "
+                f"its groups ({groups[0]!r}), the top-level sampling units; omit cluster="
+            )
+    elif cluster is not None:
+        raise SpecificationError(f"cluster= was given but cov_type={cov_type!r}; use 'cluster'")
+    k = len(groups)
+    if method == "agq":
+        if k > 1:
+            raise SpecificationError(
+                f"method='agq' (n_quad={n_quad}) integrates over a single random intercept, "
+                f"but the formula has {k}: {groups}. Use method='laplace' for several random "
+                "terms"
+            )
+        if n_quad is None:
+            n_quad = 10
+        if isinstance(n_quad, bool) or not isinstance(n_quad, (int, np.integer)) or n_quad < 1:
+            raise SpecificationError(
+                f"n_quad must be a positive integer number of quadrature nodes, got {n_quad!r}"
+            )
+        if n_quad > 100:
+            raise SpecificationError(
+                f"n_quad={n_quad} is more than needed (and numerically unstable); adaptive "
+                "quadrature is accurate with 10-25 nodes"
+            )
+        return int(n_quad), cov_type
+    if n_quad not in (None, 1, 10):  # 10 is the default that fit() always passes
+        raise SpecificationError(
+            f"n_quad={n_quad} is only used by method='agq' (adaptive quadrature, one random "
+            "intercept); the Laplace approximation has no nodes. Pass method='agq' or drop "
+            "n_quad"
+        )
+    return 1, cov_type
+
+
+def group_arrays(model: Any) -> tuple[list[str], list[np.ndarray], list[pd.Index]]:
+    """Names, codes and levels of the grouping factors of a model frame."""
+    names = list(model.frame.groups)
+    codes = [np.asarray(model.frame.groups[g][0], dtype=np.int64) for g in names]
+    levels = [pd.Index(model.frame.groups[g][1]) for g in names]
+    return names, codes, levels
+
+
+def start_log_sd(k: int) -> np.ndarray:
+    """Start every log SD at log(0.5): a moderate latent-scale SD, inside the basin of the
+    usual optima; Newton moves from there in a few steps."""
+    return np.full(k, np.log(0.5))
+
+
+def scale_level1_weights(w: np.ndarray, codes: np.ndarray, scaling: str) -> np.ndarray:
+    """Scale respondent weights within each group (Pfeffermann et al. 1998, method 2 and 1).
+
+    ``"size"``: ``w n_j / sum_j w`` (sum to the group's number of positive-weight rows);
+    ``"effective"``: ``w sum_j w / sum_j w^2`` (sum to the effective group size);
+    ``"none"``: unchanged. A group whose weights are all zero keeps them at zero.
+    """
+    if scaling not in SCALINGS:
+        raise SpecificationError(
+            f"weight_scaling={scaling!r}; choose 'size' (level-1 weights sum to the group "
+            "size), 'effective' (to the effective group size) or 'none'"
+        )
+    w = np.asarray(w, dtype=float)
+    if scaling == "none":
+        return w.copy()
+    m = int(codes.max()) + 1
+    s1 = np.bincount(codes, w, minlength=m)
+    if scaling == "size":
+        target = np.bincount(codes, (w > 0).astype(float), minlength=m)
+    else:
+        s2 = np.bincount(codes, w * w, minlength=m)
+        target = np.divide(s1 * s1, s2, out=np.zeros(m), where=s2 > 0)
+    factor = np.divide(target, s1, out=np.zeros(m), where=s1 > 0)
+    return w * factor[codes]
+
+
+def group_weight_values(model: Any, codes: np.ndarray, levels: pd.Index, group: str) -> np.ndarray:
+    """One weight per group from the ``group_weights=`` column; an error naming the groups
+    where it varies."""
+    gw = np.asarray(model.group_weights, dtype=float)
+    m = len(levels)
+    lo = np.full(m, np.inf)
+    hi = np.full(m, -np.inf)
+    np.minimum.at(lo, codes, gw)
+    np.maximum.at(hi, codes, gw)
+    bad = np.flatnonzero(hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi)))
+    if len(bad):
+        shown = ", ".join(f"{_plain(levels[j])!r} ({lo[j]:g} to {hi[j]:g})" for j in bad[:5])
+        raise DataError(
+            f"group_weights column {model.group_weights_name!r} varies within {len(bad)} "
+            f"group(s) of {group!r}: {shown}{' ...' if len(bad) > 5 else ''}. A group weight "
+            "is one number per group; fix those values, or pass respondent-level weights as "
+            "weights="
+        )
+    return lo
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value (so that messages show ``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def mixed_weights(
+    model: Any,
+    codes: list[np.ndarray],
+    levels: list[pd.Index],
+    names: list[str],
+    scaling: str,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Row weights for the engine and (with ``group_weights=``) one weight per group.
+
+    Sampling weights need exactly one random intercept (the groups are the top-level
+    sampling units). Respondent weights are scaled by ``scaling`` within groups; group
+    weights are normalised to mean 1 (the estimates do not depend on their scale).
+    """
+    kind = getattr(model, "weight_kind", None)
+    gw_given = getattr(model, "group_weights", None) is not None
+    if kind != "sampling" and not gw_given:
+        if scaling != "size":
+            raise SpecificationError(
+                f"weight_scaling={scaling!r} applies to sampling weights (weights=); this "
+                "model has none"
+            )
+        return model.weights, None
+    if len(codes) != 1:
+        raise SpecificationError(
+            f"sampling weights in a mixed model need exactly one random intercept (the "
+            f"top-level sampling units); the formula has {len(codes)}: {names}"
+        )
+    w1 = model.weights
+    if w1 is not None and model.weight_kind == "sampling":
+        w1 = scale_level1_weights(w1, codes[0], scaling)
+    elif w1 is not None and scaling != "size":
+        raise SpecificationError(
+            f"weight_scaling={scaling!r} scales sampling weights (weights=); frequency "
+            "weights are counts and are never rescaled"
+        )
+    w2 = None
+    if gw_given:
+        w2 = group_weight_values(model, codes[0], levels[0], names[0])
+        if not (w2 > 0).any():
+            raise DataError(
+                f"group_weights column {model.group_weights_name!r} is zero for every group"
+            )
+        w2 = w2 / w2.mean()
+    return w1, w2
+
+
+def run_glmm(
+    d: _glmm.GLMMData,
+    start: Any,
+    default_start: Callable[[], np.ndarray],
+    *,
+    order: str,
+    method: str,
+    n_nodes: int,
+    opts: dict[str, Any],
+) -> _glmm.FitOutput:
+    """Check ``start`` (``order`` lists its parts) or take ``default_start()``, then fit."""
+    if start is None:
+        start = default_start()
+    else:
+        start = np.asarray(start, dtype=float)
+        if start.shape != (d.P,):
+            raise SpecificationError(
+                f"start must have {d.P} values ({order}), got shape {start.shape}"
+            )
+    return _glmm.fit_glmm(d, start, method=method, n_quad=n_nodes, **opts)
+
+
+def fit_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The engine options among ``fit(**options)`` (``max_iter``, ``gtol``; ``start`` is
+    handled by :func:`run_glmm`); an error for anything else."""
+    allowed = {"max_iter", "gtol", "start"}
+    bad = sorted(set(options) - allowed)
+    if bad:
+        raise TypeError(
+            f"fit() got unexpected options {bad} for a random-intercept model; allowed: "
+            f"{sorted(allowed)}"
+        )
+    out: dict[str, Any] = {}
+    if options.get("max_iter") is not None:
+        out["max_iter"] = int(options["max_iter"])
+    if options.get("gtol") is not None:
+        out["gtol"] = float(options["gtol"])
+    return out
+
+
+def mixed_covariance(
+    d: _glmm.GLMMData, out: _glmm.FitOutput, method: str, n_nodes: int
+) -> tuple[np.ndarray, int]:
+    """Sandwich covariance by group (one random intercept) and the number of clusters.
+
+    ``A^-1 B A^-1`` with ``A^-1`` the model-based covariance of the (pseudo-)likelihood and
+    ``B = G/(G-1) sum_j (w_j s_j)(w_j s_j)'``, ``G`` the groups with positive weight.
+    Parameters held on the boundary keep NaN.
+    """
+    S = _glmm.group_scores(d, out.phi, method, n_nodes, out.mode.b) * d.w2[:, None]
+    tot = np.bincount(d.groups[0], d.w * d.rw, minlength=d.q)
+    G = int((tot > 0).sum())
+    if G < 2:
+        raise DataError(
+            f"cluster-robust errors need at least 2 groups with positive weight; got {G}"
+        )
+    S = S[tot > 0]
+    meat = (G / (G - 1)) * (S.T @ S)
+    cov = np.full_like(out.cov, np.nan)
+    free = np.isfinite(np.diag(out.cov))
+    A = out.cov[np.ix_(free, free)]
+    cov[np.ix_(free, free)] = A @ meat[np.ix_(free, free)] @ A
+    return cov, G
+
+
+def result_fields(
+    model: Any,
+    d: _glmm.GLMMData,
+    out: _glmm.FitOutput,
+    par_names: list[str],
+    names: list[str],
+    levels: list[pd.Index],
+    method: str,
+    n_nodes: int,
+    cov_type: str = "nonrobust",
+) -> dict[str, Any]:
+    """Label the array-level output (ordinal and binary alike); the sandwich covariance
+    replaces the model-based one when ``cov_type="cluster"``."""
+    k = d.k_alpha + d.p
+    n_clusters = None
+    cov = out.cov
+    if cov_type == "cluster":
+        cov, n_clusters = mixed_covariance(d, out, method, n_nodes)
+    params = pd.Series(out.phi[:k], index=par_names, name="estimate")
+    vcov = pd.DataFrame(cov[:k, :k], index=par_names, columns=par_names)
+    log_sd = pd.Series(out.phi[k:], index=names, name="log_sd")
+    log_sd_se = pd.Series(np.sqrt(np.diag(cov)[k:]), index=names, name="std_error")
+    sigma = np.exp(out.phi[k:])
+    b = out.mode.b
+    if out.mode.negH_diag is not None:
+        hinv_diag = 1.0 / out.mode.negH_diag
+    else:
+        Linv = np.linalg.inv(out.mode.hchol)
+        hinv_diag = (Linv * Linv).sum(axis=0)
+    modes = {}
+    for j, g in enumerate(names):
+        sl = slice(d.offsets[j], d.offsets[j + 1])
+        modes[g] = (levels[j], sigma[j] * b[sl], sigma[j] ** 2 * hinv_diag[sl])
+    sampling = getattr(model, "weight_kind", None) == "sampling" or d.has_w2
+    return {
+        "model": model,
+        "params": params,
+        "vcov": vcov,
+        "loglik": out.loglik,
+        "method": method,
+        "n_quad": n_nodes,
+        "converged": out.converged,
+        "n_iter": out.n_iter,
+        "max_grad": out.max_grad,
+        "hessian_cond": out.hessian_cond,
+        "log_sd": log_sd,
+        "log_sd_se": log_sd_se,
+        "cov_full": cov,
+        "modes": modes,
+        "dist": d.dist,
+        "k_alpha": d.k_alpha,
+        "boundary": tuple(names[j] for j in out.boundary),
+        "messages": tuple(out.messages),
+        "weights": model.weights,
+        "engine_data": d,
+        "cov_type": cov_type,
+        "n_clusters": n_clusters,
+        "pseudo": bool(sampling),
+    }
