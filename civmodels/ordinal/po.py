@@ -21,8 +21,7 @@ from scipy import stats
 from ..exceptions import ConvergenceWarning, SeparationWarning, SpecificationError
 
 if TYPE_CHECKING:
-    from .._mle import NewtonResult
-    from .model import OrdinalResult
+    from .._mle import FixedFitResult, NewtonResult
 
 __all__ = ["brant_test", "nominal_test"]
 
@@ -31,7 +30,7 @@ def _terms(rhs: str) -> list[str]:
     return [str(t) for t in Formula(rhs) if str(t) != "1"]
 
 
-def nominal_test(result: OrdinalResult) -> pd.DataFrame:
+def nominal_test(result: FixedFitResult) -> pd.DataFrame:
     """Likelihood-ratio tests of proportional odds (R ``ordinal::nominal_test``).
 
     For each location term the model is refitted with that term moved to ``nominal=``
@@ -56,9 +55,8 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
     crossing cumulative probabilities; such rows are reported with a NaN statistic and the
     reason in ``note``, and every warning raised by a refit is passed on with its term.
     """
-    from .model import Ordinal
-
     m = result.model
+    Ordinal = type(m)  # refit with the model's own class (keeps po.py below model.py)
     if m.nominal or m.scale or result.cov_type == "design" or result.pseudo:
         raise SpecificationError(
             "nominal_test needs a plain cumulative link model fitted by maximum likelihood "
@@ -115,7 +113,7 @@ def nominal_test(result: OrdinalResult) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def brant_test(result: OrdinalResult) -> pd.DataFrame:
+def brant_test(result: FixedFitResult) -> pd.DataFrame:
     """Brant's Wald test of proportional odds, per coefficient and overall ("Omnibus").
 
     Fits the ``J - 1`` binary logits of ``1{Y > j}`` on the location design and tests that
