@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from .design import SurveyDesign, sandwich
+from .design import ReplicateDesign, SurveyDesign, replicate_fit_vcov, sandwich
 from .exceptions import (
     ConvergenceWarning,
     DataError,
@@ -371,8 +371,20 @@ def covariance(
     design: SurveyDesign | None,
     index: pd.Index,
     information: str,
+    params: np.ndarray | None = None,
+    refit: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, str]:
-    """The covariance of a fixed fit and its label (``information`` names the bread)."""
+    """The covariance of a fixed fit and its label (``information`` names the bread).
+
+    A :class:`~civmodels.design.ReplicateDesign` needs ``refit(w) -> params`` (the fit
+    redone with replicate weights ``w``) and the full-sample ``params``."""
+    if isinstance(design, ReplicateDesign):
+        if refit is None or params is None:
+            raise DesignError(
+                "this model's fit cannot re-fit with replicate weights; use a linearisation "
+                "SurveyDesign"
+            )
+        return replicate_fit_vcov(design, refit, params, index)
     if design is not None:
         return design.vcov(scores, bread_inv, index=index), "design-based (Taylor linearisation)"
     if cov_type == "nonrobust":
@@ -400,6 +412,7 @@ def fixed_result_fields(
     loglik: float,
     weights: np.ndarray | None,
     separation: list[str],
+    refit: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The fields of a :class:`FixedFitResult`: the labelled estimates and the covariance
     of ``cov_type`` (or ``design``) at the optimum ``opt`` (``final`` holds its scores)."""
@@ -412,6 +425,8 @@ def fixed_result_fields(
         design=design,
         index=model.frame.data.index,
         information=information,
+        params=opt.params,
+        refit=refit,
     )
     return {
         "model": model,

@@ -25,7 +25,7 @@ from .._mle import (
     warn_separation,
 )
 from ..design import SurveyDesign
-from ..exceptions import DataError, SpecificationError
+from ..exceptions import DataError, DesignError, SpecificationError
 from ..formula import FixedDesign, ModelFrame, parse_formula
 from ..results import Summary, wald_table, with_odds_ratios
 from . import _core
@@ -336,6 +336,18 @@ def _fit_fixed(
     sep = warn_extreme_effects(
         opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names, sep, stacklevel=4
     )
+
+    # Replicate-weight designs (civmodels.design.replicate_fit_vcov): the same fit redone
+    # with each replicate's weights, from the full-sample estimate.
+    def refit(w_r: np.ndarray) -> np.ndarray:
+        d_r = model.core_data(w_r)
+        o = _core.newton(
+            lambda p: _core.clm_derivatives(p, d_r, link), opt.params, gtol=tol, max_iter=max_iter
+        )
+        if not o.converged:
+            raise DesignError(f"no convergence ({o.message})")
+        return o.params
+
     fields = fixed_result_fields(
         model,
         opt,
@@ -349,6 +361,7 @@ def _fit_fixed(
         loglik=float(final["loglik"]),
         weights=weights,
         separation=sep,
+        refit=refit,
     )
     return OrdinalResult(**fields)
 
