@@ -412,23 +412,22 @@ class SurveyDesign:
         fv = pd.to_numeric(_column_or_array(data, fpc2, "fpc[1]"), errors="coerce").to_numpy(float)
         if np.isnan(fv).any() or (fv <= 0).any():
             raise DesignError("the second-stage fpc must be positive and non-missing in every row")
-        f2 = np.zeros(self._full_n_psu)
-        for p in range(self._full_n_psu):
-            vals = np.unique(fv[self._psu == p])
-            if len(vals) != 1:
-                raise DesignError(
-                    f"the second-stage fpc must be constant within a PSU; PSU {p} has "
-                    f"{vals[:5].tolist()}"
-                )
-            v = vals[0]
-            if v > 1:
-                if v < m[p]:
-                    raise DesignError(
-                        f"second-stage fpc={v:g} is smaller than the {m[p]} units sampled in a PSU"
-                    )
-                f2[p] = m[p] / v
-            else:
-                f2[p] = v
+        per_psu = pd.Series(fv).groupby(self._psu)
+        varying = np.flatnonzero(per_psu.nunique().to_numpy() != 1)
+        if len(varying):
+            p = int(varying[0])
+            raise DesignError(
+                f"the second-stage fpc must be constant within a PSU; PSU {p} has "
+                f"{np.unique(fv[self._psu == p])[:5].tolist()}"
+            )
+        v = per_psu.first().to_numpy()
+        small = (v > 1) & (v < m)
+        if small.any():
+            p = int(np.flatnonzero(small)[0])
+            raise DesignError(
+                f"second-stage fpc={v[p]:g} is smaller than the {m[p]} units sampled in a PSU"
+            )
+        f2 = np.where(v > 1, m / np.where(v > 1, v, 1.0), v)
         lonely = (m == 1) & (f2 < 1 - 1e-9)
         if lonely.any() and self.lonely_psu == "fail":
             raise DesignError(
