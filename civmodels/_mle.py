@@ -386,7 +386,10 @@ def covariance(
             )
         return replicate_fit_vcov(design, refit, params, index)
     if design is not None:
-        return design.vcov(scores, bread_inv, index=index), "design-based (Taylor linearisation)"
+        return (
+            design.vcov(scores, bread_inv, index=index),
+            f"design-based (Taylor linearisation; {design.weights_kind}; df {design.degf})",
+        )
     if cov_type == "nonrobust":
         return bread_inv, f"nonrobust (inverse {information} information)"
     if cov_type == "robust":

@@ -268,3 +268,40 @@ def test_models_that_cannot_refit_refuse_a_replicate_design():
     rep = SurveyDesign(df, cluster="c").replicate("jk1")
     with pytest.raises(DesignError, match="re-fits the model"):
         rep.vcov(np.ones((4, 1)), np.eye(1))
+
+
+def test_design_based_fits_show_the_design_df_and_the_kind_of_weights(clus1):
+    d = clus1.assign(y=(clus1["sch.wide"] == "Yes").astype(float))
+    lin = SurveyDesign(d, weights="pw", cluster="dnum")
+    res = cm.Logistic("y ~ api99", d).fit(design=lin)
+    assert "Taylor linearisation; sampling weights; df 14" in res.cov_label
+    rep = lin.replicate("bootstrap", replicates=20, random_seed=3)
+    res_b = cm.Logistic("y ~ api99", d).fit(design=rep)
+    assert "Rao–Wu bootstrap (20 replicates); df 14" in res_b.cov_label
+
+
+def test_bootstrap_with_fpc_is_refused(clus1):
+    with pytest.raises(DesignError, match="no finite population correction"):
+        SurveyDesign(clus1, weights="pw", cluster="dnum", fpc="fpc").replicate(
+            "bootstrap", random_seed=1
+        )
+
+
+def test_a_replicate_whose_refit_fails_is_named():
+    from civmodels.design import replicate_fit_vcov
+
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "c": [1, 1, 2, 2]})
+    rep = SurveyDesign(df, cluster="c").replicate("jk1")
+
+    def refit(w):
+        if w[0] == 0:
+            raise ValueError("singular Hessian")
+        return np.array([np.average(df["y"], weights=w)])
+
+    with pytest.raises(DesignError, match=r"replicate 1 of 2 failed: singular Hessian"):
+        replicate_fit_vcov(rep, refit, np.array([2.5]), df.index)
+    # the hook itself: a weighted mean refitted per replicate equals the design's mean
+    ok = replicate_fit_vcov(
+        rep, lambda w: np.array([np.average(df["y"], weights=w)]), np.array([2.5]), df.index
+    )[0]
+    np.testing.assert_allclose(ok, rep.mean("y").vcov.to_numpy())
