@@ -203,7 +203,7 @@ def one_replication(seed: int, scenario: str, mnar: float) -> list[dict]:
     mrp = {}
     for qname, cats in QUANTITIES.items():
         ps = poststratify(
-            res, frame, by="pressure_high", categories=cats, n_draws=400, random_seed=seed
+            res, frame, by="pressure_high", categories=cats, n_draws=200, random_seed=seed
         ).table.droplevel("quantity")
         for key, target in (("overall", "overall"), (0, "pressure 0"), (1, "pressure 1")):
             r = ps.loc[key]

@@ -360,7 +360,10 @@ def _weighted_logit(
         mu = 1 / (1 + np.exp(-eta))
         grad = X.T @ (w * (y - mu))
         info = X.T @ (X * (w * mu * (1 - mu))[:, None])
-        step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:  # a replicate without some category: min-norm step
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
         beta = beta + step
         if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
             return 1 / (1 + np.exp(-(X @ beta)))
