@@ -229,6 +229,19 @@ def test_reweight_redoes_raking_in_every_replicate(clus1):
     assert fixed_i.total("isE").std_error.iloc[0] > 100
 
 
+def test_reweight_redoes_calibration_in_every_replicate(clus1):
+    from civmodels.nonresponse import calibrate
+
+    totals = {"stype": {"E": 4421, "H": 755, "M": 1018}, "api99": 3914069}
+    base = SurveyDesign(clus1, weights="pw", cluster="dnum").replicate("jk1")
+    cal = base.reweight(lambda d, w: calibrate(d, totals, weights=w), label="GREG")
+    # a calibration variable's total is hit in every replicate: no variance left
+    assert cal.total("api99").std_error.iloc[0] == pytest.approx(0.0, abs=1e-3)
+    assert base.total("api99").std_error.iloc[0] > 1e4
+    # and a variable the calibration predicts (api00 ~ api99) gains precision
+    assert cal.mean("api00").std_error.iloc[0] < 0.5 * base.mean("api00").std_error.iloc[0]
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_jackknife_on_one_cluster_is_refused():
     df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "c": [1, 1, 1]})
