@@ -85,9 +85,30 @@ def _column_or_array(data: pd.DataFrame, value: object, name: str) -> pd.Series 
 def check_weight_values(
     values: object, index: pd.Index, name: str = "weights", *, allow_zero: bool = True
 ) -> np.ndarray:
-    """Weights as floats; missing, non-numeric, infinite or negative values are an error that
-    names the column and the first offending row (zero is allowed unless ``allow_zero`` is
-    false: a zero-weight row keeps its PSU but contributes nothing, as in R ``survey``)."""
+    """Weights as floats, validated.
+
+    Parameters
+    ----------
+    values : array_like
+        The weights (numbers, or text that parses as numbers).
+    index : pandas.Index
+        Row labels, used to name the first offending row.
+    name : str, default "weights"
+        How the weights are named in messages (e.g. ``"weights column 'w'"``).
+    allow_zero : bool, default True
+        Zero is allowed: a zero-weight row keeps its PSU but contributes nothing, as in
+        R ``survey``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    DesignError
+        Missing, non-numeric, infinite or negative values (zero too if not
+        ``allow_zero``), naming the column, the count and the first offending row and value.
+    """
     raw = pd.Series(np.asarray(values, dtype=object), index=index)
     w = pd.to_numeric(raw, errors="coerce").to_numpy(float)
     kinds = {
