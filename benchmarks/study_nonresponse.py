@@ -2,37 +2,51 @@
 
 Each replication draws one synthetic survey from the calibrated generator
 (:func:`civmodels.data.simulate_survey`) over the real 838-position frame: every position gets
-answers (``.population``), and a response model decides who is observed (``.data``).
-Under **MAR** response depends on area and municipality covariates only; under **MNAR**
-(``mnar=``) it also depends on the municipality's latent outcome effects, so respondents'
-municipalities are systematically different in what is measured.
+answers (``.population``), and a response model decides who is observed. Three scenarios:
+
+* **MAR (generator)**: the generator's own response model (area and municipality covariates).
+  The item barely depends on what drives response, so the unweighted mean is nearly unbiased.
+* **MAR (shared covariates)**: response depends strongly on frame covariates that also drive
+  the answers (area, spending pressure, municipality size), as a logit with known
+  coefficients; respondents answer the item in full. Unweighted estimates are biased;
+  weighting on those covariates removes the bias.
+* **MNAR** (``mnar=``): response also depends on the municipality's latent outcome effects.
 
 Target: the share of all 838 positions answering "Meget vigtigt" (top box) and "Vigtigt" or
 "Meget vigtigt" (top two) on ``mot_cost_effectiveness``, overall and by spending pressure —
 finite-population quantities, known exactly in each replication.
 
-Estimators (95% intervals):
+Estimators (95% intervals), all with the response model / margins
+``area + size_group + region + pressure_high``:
 
-* ``unweighted``  respondents as they are; design SE with municipalities as PSUs.
-* ``propensity``  inverse response-propensity weights (logit of responded on area, size
-  group, region over the frame).
-* ``raked``       weights raked to the frame's area, size-group and region counts.
-* ``MRP``         proportional-odds model with a municipality random intercept, poststratified
-  over the frame (parameter draws).
-* ``MI``          the item imputed for all 838 positions by chained equations (m = 5) from
-  area, size group, region and pressure; Rubin's rules.
+* ``unweighted``       respondents as they are.
+* ``propensity``       inverse response-propensity weights, treated as fixed.
+* ``propensity JK``    the same weights with delete-one-municipality jackknife replicates in
+  which the response model is re-estimated (variance includes the weighting step).
+* ``raked``            weights raked to the frame's counts of the four covariates.
+* ``MRP``              proportional-odds model with a municipality random intercept,
+  poststratified over the frame (parameter draws).
+* ``MI``               the item imputed for all 838 positions by chained equations (m = 5);
+  Rubin's rules (within-imputation variance 0, as the completed data are the population).
 
-Design-based SEs treat municipalities as sampled with replacement, i.e. they target a
-superpopulation variance; the truth is the finite population of 838, so those intervals are
-expected to be conservative (coverage above 95%) — the report says so.
+Finite-population correction: the target is the 838 positions themselves, and response is
+a Poisson sample of them (each position responds independently given its covariates). The
+linearisation designs therefore treat the positions that answered the item as a sample
+without replacement from the 838 positions (fpc = 838), without clusters: every municipality is in
+the population, so clustering adds no finite-population variance. (A two-stage design —
+census of municipalities, positions sampled within them — conditions on how many responded
+in each municipality and understated the variance in a pilot: SE/SD 0.87.) MI's completed
+data are the whole frame, so its within-imputation variance is 0 and all uncertainty is
+between imputations. The jackknife over municipalities has no fpc (it treats municipalities
+as sampled with replacement, a superpopulation variance), so it is expected to be
+conservative for these finite-population targets.
 
-Run::
+Run (the numbers in docs/nonresponse.md)::
 
-    python benchmarks/study_nonresponse.py              # default: 40 replications/scenario
-    python benchmarks/study_nonresponse.py --reps 200 --jobs 2 --out table.md
+    python benchmarks/study_nonresponse.py --reps 500 --jobs 1 --out study.md
 
-It prints the table (bias, RMSE, coverage, mean SE / empirical SD) that docs/nonresponse.md
-shows, with the command and seed used.
+It prints bias, RMSE and coverage with their Monte Carlo standard errors, and the ratio of
+the mean SE to the empirical SD of the errors, with the command, seed and time used.
 """
 
 from __future__ import annotations
@@ -55,6 +69,7 @@ from civmodels.missing import apply_dont_know
 from civmodels.nonresponse import (
     SurveyDesign,
     impute,
+    margins_from_frame,
     poststratify,
     propensity_weights,
     rake,
@@ -62,7 +77,8 @@ from civmodels.nonresponse import (
 
 ITEM = "mot_cost_effectiveness"
 QUANTITIES = {"top box": ["Meget vigtigt"], "top two": ["Vigtigt", "Meget vigtigt"]}
-COVARIATES = ["area", "size_group", "region"]
+COVARIATES = ["area", "size_group", "region", "pressure_high"]
+FORMULA = "responded ~ " + " + ".join(COVARIATES)
 FRAME_COLS = [
     "position_id",
     "municipality_code",
@@ -72,29 +88,101 @@ FRAME_COLS = [
     "pressure_high",
     "responded",
 ]
+TARGETS = ("overall", "pressure 0", "pressure 1")
+# MAR (shared covariates): response log-odds by area (aligned with how the areas answer the
+# item), spending pressure and size group; the intercept is solved for a 53% response rate.
+SHARED_AREA = {
+    "sundhed_forebyggelse": 0.8,
+    "ledelse_strategi": 0.8,
+    "kultur_fritid": 0.8,
+    "social": 0.8,
+    "beskaeftigelse": 0.0,
+    "teknik_miljo": 0.0,
+    "skole_uddannelse": -0.8,
+    "borgerservice": -0.8,
+}
+SHARED_PRESSURE = 1.2
+SHARED_SIZE = {"≥100k": -0.6}
 
 
-def _design_shares(data: pd.DataFrame, weights: str | None) -> dict:
-    d = SurveyDesign(data, weights=weights, cluster="municipality_code")
-    out = {}
-    for qname, cats in QUANTITIES.items():
-        col = data[ITEM].isin(cats).astype(float).where(data[ITEM].notna())
-        dd = SurveyDesign(data.assign(_y=col), weights=weights, cluster="municipality_code")
-        overall = dd.mean("_y")
-        byp = dd.mean("_y", by="pressure_high")
-        est = [overall.estimate.iloc[0], *byp.estimate.to_numpy()]
-        se = [overall.std_error.iloc[0], *byp.std_error.to_numpy()]
-        q = stats.t.ppf(0.975, max(d.degf, 1))
-        for target, e, s in zip(("overall", "pressure 0", "pressure 1"), est, se, strict=True):
-            out[(qname, target)] = (e, s, e - q * s, e + q * s)
-    return out
+def _fpc_design(data: pd.DataFrame, frame: pd.DataFrame, weights: str | None) -> SurveyDesign:
+    """Responding positions as a sample without replacement from the frame's positions.
+
+    Under quasi-randomisation each position responds independently (a Poisson sample of the
+    838 positions), whose variance a without-replacement sample with fpc = 838 approximates.
+    Municipalities are not clusters here: they are all in the population (a census), and
+    responses are independent across positions. A two-stage design (municipalities, then
+    positions within them) would condition on how many responded in each municipality and
+    understate the variance.
+
+    The sample is the positions that answered the item: a unit respondent who skipped it
+    (or answered 'Ved ikke') is one more nonrespondent for this item, so the sampling
+    fraction is ``n_item / 838``. (With all unit respondents in the design the fpc would
+    overstate the sampling fraction; a pilot gave SE/SD 0.88.) The estimates are the same
+    either way."""
+    answered = data[data[ITEM].notna()]
+    return SurveyDesign(answered.assign(_n_frame=len(frame)), weights=weights, fpc="_n_frame")
 
 
-def one_replication(seed: int, mnar: float) -> list[dict]:
+def _indicators(data: pd.DataFrame) -> pd.DataFrame:
+    """One 0/1 column per quantity (missing where the item is missing)."""
+    item = data[ITEM]
+    return data.assign(
+        **{
+            f"_y{i}": item.isin(cats).astype(float).where(item.notna())
+            for i, cats in enumerate(QUANTITIES.values())
+        }
+    )
+
+
+def _estimates(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and SEs ordered (quantity, target), from two design calls."""
+    cols = [f"_y{i}" for i in range(len(QUANTITIES))]
+    overall = design.mean(cols)
+    byp = design.mean(cols, by="pressure_high")
+    est, se = [], []
+    for c in cols:
+        est += [overall.estimate[c], byp.estimate[(0, c)], byp.estimate[(1, c)]]
+        se += [overall.std_error[c], byp.std_error[(0, c)], byp.std_error[(1, c)]]
+    return np.array(est), np.array(se)
+
+
+KEYS = [(q, t) for q in QUANTITIES for t in TARGETS]
+
+
+def _shares(design: SurveyDesign) -> dict:
+    est, se = _estimates(design)
+    q = stats.t.ppf(0.975, max(design.degf, 1))
+    return {k: (e, sd, e - q * sd, e + q * sd) for k, e, sd in zip(KEYS, est, se, strict=True)}
+
+
+def _shared_covariate_response(pop: pd.DataFrame, seed: int) -> np.ndarray:
+    lin = (
+        pop["area"].map(SHARED_AREA).fillna(0.0).to_numpy()
+        + SHARED_PRESSURE * pop["pressure_high"].to_numpy()
+        + pop["size_group"].astype(str).map(SHARED_SIZE).fillna(0.0).to_numpy()
+    )
+    lo, hi = -10.0, 10.0
+    for _ in range(60):  # intercept for an expected response rate of 53%
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(mid + lin)))) < 0.53:
+            lo = mid
+        else:
+            hi = mid
+    rng = np.random.default_rng([seed, 7])
+    return rng.random(len(pop)) < 1 / (1 + np.exp(-(lo + lin)))
+
+
+def one_replication(seed: int, scenario: str, mnar: float) -> list[dict]:
     sim = simulate_survey(random_seed=seed, mnar=mnar)
     pop = sim.population
+    if scenario == "MAR (shared covariates)":
+        responded = _shared_covariate_response(pop, seed)
+        pop = pop.assign(responded=responded.astype(int))
+        data = pop.loc[responded].reset_index(drop=True)
+    else:
+        data, _ = apply_dont_know(sim.data, "missing", items=[ITEM])
     frame = pop[FRAME_COLS].copy()
-    data, _ = apply_dont_know(sim.data, "missing", items=[ITEM])
     truth = {}
     for qname, cats in QUANTITIES.items():
         hit = pop[ITEM].isin(cats)
@@ -102,27 +190,27 @@ def one_replication(seed: int, mnar: float) -> list[dict]:
         for g in (0, 1):
             truth[(qname, f"pressure {g}")] = hit[pop["pressure_high"] == g].mean()
     results = {}
-    results["unweighted"] = _design_shares(data, None)
-    pw = propensity_weights(frame)
-    data = data.merge(
-        pw.weights.rename("w_prop").to_frame().join(frame["position_id"]), on="position_id"
-    )
-    results["propensity"] = _design_shares(data, "w_prop")
-    margins = {v: frame[v].value_counts().to_dict() for v in COVARIATES}
+    data = _indicators(data)
+    results["unweighted"] = _shares(_fpc_design(data, frame, None))
+    pw = propensity_weights(frame, FORMULA)
+    data["w_prop"] = pw.attach(data)
+    results["propensity"] = _shares(_fpc_design(data, frame, "w_prop"))
+    results["propensity JK"] = _shares(pw.replicate_design(data, "jk1"))
+    margins = margins_from_frame(frame, COVARIATES)
     data["w_rake"] = rake(data, margins)
-    results["raked"] = _design_shares(data, "w_rake")
+    results["raked"] = _shares(_fpc_design(data, frame, "w_rake"))
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = cm.Ordinal(
-            f"{ITEM} ~ pressure_high + area + size_group + region + (1 | municipality_code)",
+            f"{ITEM} ~ {' + '.join(COVARIATES)} + (1 | municipality_code)",
             data,
         ).fit()
     boundary = any("boundary" in str(w.message) for w in caught)
     mrp = {}
     for qname, cats in QUANTITIES.items():
         ps = poststratify(
-            res, frame, by="pressure_high", categories=cats, n_draws=400, random_seed=seed
+            res, frame, by="pressure_high", categories=cats, n_draws=200, random_seed=seed
         ).table.droplevel("quantity")
         for key, target in (("overall", "overall"), (0, "pressure 0"), (1, "pressure 1")):
             r = ps.loc[key]
@@ -130,98 +218,128 @@ def one_replication(seed: int, mnar: float) -> list[dict]:
     results["MRP"] = mrp
 
     full = frame.merge(data[["position_id", ITEM]], on="position_id", how="left")
-    mi = impute(
-        full, [ITEM], predictors=[*COVARIATES, "pressure_high"], m=5, n_iter=2, random_seed=seed
-    )
-    mires = {}
-    for qname, cats in QUANTITIES.items():
-
-        def fit(d, cats=cats):
-            dd = SurveyDesign(
-                d.assign(_y=d[ITEM].isin(cats).astype(float)), cluster="municipality_code"
-            )
-            overall = dd.mean("_y")
-            byp = dd.mean("_y", by="pressure_high")
-            return _Stacked(overall, byp)
-
-        pr = mi.pool(fit)
-        ci = pr.conf_int()
-        for j, target in enumerate(("overall", "pressure 0", "pressure 1")):
-            mires[(qname, target)] = (
-                pr.params.iloc[j],
-                pr.std_errors.iloc[j],
-                ci["ci_lower"].iloc[j],
-                ci["ci_upper"].iloc[j],
-            )
+    m = 5
+    mi = impute(full, [ITEM], predictors=COVARIATES, m=m, n_iter=2, random_seed=seed)
+    # Each completed data set is the whole frame, i.e. the population: its estimates are
+    # exact (within-imputation variance 0 under the census fpc), so Rubin's rules reduce to
+    # T = (1 + 1/m) B on m - 1 degrees of freedom — what pool() gives with W = 0 and
+    # df_complete = inf, computed directly because this is the study's costliest step.
+    q = np.array([_population_shares(d) for d in mi.datasets])
+    est = q.mean(axis=0)
+    se = np.sqrt((1 + 1 / m) * q.var(axis=0, ddof=1))
+    half = stats.t.ppf(0.975, m - 1) * se
+    mires = {k: (e, sd, e - h, e + h) for k, e, sd, h in zip(KEYS, est, se, half, strict=True)}
     results["MI"] = mires
 
     rows = []
     for method, est in results.items():
-        for key, (e, s, lo, hi) in est.items():
+        for key, (e, sd, lo, hi) in est.items():
             rows.append(
                 {
                     "method": method,
                     "quantity": key[0],
                     "target": key[1],
                     "estimate": e,
-                    "se": s,
+                    "se": sd,
                     "lo": lo,
                     "hi": hi,
                     "truth": truth[key],
                     "mrp_boundary": boundary,
+                    "n_respondents": len(data),
                 }
             )
     return rows
 
 
-class _Stacked:
-    """Overall and by-pressure design estimates as one params/vcov result for pool()."""
-
-    def __init__(self, overall, byp) -> None:
-        names = ["overall", "pressure 0", "pressure 1"]
-        self.params = pd.Series([overall.estimate.iloc[0], *byp.estimate.to_numpy()], index=names)
-        # only the diagonal matters for per-quantity pooling; the overall/by covariance is
-        # left at 0 rather than estimated
-        v = np.zeros((3, 3))
-        v[0, 0] = overall.vcov.to_numpy()[0, 0]
-        v[1:, 1:] = byp.vcov.to_numpy()
-        self.vcov = pd.DataFrame(v, index=names, columns=names)
-        self.df_resid = float(overall.df)
+def _population_shares(d: pd.DataFrame) -> np.ndarray:
+    """The six shares of a completed frame, ordered as KEYS."""
+    out = []
+    for cats in QUANTITIES.values():
+        hit = d[ITEM].isin(cats).to_numpy(float)
+        hp = d["pressure_high"].to_numpy()
+        out += [hit.mean(), hit[hp == 0].mean(), hit[hp == 1].mean()]
+    return np.array(out)
 
 
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(
         err=rows["estimate"] - rows["truth"],
-        cover=(rows["lo"] <= rows["truth"]) & (rows["truth"] <= rows["hi"]),
+        cover=((rows["lo"] <= rows["truth"]) & (rows["truth"] <= rows["hi"])).astype(float),
     )
     g = rows.groupby(["scenario", "quantity", "target", "method"], sort=False)
+    n = g["err"].count()
+    bias = g["err"].mean()
+    rmse = np.sqrt(g["err"].apply(lambda e: np.mean(e**2)))
+    cov = g["cover"].mean()
     return pd.DataFrame(
         {
-            "bias": g["err"].mean(),
-            "rmse": g["err"].apply(lambda e: np.sqrt(np.mean(e**2))),
-            "coverage": g["cover"].mean(),
-            "se/sd": g["se"].mean() / g["estimate"].std(ddof=1),
+            "reps": n,
+            "bias": bias,
+            "bias_mcse": g["err"].std(ddof=1) / np.sqrt(n),
+            "rmse": rmse,
+            # delta method: SE(sqrt(mean e²)) = SD(e²) / (2 rmse sqrt(n))
+            "rmse_mcse": g["err"].apply(lambda e: np.std(e**2, ddof=1)) / (2 * rmse * np.sqrt(n)),
+            "coverage": cov,
+            "coverage_mcse": np.sqrt(cov * (1 - cov) / n),
+            # the targets are finite-population values that change between replications,
+            # so the reported SE is compared with the SD of the error, not of the estimate
+            "se/sd": g["se"].mean() / g["err"].std(ddof=1),
         }
     )
 
 
+def markdown(table: pd.DataFrame) -> str:
+    """Bias, RMSE and coverage in percentage points with their Monte Carlo SEs."""
+    t = table.reset_index()
+    out = pd.DataFrame(
+        {
+            "scenario": t["scenario"],
+            "quantity": t["quantity"],
+            "target": t["target"],
+            "method": t["method"],
+            "bias (pp)": [
+                f"{100 * b:+.2f} ± {100 * s:.2f}"
+                for b, s in zip(t["bias"], t["bias_mcse"], strict=True)
+            ],
+            "RMSE (pp)": [
+                f"{100 * r:.2f} ± {100 * s:.2f}"
+                for r, s in zip(t["rmse"], t["rmse_mcse"], strict=True)
+            ],
+            "coverage (%)": [
+                f"{100 * c:.1f} ± {100 * s:.1f}"
+                for c, s in zip(t["coverage"], t["coverage_mcse"], strict=True)
+            ],
+            "SE/SD": t["se/sd"].round(2),
+        }
+    )
+    return out.to_markdown(index=False)
+
+
+SCENARIOS = ("MAR (generator)", "MAR (shared covariates)", "MNAR")
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reps", type=int, default=40, help="replications per scenario")
+    ap.add_argument("--reps", type=int, default=500, help="replications per scenario")
     ap.add_argument("--seed", type=int, default=2016, help="base seed")
     ap.add_argument("--mnar", type=float, default=1.5, help="MNAR strength (logit SD)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel workers (joblib)")
     ap.add_argument("--out", type=Path, default=None, help="write the table as Markdown")
+    ap.add_argument("--rows", type=Path, default=None, help="write every replication (CSV)")
     args = ap.parse_args(argv)
     from joblib import Parallel, delayed
 
     seeds = np.random.SeedSequence(args.seed).generate_state(args.reps).tolist()
     t0 = time.perf_counter()
     frames = []
-    for scenario, mnar in (("MAR", 0.0), ("MNAR", args.mnar)):
-        out = Parallel(n_jobs=args.jobs)(delayed(one_replication)(s, mnar) for s in seeds)
+    for scenario in SCENARIOS:
+        mnar = args.mnar if scenario == "MNAR" else 0.0
+        out = Parallel(n_jobs=args.jobs)(delayed(one_replication)(s, scenario, mnar) for s in seeds)
         df = pd.DataFrame([r for rep in out for r in rep]).assign(scenario=scenario)
         frames.append(df)
+        print(f"{scenario}: done after {time.perf_counter() - t0:.0f} s", flush=True)
+        if args.rows:  # keep what is done so far
+            pd.concat(frames, ignore_index=True).to_csv(args.rows, index=False)
     rows = pd.concat(frames, ignore_index=True)
     table = summarise(rows)
     n_boundary = (
@@ -229,19 +347,27 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         .groupby("scenario")["mrp_boundary"]
         .mean()
     )
+    resp = (
+        rows.drop_duplicates(["scenario", "truth", "quantity"])
+        .groupby("scenario")["n_respondents"]
+        .mean()
+    )
     elapsed = time.perf_counter() - t0
-    pd.set_option("display.width", 140)
-    print(table.round(3).to_string())
-    print(
-        f"\n{args.reps} replications per scenario, seed {args.seed}, mnar={args.mnar}, "
-        f"{elapsed:.0f} s"
-    )
-    print(
-        "share of MRP fits with the municipality SD at the boundary (0): "
+    pd.set_option("display.width", 160)
+    print(table.round(4).to_string())
+    footer = (
+        f"{args.reps} replications per scenario, seed {args.seed}, mnar={args.mnar}, "
+        f"{args.jobs} worker(s), {elapsed:.0f} s. Mean respondents: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in resp.items())
+        + ". MRP fits with the municipality SD at the boundary (0): "
         + ", ".join(f"{k} {v:.0%}" for k, v in n_boundary.items())
+        + "."
     )
+    print(footer)
     if args.out:
-        args.out.write_text(table.round(3).reset_index().to_markdown(index=False) + "\n")
+        args.out.write_text(markdown(table) + "\n\n" + footer + "\n")
+    if args.rows:
+        rows.to_csv(args.rows, index=False)
     return table
 
 

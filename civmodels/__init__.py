@@ -20,12 +20,14 @@ from .exceptions import (
     SeparationError,
     SeparationWarning,
     SpecificationError,
+    WeightWarning,
 )
 
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
     "SurveyDesign": ("civmodels.design", "SurveyDesign"),
+    "ReplicateDesign": ("civmodels.design", "ReplicateDesign"),
     "Ordinal": ("civmodels.ordinal", "Ordinal"),
     "Logistic": ("civmodels.logistic", "Logistic"),
     "OrdinalClassifier": ("civmodels.ordinal", "OrdinalClassifier"),
@@ -50,6 +52,7 @@ __all__ = [
     "SeparationError",
     "SeparationWarning",
     "SpecificationError",
+    "WeightWarning",
     "__version__",
     *_LAZY,
 ]

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import linalg
 
 from ._postfit import PostFitMixin
-from .design import SurveyDesign, sandwich
+from .design import ReplicateDesign, SurveyDesign, replicate_fit_vcov, sandwich
 from .exceptions import (
     ConvergenceWarning,
     DataError,
@@ -484,14 +484,28 @@ def covariance(
     index: pd.Index,
     information: str,
     sampling_weights: np.ndarray | None = None,
+    params: np.ndarray | None = None,
+    refit: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, str]:
     """The covariance of a fixed fit and its label (``information`` names the bread).
 
     With ``sampling_weights`` the sandwich uses the survey factor of
-    :func:`sampling_sandwich` (``n/(n-1)``, ``G/(G-1)``) instead of HC1/CR1.
+    :func:`sampling_sandwich` (``n/(n-1)``, ``G/(G-1)``) instead of HC1/CR1. A
+    :class:`~civmodels.design.ReplicateDesign` needs ``refit(w) -> params`` (the fit redone with
+    replicate weights ``w``) and the full-sample ``params``.
     """
+    if isinstance(design, ReplicateDesign):
+        if refit is None or params is None:
+            raise DesignError(
+                "this model's fit cannot re-fit with replicate weights; use a linearisation "
+                "SurveyDesign"
+            )
+        return replicate_fit_vcov(design, refit, params, index)
     if design is not None:
-        return design.vcov(scores, bread_inv, index=index), "design-based (Taylor linearisation)"
+        return (
+            design.vcov(scores, bread_inv, index=index),
+            f"design-based (Taylor linearisation; {design.weights_kind}; df {design.degf})",
+        )
     if sampling_weights is not None:
         vc, g = sampling_sandwich(
             bread_inv, scores, sampling_weights, groups if cov_type == "cluster" else None
@@ -525,6 +539,7 @@ def fixed_result_fields(
     weights: np.ndarray | None,
     separation: list[str],
     weight_kind: str | None = None,
+    refit: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The fields of a :class:`FixedFitResult`: the labelled estimates and the covariance
     of ``cov_type`` (or ``design``) at the optimum ``opt`` (``final`` holds its scores)."""
@@ -538,6 +553,8 @@ def fixed_result_fields(
         index=model.frame.data.index,
         information=information,
         sampling_weights=weights if weight_kind == "sampling" else None,
+        params=opt.params,
+        refit=refit,
     )
     return {
         "model": model,

@@ -54,6 +54,10 @@ class CrosstabTest:
     design_effects : numpy.ndarray
         Eigenvalues δ of the generalised design-effect matrix; the F test divides X² by
         their sum, the first-order test by their mean.
+    note : str
+        Set when the requested test could not be done as asked, e.g. the second-order
+        correction fell back to the first-order test because the estimated design effects
+        are degenerate.
     """
 
     method: str
@@ -62,6 +66,7 @@ class CrosstabTest:
     p_value: float
     pearson: float
     design_effects: np.ndarray
+    note: str = ""
 
     @property
     def ndf(self) -> float:
@@ -167,7 +172,13 @@ class Crosstab(SummaryDisplay):
         wsum = w.sum()
         p = w @ M / wsum
         Z = w[:, None] * (M - p) * keep[:, None] / wsum
-        self.vcov = design.total_vcov(Z)
+
+        def replicate_p(W: np.ndarray) -> np.ndarray:
+            Wk = W * keep[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (Wk.T @ M) / Wk.sum(axis=0)[:, None]
+
+        self.vcov = design.estimate_vcov(Z, replicate_p, p)
         self._p = p
         self._nr, self._nc = nr, nc
         rix = pd.Index(r_levels, name=row)
@@ -238,31 +249,64 @@ class Crosstab(SummaryDisplay):
                 "pearson", x2, float(k), float(stats.chi2.sf(x2, k)), x2, np.array([])
             )
         delta = self._delta(N)
-        eig = np.sort(np.real(np.linalg.eigvals(delta)))[::-1]
+        eig_c = np.linalg.eigvals(delta)
+        eig = np.sort(np.real(eig_c))[::-1]
         tr = float(np.trace(delta))
         if not tr > 0:
-            raise DesignError(
-                "the design variance of the cell proportions is zero, so no design-based test "
-                "is possible; this happens when fpc says every PSU of the population was "
-                "sampled (a census of clusters in a one-stage design) — add the second stage "
-                "(cluster=[psu, unit], fpc=[n_psu, n_units]) or drop fpc= to treat the "
-                "clusters as sampled with replacement"
+            raise DesignError(self._zero_variance_message())
+        note = ""
+        if method == "rao-scott":
+            tr2 = float(np.real(np.trace(delta @ delta)))
+            d0 = tr**2 / tr2 if tr2 > 0 else np.nan
+            scale = max(float(np.abs(eig_c).max()), 1e-300)
+            degenerate = (
+                not np.isfinite(d0)
+                or d0 <= 0
+                or (eig < -1e-8 * scale).any()
+                or (np.abs(np.imag(eig_c)) > 1e-8 * scale).any()
             )
+            if degenerate:
+                note = (
+                    "the estimated design effects are degenerate (eigenvalues "
+                    + ", ".join(f"{e:.3g}" for e in eig_c[:6])
+                    + "), so the second-order (Satterthwaite) degrees of freedom are not "
+                    "defined; the first-order Rao–Scott test X²/mean(δ) is reported instead"
+                )
+                method = "rao-scott-1"
         if method == "rao-scott-1":
             stat = x2 / (tr / k)
             return CrosstabTest(
-                "rao-scott-1", stat, float(k), float(stats.chi2.sf(stat, k)), x2, eig
+                "rao-scott-1", stat, float(k), float(stats.chi2.sf(stat, k)), x2, eig, note
             )
-        d0 = tr**2 / float(np.trace(delta @ delta))
         nu = self.design.degf
         if nu < 1:
             raise DesignError(
                 f"the design has {nu} degrees of freedom (PSUs minus strata); the Rao–Scott "
-                "F test needs at least 1"
+                "F test needs at least 1 — use test('rao-scott-1') (first-order, χ² reference)"
             )
         f = x2 / tr
         ddf = d0 * nu
         return CrosstabTest("rao-scott", f, (d0, ddf), float(stats.f.sf(f, d0, ddf)), x2, eig)
+
+    def _zero_variance_message(self) -> str:
+        d = self.design
+        base = (
+            "the design variance of the cell proportions is zero, so no design-based test is "
+            "possible"
+        )
+        strata = np.unique(d._stratum[d._rows])
+        if np.all(d._frac[strata] >= 1 - 1e-12):  # fpc given, and a census of PSUs
+            return (
+                f"{base}: fpc says every PSU of the population was sampled (a census of "
+                "clusters in a one-stage design) — add the second stage (cluster=[psu, "
+                "unit], fpc=[n_psu, n_units]) or drop fpc= to treat the clusters as "
+                "sampled with replacement"
+            )
+        return (
+            f"{base}: every PSU has the same {self.row!r} × {self.col!r} cell shares (for "
+            "example a single PSU holds all the rows, or the replicate weights never change "
+            "the table); check the design's cluster= and the two variables"
+        )
 
     def _delta(self, N: float) -> np.ndarray:
         nr, nc = self._nr, self._nc
@@ -294,12 +338,19 @@ class Crosstab(SummaryDisplay):
             "Columns": self.col,
             "Rows used": self.nobs,
             "Rows dropped (missing)": self.n_dropped,
-            "Rao–Scott F": rs.statistic,
-            "ndf, ddf": f"{rs.df[0]:.3f}, {rs.df[1]:.2f}",  # type: ignore[index]
-            "p (Rao–Scott F)": rs.p_value,
-            "p (first-order)": tests["rao-scott-1"].p_value,
-            "p (Pearson, ignores design)": tests["pearson"].p_value,
+            "Weights": self.design.weights_kind,
+            "Variance": self.design.variance_method,
+            "Design df": self.design.degf,
         }
+        if rs.method == "rao-scott":
+            info["Rao–Scott F"] = rs.statistic
+            info["ndf, ddf"] = f"{rs.ndf:.3f}, {rs.ddf:.2f}"
+            info["p (Rao–Scott F)"] = rs.p_value
+        info["p (first-order)"] = tests["rao-scott-1"].p_value
+        info["p (Pearson, ignores design)"] = tests["pearson"].p_value
+        notes = ["Second-order Rao–Scott F as R survey::svychisq(statistic='F')."]
+        if rs.note:
+            notes.append(rs.note)
         pct = 100 * self.row_proportions()
         pct.columns = pct.columns.map(str)
         pct.index = pct.index.map(str)
@@ -307,7 +358,7 @@ class Crosstab(SummaryDisplay):
             title=f"Weighted table: {self.row} × {self.col} (row %)",
             info=info,
             blocks={"Row percentages": pct},
-            notes=("Second-order Rao–Scott F as R survey::svychisq(statistic='F').",),
+            notes=tuple(notes),
         )
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ the tables and ``civmodels.nonresponse`` all build on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +28,14 @@ from ._validation import check_columns
 from .exceptions import DesignError
 from .results import Summary, SummaryDisplay, wald_table
 
-__all__ = ["DesignEstimate", "SurveyDesign", "sandwich"]
+__all__ = [
+    "DesignEstimate",
+    "ReplicateDesign",
+    "SurveyDesign",
+    "replicate_factors",
+    "replicate_fit_vcov",
+    "sandwich",
+]
 
 LonelyPSU = Literal["fail", "certainty", "adjust", "remove"]
 
@@ -43,10 +50,85 @@ def _column_or_array(data: pd.DataFrame, value: object, name: str) -> pd.Series 
                 f"{list(data.columns)[:12]}"
             )
         return data[value]
-    arr = pd.Series(np.asarray(value), index=data.index)
-    if len(arr) != len(data):
-        raise DesignError(f"{name} has length {len(arr)} but the data have {len(data)} rows")
-    return arr
+    if isinstance(value, pd.Series):
+        # a Series is matched by label, never by position
+        if value.index.equals(data.index):
+            return value
+        missing = data.index.difference(value.index)
+        if value.index.is_unique and not len(missing):
+            return value.reindex(data.index)
+        problem = (
+            "its index has duplicate labels"
+            if not value.index.is_unique
+            else f"{len(missing)} of {len(data)} data rows have no value (first: {missing[0]!r})"
+        )
+        raise DesignError(
+            f"{name} is a Series whose index does not match the data's rows: {problem}. A "
+            "Series is matched to the rows by label."
+            + (
+                " Propensity weights are indexed by position_id: attach them with "
+                "pw.attach(survey), which matches each respondent's position_id — never by "
+                "dropping or reordering rows"
+                if name == "weights"
+                else ""
+            )
+        )
+    arr = np.asarray(value)
+    if arr.ndim != 1 or len(arr) != len(data):
+        raise DesignError(
+            f"{name} has shape {arr.shape} but the data have {len(data)} rows; pass a column "
+            "name, or a Series indexed like the data (matched by label)"
+        )
+    return pd.Series(arr, index=data.index)
+
+
+def check_weight_values(
+    values: object, index: pd.Index, name: str = "weights", *, allow_zero: bool = True
+) -> np.ndarray:
+    """Weights as floats, validated.
+
+    Parameters
+    ----------
+    values : array_like
+        The weights (numbers, or text that parses as numbers).
+    index : pandas.Index
+        Row labels, used to name the first offending row.
+    name : str, default "weights"
+        How the weights are named in messages (e.g. ``"weights column 'w'"``).
+    allow_zero : bool, default True
+        Zero is allowed: a zero-weight row keeps its PSU but contributes nothing, as in
+        R ``survey``.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    DesignError
+        Missing, non-numeric, infinite or negative values (zero too if not
+        ``allow_zero``), naming the column, the count and the first offending row and value.
+    """
+    raw = pd.Series(np.asarray(values, dtype=object), index=index)
+    w = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    kinds = {
+        "missing or non-numeric": np.isnan(w),
+        "infinite": np.isinf(w),
+        "negative": w < 0,
+    }
+    if not allow_zero:
+        kinds["zero"] = w == 0
+    for what, bad in kinds.items():
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DesignError(
+                f"{name} has {int(bad.sum())} {what} value(s) (first at row {index[i]!r}: "
+                f"{raw.iloc[i]!r}); weights must be finite and "
+                + ("non-negative" if allow_zero else "positive")
+                + " — fix them, or drop those rows before building the design and report how "
+                "many"
+            )
+    return w
 
 
 class SurveyDesign:
@@ -57,8 +139,10 @@ class SurveyDesign:
     data : pandas.DataFrame
         One row per sampled unit. The index must be unique (rows are addressed by label).
     weights : str or array_like, optional
-        Sampling (probability) weights, a column name or an array aligned with ``data``.
-        All must be finite and positive. Defaults to 1 for every row.
+        Sampling (probability or nonresponse) weights: a column name, an array aligned with
+        ``data``, or a Series matched to ``data`` by index label. All must be finite and
+        non-negative; a row with weight 0 keeps its PSU but contributes nothing (it is left
+        out of the estimates' ``n`` and counted in ``n_zero_weight``). Defaults to 1.
     cluster : str, array_like or list of two str, optional
         Primary sampling unit of each row (e.g. ``"municipality_code"``). Defaults to each row
         being its own PSU. A list of two column names, e.g.
@@ -99,7 +183,11 @@ class SurveyDesign:
     weights : pandas.Series
         Sampling weights aligned with ``data``.
     n_obs : int
-        Number of rows.
+        Number of rows (zero-weight rows included).
+    n_zero_weight : int
+        Rows with weight 0.
+    weights_kind : str
+        What the weights are ("sampling weights", or a description of replicate weights).
     n_psu : int
         Number of primary sampling units with at least one row in ``data``.
     n_strata : int
@@ -188,16 +276,18 @@ class SurveyDesign:
         w = _column_or_array(data, weights, "weights")
         if w is None:
             w = pd.Series(1.0, index=data.index)
-        w = pd.to_numeric(w, errors="coerce").astype(float)
-        bad = ~np.isfinite(w.to_numpy()) | (w.to_numpy() <= 0)
-        if bad.any():
-            first = data.index[np.flatnonzero(bad)[0]]
-            raise DesignError(
-                f"weights has {int(bad.sum())} missing, zero or negative values (first at index "
-                f"{first!r}); sampling weights must be finite and positive — drop those rows "
-                "before building the design or fix the weights"
-            )
+        w = pd.Series(
+            check_weight_values(
+                w.to_numpy(),
+                data.index,
+                f"weights column {self.weights_name!r}" if self.weights_name else "weights",
+            ),
+            index=data.index,
+        )
+        if not (w > 0).any():
+            raise DesignError("every weight is zero; at least one row needs a positive weight")
         self.weights = w
+        self.weights_kind = "sampling weights"
 
         c = _column_or_array(data, cluster, "cluster")
         if c is not None and c.isna().any():
@@ -343,23 +433,22 @@ class SurveyDesign:
         fv = pd.to_numeric(_column_or_array(data, fpc2, "fpc[1]"), errors="coerce").to_numpy(float)
         if np.isnan(fv).any() or (fv <= 0).any():
             raise DesignError("the second-stage fpc must be positive and non-missing in every row")
-        f2 = np.zeros(self._full_n_psu)
-        for p in range(self._full_n_psu):
-            vals = np.unique(fv[self._psu == p])
-            if len(vals) != 1:
-                raise DesignError(
-                    f"the second-stage fpc must be constant within a PSU; PSU {p} has "
-                    f"{vals[:5].tolist()}"
-                )
-            v = vals[0]
-            if v > 1:
-                if v < m[p]:
-                    raise DesignError(
-                        f"second-stage fpc={v:g} is smaller than the {m[p]} units sampled in a PSU"
-                    )
-                f2[p] = m[p] / v
-            else:
-                f2[p] = v
+        per_psu = pd.Series(fv).groupby(self._psu)
+        varying = np.flatnonzero(per_psu.nunique().to_numpy() != 1)
+        if len(varying):
+            p = int(varying[0])
+            raise DesignError(
+                f"the second-stage fpc must be constant within a PSU; PSU {p} has "
+                f"{np.unique(fv[self._psu == p])[:5].tolist()}"
+            )
+        v = per_psu.first().to_numpy()
+        small = (v > 1) & (v < m)
+        if small.any():
+            p = int(np.flatnonzero(small)[0])
+            raise DesignError(
+                f"second-stage fpc={v[p]:g} is smaller than the {m[p]} units sampled in a PSU"
+            )
+        f2 = np.where(v > 1, m / np.where(v > 1, v, 1.0), v)
         lonely = (m == 1) & (f2 < 1 - 1e-9)
         if lonely.any() and self.lonely_psu == "fail":
             raise DesignError(
@@ -373,6 +462,7 @@ class SurveyDesign:
 
     def _set_counts(self) -> None:
         self.n_obs = len(self._rows)
+        self.n_zero_weight = int((self.weights.to_numpy() == 0).sum())
         self.n_psu = len(np.unique(self._psu[self._rows]))
         self.n_strata = len(np.unique(self._stratum[self._rows]))
         self.degf = self.n_psu - self.n_strata
@@ -383,6 +473,8 @@ class SurveyDesign:
             parts.append(f"weights={self.weights_name!r}")
         if self.n_obs < self._full_n:
             parts.append(f"domain of {self._full_n} rows")
+        if self.n_zero_weight:
+            parts.append(f"{self.n_zero_weight} rows with weight 0")
         return f"SurveyDesign({', '.join(parts)})"
 
     # ------------------------------------------------------------------ domains
@@ -424,7 +516,7 @@ class SurveyDesign:
                 )
         if not mask.any():
             raise DesignError(f"subset condition {condition!r} selects no rows")
-        new = object.__new__(SurveyDesign)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.data = self.data.loc[mask]
         new.weights = self.weights.loc[mask]
@@ -506,6 +598,126 @@ class SurveyDesign:
         f1 = self._frac[self._psu_stratum][self._ssu_psu]
         scale = np.where(m > 1, f1 * (1 - self._f2[self._ssu_psu]) * m / np.maximum(m - 1, 1), 0.0)
         return (d * scale[:, None]).T @ d
+
+    @property
+    def variance_method(self) -> str:
+        """How standard errors are computed (shown in summaries)."""
+        return "Taylor linearisation"
+
+    def estimate_vcov(
+        self,
+        z: np.ndarray,
+        replicate_estimates: Callable[[np.ndarray], np.ndarray],
+        estimate: np.ndarray,
+    ) -> np.ndarray:
+        """Covariance of an estimator given both ways a design can compute it.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n, p)
+            Linearised (influence) values of the estimator for the rows of ``data``, already
+            weighted — used by a linearisation design (:meth:`total_vcov`).
+        replicate_estimates : callable
+            ``f(W) -> ndarray (R, p)``: the estimates recomputed with each column of the
+            ``(n, R)`` weight matrix ``W`` (rows of ``data``) — used by a
+            :class:`ReplicateDesign`.
+        estimate : ndarray of shape (p,)
+            The full-sample estimate (the centre for ``mse=True``).
+
+        Returns
+        -------
+        ndarray of shape (p, p)
+        """
+        return self.total_vcov(z)
+
+    def replicate(
+        self,
+        method: Literal["jk1", "jkn", "bootstrap"] = "jk1",
+        *,
+        replicates: int = 200,
+        random_seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+        mse: bool = False,
+    ) -> ReplicateDesign:
+        """Replicate weights for this design: jackknife or Rao–Wu rescaling bootstrap.
+
+        Parameters
+        ----------
+        method : {"jk1", "jkn", "bootstrap"}, default "jk1"
+            ``"jk1"``: delete-one-PSU jackknife for an unstratified design (R
+            ``as.svrepdesign(type="JK1")``); replicate ``r`` drops PSU ``r`` and multiplies
+            the other weights by ``n/(n-1)``; scale ``(1-f)(n-1)/n``. ``"jkn"``: the stratified
+            jackknife, deleting one PSU at a time within its stratum and rescaling the rest of
+            that stratum by ``n_h/(n_h-1)``; ``rscales = (1-f_h)(n_h-1)/n_h`` (R
+            ``type="JKn"``). ``"bootstrap"``: the Rao–Wu rescaling bootstrap (R
+            ``type="subbootstrap"``): in each stratum draw ``n_h - 1`` PSUs with replacement
+            and multiply their weights by ``n_h/(n_h-1)`` times the number of draws; scale
+            ``1/(R-1)``.
+        replicates : int, default 200
+            Number of bootstrap replicates (ignored by the jackknives, which have one
+            replicate per PSU).
+        random_seed : int, SeedSequence or Generator, optional
+            Seed of the bootstrap draws; required for ``"bootstrap"``.
+        mse : bool, default False
+            Centre the replicate estimates at the full-sample estimate (``True``) rather
+            than at their mean (R's ``survey.replicates.mse`` option).
+
+        Returns
+        -------
+        ReplicateDesign
+            With the full-sample weights of this design and one column of replicate weights
+            per replicate; its ``degf`` is the rank of the replicate weights minus 1, as R's
+            ``degf.svyrep.design``.
+
+        Raises
+        ------
+        DesignError
+            ``"jk1"`` on a stratified design, ``"jkn"`` without strata, a jackknife with a
+            single PSU (no replicate can be formed), fewer than 2 bootstrap replicates, a
+            bootstrap without a seed or with ``fpc``, a two-stage or calibrated design (build
+            the replicates from the base weights and call :meth:`ReplicateDesign.reweight`
+            to re-calibrate in every replicate), or a domain from :meth:`subset`.
+
+        Notes
+        -----
+        Replicate weights are built at the first stage only: every row of a PSU gets the
+        PSU's factor. With an ``fpc`` the jackknife scales shrink by ``1 - f``; a stratum
+        sampled completely (``f = 1``) contributes nothing.
+        """
+        if self.n_obs < self._full_n:
+            raise DesignError(
+                "replicate() on a domain (from subset()); build the replicate design on the "
+                "full design and call subset() on the ReplicateDesign instead"
+            )
+        if self._ssu is not None:
+            raise DesignError(
+                "replicate() builds first-stage replicates only; drop the second stage "
+                "(cluster=<psu>, fpc=<stage-one fpc>) before replicating"
+            )
+        if self._cal is not None:
+            raise DesignError(
+                "the design's weights are calibrated; build the replicate design from the "
+                "weights before calibration and call .reweight(...) with the raking or "
+                "calibration, so it is redone in every replicate"
+            )
+        factors, scale, rscales, label = replicate_factors(
+            self._psu,
+            self._psu_stratum,
+            self._frac,
+            method,
+            replicates=replicates,
+            random_seed=random_seed,
+            lonely_psu=self.lonely_psu,
+        )
+        return ReplicateDesign(
+            self.data,
+            weights=self.weights,
+            replicate_weights=self._w_full[:, None] * factors[self._psu],
+            scale=scale,
+            rscales=rscales,
+            mse=mse,
+            kind=label,
+            degf=int(np.linalg.matrix_rank(factors)) - 1,
+        )
 
     def vcov(
         self, scores: np.ndarray, bread_inv: np.ndarray, index: pd.Index | None = None
@@ -657,7 +869,7 @@ class SurveyDesign:
             ind = dom == d
             wd = w * ind
             wsum = wd.sum()
-            n_d = int(ind.sum())
+            n_d = int((ind & (w > 0)).sum())
             n_rows[d] = n_d
             m = wd @ Y / wsum
             resid = (Y - m) * ind[:, None]
@@ -671,7 +883,21 @@ class SurveyDesign:
                 est[d] = m
                 Z[:, d * p : (d + 1) * p] = wd[:, None] * resid / wsum
                 deff_srs[d] = s2 / n_d
-        V = self.total_vcov(Z)
+
+        def replicate_estimates(W: np.ndarray) -> np.ndarray:
+            """The same estimates under each column of weights ``W`` (rows of ``data``)."""
+            out = np.empty((W.shape[1], n_dom * p))
+            for d in range(n_dom):
+                Wd = W * (dom == d)[:, None]
+                tot = Wd.T @ Y
+                if kind == "total":
+                    out[:, d * p : (d + 1) * p] = tot
+                else:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        out[:, d * p : (d + 1) * p] = tot / Wd.sum(axis=0)[:, None]
+            return out
+
+        V = self.estimate_vcov(Z, replicate_estimates, est.ravel())
         if bys:
             tuples = [(*lab, t) for lab in dom_labels for t in names]
             index = pd.MultiIndex.from_tuples(tuples, names=[*bys, "term"])
@@ -690,7 +916,438 @@ class SurveyDesign:
             n_dropped=int(na.sum()),
             variables=tuple(cols),
             by=tuple(bys),
+            variance=self.variance_method,
+            weights_kind=self.weights_kind,
+            n_zero_weight=int(((w == 0) & keep).sum()),
         )
+
+
+# ---------------------------------------------------------------------- replicate weights
+ReplicateMethod = Literal["jk1", "jkn", "bootstrap"]
+
+
+def replicate_factors(
+    psu: np.ndarray,
+    psu_stratum: np.ndarray,
+    frac: np.ndarray,
+    method: str,
+    *,
+    replicates: int = 200,
+    random_seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    lonely_psu: str = "fail",
+) -> tuple[np.ndarray, float, np.ndarray, str]:
+    """Replicate factors per PSU (array core of :meth:`SurveyDesign.replicate`).
+
+    Parameters
+    ----------
+    psu : ndarray of int
+        PSU code (0..n_psu-1) of each row; only ``psu.max()`` is used here.
+    psu_stratum : ndarray of int
+        Stratum code of each PSU.
+    frac : ndarray of float
+        First-stage sampling fraction of each stratum (0 without fpc).
+    method, replicates, random_seed, lonely_psu
+        As :meth:`SurveyDesign.replicate`.
+
+    Returns
+    -------
+    factors : ndarray of shape (n_psu, R)
+        Multipliers of the full-sample weights.
+    scale : float
+    rscales : ndarray of shape (R,)
+    label : str
+        A description such as ``"JK1 jackknife (98 replicates)"``.
+    """
+    n_psu = int(psu.max()) + 1 if len(psu) else 0
+    strata = np.unique(psu_stratum)
+    if method == "jk1":
+        if len(strata) > 1:
+            raise DesignError(
+                f"method='jk1' is for an unstratified design, but this one has {len(strata)} "
+                "strata; use method='jkn' (delete one PSU within its stratum)"
+            )
+        if n_psu < 2:
+            raise DesignError(
+                f"a jackknife needs at least 2 clusters (PSUs) to delete one at a time; the "
+                f"design has {n_psu}. Replicate variance is impossible with one cluster — "
+                "use a design with more PSUs or a model-based analysis"
+            )
+        f = np.full((n_psu, n_psu), n_psu / (n_psu - 1))
+        np.fill_diagonal(f, 0.0)
+        scale = (1 - frac[strata[0]]) * (n_psu - 1) / n_psu
+        return f, float(scale), np.ones(n_psu), f"JK1 jackknife ({n_psu} replicates)"
+    if method == "jkn":
+        if len(strata) < 2:
+            raise DesignError(
+                "method='jkn' is the stratified jackknife, but the design has no strata; "
+                "use method='jk1'"
+            )
+        cols, rsc = [], []
+        for h in strata:
+            members = np.flatnonzero(psu_stratum == h)
+            nh = len(members)
+            if nh == 1:
+                if lonely_psu in ("certainty", "remove"):
+                    continue
+                raise DesignError(
+                    f"stratum {h} has a single PSU, so deleting it leaves nothing to rescale; "
+                    "pass lonely_psu='certainty' or 'remove' to the design (no contribution)"
+                )
+            for m in members:
+                col = np.ones(n_psu)
+                col[members] = nh / (nh - 1)
+                col[m] = 0.0
+                cols.append(col)
+                rsc.append((1 - frac[h]) * (nh - 1) / nh)
+        if len(cols) < 2:
+            raise DesignError(
+                f"the stratified jackknife formed {len(cols)} replicate(s); replicate variance "
+                "needs at least 2"
+            )
+        return (
+            np.column_stack(cols),
+            1.0,
+            np.array(rsc),
+            f"JKn stratified jackknife ({len(cols)} replicates)",
+        )
+    if method == "bootstrap":
+        if not isinstance(replicates, (int, np.integer)) or isinstance(replicates, bool):
+            raise DesignError(f"replicates must be an integer, got {replicates!r}")
+        if replicates < 2:
+            raise DesignError(
+                f"replicates={replicates}: replicate variance needs at least 2 replicates "
+                "(a few hundred for a stable bootstrap)"
+            )
+        if random_seed is None:
+            raise DesignError(
+                "the bootstrap draws PSUs at random; pass random_seed= so the replicate "
+                "weights can be reproduced"
+            )
+        if (frac > 0).any():
+            raise DesignError(
+                "the Rao–Wu bootstrap here has no finite population correction; use "
+                "method='jk1' or 'jkn' (which apply the fpc), or drop fpc="
+            )
+        rng = np.random.default_rng(random_seed)
+        f = np.ones((n_psu, replicates))
+        for h in strata:
+            members = np.flatnonzero(psu_stratum == h)
+            nh = len(members)
+            if nh == 1:
+                if lonely_psu in ("certainty", "remove"):
+                    continue
+                raise DesignError(
+                    f"stratum {h} has a single PSU, which the bootstrap cannot resample; "
+                    "pass lonely_psu='certainty' or 'remove' to the design"
+                )
+            draws = rng.integers(0, nh, size=(replicates, nh - 1))
+            counts = np.zeros((nh, replicates))
+            for r in range(replicates):
+                counts[:, r] = np.bincount(draws[r], minlength=nh)
+            f[members] = counts * nh / (nh - 1)
+        return (
+            f,
+            1.0 / (replicates - 1),
+            np.ones(replicates),
+            f"Rao–Wu bootstrap ({replicates} replicates)",
+        )
+    raise DesignError(f"method={method!r}; choose 'jk1', 'jkn' or 'bootstrap'")
+
+
+class ReplicateDesign(SurveyDesign):
+    """A survey design whose variances come from replicate weights.
+
+    Made by :meth:`SurveyDesign.replicate`, or directly from replicate weights supplied with
+    a data set (as R ``survey::svrepdesign``). Means, totals, proportions
+    (:meth:`~SurveyDesign.mean`, ...), :func:`~civmodels.crosstab.crosstab` tests and
+    ``Ordinal(...).fit(design=rep)`` / ``Logistic(...).fit(design=rep)`` accept it: every
+    estimate is recomputed with each replicate's weights and the covariance is
+
+    ``V = s · Σ_r c_r (θ_r − θ̄)(θ_r − θ̄)'``,
+
+    with ``s = scale``, ``c_r = rscales[r]`` and ``θ̄`` the mean of the replicate estimates
+    (or the full-sample estimate with ``mse=True``) — R ``survey:::svrVar``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit; unique index.
+    weights : str or array_like or Series, optional
+        Full-sample weights (default 1).
+    replicate_weights : ndarray of shape (n, R), DataFrame, or list of column names
+        Replicate weights, already combined with the full-sample weights (R's
+        ``combined.weights=TRUE``). At least 2 columns; finite and non-negative.
+    scale : float
+        Overall multiplier ``s``.
+    rscales : array_like of length R, optional
+        Per-replicate multipliers ``c_r`` (default 1).
+    mse : bool, default False
+        Centre at the full-sample estimate instead of the replicates' mean.
+    kind : str, optional
+        Description of the replicate weights shown in summaries.
+    degf : int, optional
+        Design degrees of freedom; default the rank of the replicate weights minus 1 (R).
+
+    Attributes
+    ----------
+    replicate_weights : pandas.DataFrame
+        The replicate weights of the rows of ``data``.
+    n_replicates : int
+    scale : float
+    rscales : numpy.ndarray
+    mse : bool
+    weights_kind : str
+        E.g. ``"JK1 jackknife (98 replicates)"``, with ``"; re-raked in each replicate"``
+        after :meth:`reweight`.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weights: str | np.ndarray | pd.Series | None = None,
+        replicate_weights: np.ndarray | pd.DataFrame | Sequence[str],
+        scale: float,
+        rscales: np.ndarray | Sequence[float] | None = None,
+        mse: bool = False,
+        kind: str = "replicate weights",
+        degf: int | None = None,
+    ) -> None:
+        if isinstance(data, pd.DataFrame) and isinstance(replicate_weights, (list, tuple)):
+            check_columns(
+                data, list(replicate_weights), what="replicate_weights=", error=DesignError
+            )
+            replicate_weights = data[list(replicate_weights)]
+        rw = np.asarray(replicate_weights, dtype=float) if replicate_weights is not None else None
+        if rw is None or rw.ndim != 2:
+            raise DesignError(
+                "replicate_weights must be a 2-d array (rows x replicates), a DataFrame or a "
+                f"list of column names; got {type(replicate_weights).__name__}"
+            )
+        n_rep = rw.shape[1]
+        if n_rep < 2:
+            raise DesignError(
+                f"replicate_weights has {n_rep} replicate(s); replicate variance needs at least 2"
+            )
+        self._rep_degf = 0  # set properly below, once the base design is built
+        super().__init__(data, weights=weights)
+        if rw.shape[0] != len(data):
+            raise DesignError(
+                f"replicate_weights has {rw.shape[0]} rows but the data have {len(data)}"
+            )
+        bad = ~np.isfinite(rw) | (rw < 0)
+        if bad.any():
+            i, r = (int(v[0]) for v in np.nonzero(bad))
+            raise DesignError(
+                f"replicate_weights has {int(bad.sum())} missing, infinite or negative values "
+                f"(first at row {data.index[i]!r}, replicate {r + 1}: {rw[i, r]!r}); replicate "
+                "weights must be finite and non-negative"
+            )
+        if not np.isfinite(scale) or scale < 0:
+            raise DesignError(f"scale must be finite and non-negative, got {scale!r}")
+        rsc = np.ones(n_rep) if rscales is None else np.asarray(rscales, dtype=float)
+        if rsc.shape != (n_rep,) or not np.isfinite(rsc).all() or (rsc < 0).any():
+            raise DesignError(
+                f"rscales must be {n_rep} finite non-negative numbers (one per replicate)"
+            )
+        self._repw = rw
+        self.scale = float(scale)
+        self.rscales = rsc
+        self.mse = bool(mse)
+        self.n_replicates = n_rep
+        self.weights_kind = kind
+        if degf is None:
+            degf = int(np.linalg.matrix_rank(rw)) - 1
+        self._rep_degf = int(degf)
+        self._set_counts()
+
+    def _set_counts(self) -> None:
+        super()._set_counts()
+        self.degf = self._rep_degf  # as R: a domain keeps the design's degrees of freedom
+
+    @property
+    def variance_method(self) -> str:
+        """How standard errors are computed (shown in summaries)."""
+        return f"replicate weights: {self.weights_kind}"
+
+    @property
+    def replicate_weights(self) -> pd.DataFrame:
+        """Replicate weights of the rows of ``data`` (one column per replicate)."""
+        return pd.DataFrame(
+            self._repw[self._rows],
+            index=self.data.index,
+            columns=[f"rep{r + 1}" for r in range(self.n_replicates)],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            super().__repr__().replace("SurveyDesign(", f"ReplicateDesign({self.weights_kind}, ", 1)
+        )
+
+    def replicate(self, *args: Any, **kwargs: Any) -> ReplicateDesign:
+        """Not available: the design already has replicate weights."""
+        raise DesignError("this design already has replicate weights")
+
+    def replicate_variance(self, estimate: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+        """Covariance from replicate estimates (R ``survey:::svrVar``).
+
+        Parameters
+        ----------
+        estimate : ndarray of shape (p,)
+            Full-sample estimate.
+        thetas : ndarray of shape (R, p)
+            The estimate under each replicate's weights.
+
+        Returns
+        -------
+        ndarray of shape (p, p)
+        """
+        thetas = np.asarray(thetas, dtype=float)
+        if thetas.ndim == 1:
+            thetas = thetas[:, None]
+        bad = ~np.isfinite(thetas).all(axis=1)
+        if bad.any():
+            raise DesignError(
+                f"{int(bad.sum())} of {len(thetas)} replicates gave no finite estimate (first: "
+                f"replicate {int(np.flatnonzero(bad)[0]) + 1}); this happens when a replicate "
+                "deletes every row of a domain or category — collapse small domains or use a "
+                "linearisation design"
+            )
+        centre = np.asarray(estimate, float) if self.mse else thetas[self.rscales > 0].mean(axis=0)
+        d = (thetas - centre) * np.sqrt(self.rscales)[:, None]
+        return self.scale * d.T @ d
+
+    def estimate_vcov(
+        self,
+        z: np.ndarray,
+        replicate_estimates: Callable[[np.ndarray], np.ndarray],
+        estimate: np.ndarray,
+    ) -> np.ndarray:
+        """Replicate covariance of an estimator: ``replicate_estimates`` under every
+        replicate's weights (``z`` is not used); see :meth:`SurveyDesign.estimate_vcov`."""
+        return self.replicate_variance(estimate, replicate_estimates(self._repw[self._rows]))
+
+    def total_vcov(self, z: np.ndarray, index: pd.Index | None = None) -> np.ndarray:
+        """Replicate covariance of the total ``sum_i z_i`` (``z`` already weighted): each
+        replicate's total reweights ``z_i`` by ``replicate weight / full weight``."""
+        z = self._scatter(z, index)
+        w = self._w_full
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(w[:, None] > 0, self._repw / w[:, None], 0.0)
+        return self.replicate_variance(z.sum(axis=0), ratio.T @ z)
+
+    def vcov(
+        self, scores: np.ndarray, bread_inv: np.ndarray, index: pd.Index | None = None
+    ) -> np.ndarray:
+        """Not available: a replicate design re-fits the model in every replicate, which the
+        model's fit must do (see :func:`replicate_fit_vcov`)."""
+        raise DesignError(
+            "a replicate-weight design re-fits the model with each replicate's weights, and "
+            "this model's fit does not support that; Ordinal and Logistic without random "
+            "terms do. Use a linearisation SurveyDesign here"
+        )
+
+    def reweight(
+        self, adjust: Callable[[pd.DataFrame, np.ndarray], Any], *, label: str = "reweighted"
+    ) -> ReplicateDesign:
+        """Redo a weighting step (raking, calibration, ...) in every replicate.
+
+        Parameters
+        ----------
+        adjust : callable
+            ``adjust(data, w) -> new weights`` (array or Series aligned with ``data``),
+            called once with the full-sample weights and once with each replicate's
+            weights, e.g. ``lambda d, w: rake(d, margins, weights=w)``. Rows with weight 0
+            in a replicate (a deleted PSU) must stay 0, which raking and calibration do.
+        label : str, default "reweighted"
+            Added to :attr:`weights_kind` (e.g. ``"raked to area, size_group"``).
+
+        Returns
+        -------
+        ReplicateDesign
+            Whose variances include the variability of the weighting step.
+        """
+        if self.n_obs < self._full_n:
+            raise DesignError("reweight() on a domain; reweight the full design, then subset()")
+
+        def run(w: np.ndarray, what: str) -> np.ndarray:
+            out = adjust(self.data, w.copy())
+            if isinstance(out, pd.Series):
+                if not out.index.equals(self.data.index):
+                    raise DesignError(
+                        f"adjust returned weights for {what} whose index does not match the data"
+                    )
+                out = out.to_numpy()
+            arr = np.asarray(out, dtype=float)
+            if arr.shape != (self._full_n,) or not np.isfinite(arr).all() or (arr < 0).any():
+                raise DesignError(
+                    f"adjust returned {what} weights that are not {self._full_n} finite "
+                    "non-negative numbers"
+                )
+            return arr
+
+        main = run(self._w_full, "the full-sample")
+        reps = np.column_stack(
+            [run(self._repw[:, r], f"replicate {r + 1}") for r in range(self.n_replicates)]
+        )
+        return ReplicateDesign(
+            self.data,
+            weights=pd.Series(main, index=self.data.index),
+            replicate_weights=reps,
+            scale=self.scale,
+            rscales=self.rscales,
+            mse=self.mse,
+            kind=f"{self.weights_kind}; {label} in each replicate",
+            degf=self._rep_degf,
+        )
+
+
+def replicate_fit_vcov(
+    design: ReplicateDesign,
+    refit: Callable[[np.ndarray], np.ndarray],
+    params: np.ndarray,
+    index: pd.Index,
+) -> tuple[np.ndarray, str]:
+    """Covariance of a model fit by re-fitting it with each replicate's weights.
+
+    The hook a model engine calls when ``fit(design=rep)`` is given a
+    :class:`ReplicateDesign`.
+
+    Parameters
+    ----------
+    design : ReplicateDesign
+    refit : callable
+        ``refit(w) -> params``: the estimator re-fitted with weights ``w`` (aligned with the
+        model's rows, zero for rows a replicate deletes). It should start from the
+        full-sample estimate and raise if it fails.
+    params : ndarray
+        The full-sample estimate.
+    index : pandas.Index
+        Labels of the model's rows in ``design.data``.
+
+    Returns
+    -------
+    vcov : ndarray
+    label : str
+        A description of the covariance for the result's summary.
+    """
+    pos = design.data.index.get_indexer(index)
+    if (pos < 0).any():
+        raise DesignError(
+            "the design's data do not contain all rows used by the model; build the "
+            "ReplicateDesign on the same DataFrame as the model"
+        )
+    W = design._repw[design._rows[pos]]
+    thetas = np.empty((design.n_replicates, len(params)))
+    for r in range(design.n_replicates):
+        try:
+            thetas[r] = refit(W[:, r])
+        except Exception as exc:  # report which replicate failed, and why
+            raise DesignError(
+                f"re-fitting the model in replicate {r + 1} of {design.n_replicates} failed: {exc}"
+            ) from exc
+    vc = design.replicate_variance(np.asarray(params, float), thetas)
+    return vc, f"design-based ({design.variance_method}; df {design.degf})"
 
 
 def _levels(col: pd.Series, kept: pd.Series) -> list[Any]:
@@ -737,6 +1394,12 @@ class DesignEstimate(SummaryDisplay):
         Design degrees of freedom used for confidence intervals.
     n_dropped : int
         Rows left out for missing values in ``y`` or ``by``.
+    variance : str
+        How the covariance was computed (linearisation or the kind of replicate weights).
+    weights_kind : str
+        The kind of weights used.
+    n_zero_weight : int
+        Rows with weight 0 (left out of ``n``).
     """
 
     kind: str
@@ -748,6 +1411,9 @@ class DesignEstimate(SummaryDisplay):
     n_dropped: int
     variables: tuple[str, ...] = ()
     by: tuple[str, ...] = ()
+    variance: str = "Taylor linearisation"
+    weights_kind: str = "sampling weights"
+    n_zero_weight: int = 0
 
     @property
     def params(self) -> pd.Series:
@@ -850,13 +1516,16 @@ class DesignEstimate(SummaryDisplay):
         info = {
             "Estimate": self.kind,
             "Variables": ", ".join(self.variables),
+            "Weights": self.weights_kind,
             "Design df": self.df,
             "Rows dropped (missing)": self.n_dropped,
         }
+        if self.n_zero_weight:
+            info["Rows with weight 0 (not in n)"] = self.n_zero_weight
         if self.by:
             info["Domains"] = ", ".join(self.by)
         notes = (
-            "Standard errors by Taylor linearisation; design effects against simple random "
+            f"Standard errors by {self.variance}; design effects against simple random "
             "sampling with replacement; intervals on t with the design df.",
         )
         frame = self.to_frame(level)

@@ -18,6 +18,7 @@ __all__ = [
     "SeparationError",
     "SeparationWarning",
     "SpecificationError",
+    "WeightWarning",
 ]
 
 
@@ -59,3 +60,7 @@ class SeparationWarning(UserWarning):
 
 class SamplingWarning(UserWarning):
     """MCMC diagnostics (R-hat, ESS, divergences) indicate an unreliable posterior."""
+
+
+class WeightWarning(UserWarning):
+    """Weighting produced extreme adjustment factors (raking, calibration)."""

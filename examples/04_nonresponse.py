@@ -77,13 +77,13 @@ pw = propensity_weights(frame, "responded ~ area + size_group + region")
 print(pw.summary())
 fig = pw.plot()
 
+# %% [markdown]
+# The weights are indexed by `position_id`; `attach` matches them to the respondents by that
+# id (never by row position) and names any respondent without a responding position.
+
 # %%
-survey = survey.merge(
-    pw.weights.rename("w_prop").to_frame().join(frame["position_id"]),
-    on="position_id",
-    how="left",
-)
-survey["w_prop"].isna().sum()
+survey["w_prop"] = pw.attach(survey)
+survey["w_prop"].describe()
 
 # %% [markdown]
 # ## 2. Raking to the frame's margins

@@ -141,3 +141,29 @@ def test_errors():
     )
     with pytest.raises(DesignError, match="census of clusters"):
         crosstab(census, "pressure_high", "mot").test()
+
+
+def test_zero_variance_without_fpc_does_not_blame_the_fpc():
+    # every PSU has identical cell shares, so the design variance is exactly zero
+    one = pd.DataFrame(
+        {"r": list("aabb") * 3, "c": list("xyxy") * 3, "psu": np.repeat([1, 2, 3], 4)}
+    )
+    with pytest.raises(DesignError, match="same 'r' × 'c' cell shares") as err:
+        crosstab(SurveyDesign(one, cluster="psu"), "r", "c").test()
+    assert "census" not in str(err.value) and "fpc" not in str(err.value)
+
+
+def test_degenerate_design_effects_fall_back_to_first_order_with_a_note(monkeypatch):
+    tab = crosstab(DESIGNS["clus1"](), "sch.wide", "stype")
+    ok = tab.test()
+    assert ok.method == "rao-scott" and ok.note == "" and ok.ddf > 0
+    # design effects with a negative eigenvalue (an indefinite estimated covariance) make the
+    # Satterthwaite df meaningless: the test says so and reports the first-order version
+    delta = np.diag([1.8, -0.3])
+    monkeypatch.setattr(type(tab), "_delta", lambda self, n: delta)
+    t = tab.test()
+    assert t.method == "rao-scott-1" and "degenerate" in t.note
+    assert t.statistic == pytest.approx(t.pearson / (np.trace(delta) / 2))
+    assert np.isfinite(t.p_value) and t.df == 2.0
+    s = tab.summary()
+    assert "Rao–Scott F" not in s.info and any("degenerate" in n for n in s.notes)

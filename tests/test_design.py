@@ -57,8 +57,8 @@ def test_lonely_psu_options():
 
 
 def test_bad_weights_and_missing_clusters_raise():
-    df = pd.DataFrame({"w": [1.0, 0.0, 2.0], "c": [1, None, 2]})
-    with pytest.raises(DesignError, match="weights has 1"):
+    df = pd.DataFrame({"w": [1.0, -0.5, 2.0], "c": [1, None, 2]})
+    with pytest.raises(DesignError, match=r"weights column 'w' has 1 negative value.*row 1"):
         SurveyDesign(df, weights="w")
     with pytest.raises(DesignError, match="cluster has 1 missing"):
         SurveyDesign(df.assign(w=1.0), weights="w", cluster="c")
@@ -81,3 +81,44 @@ def test_sandwich_matches_ols_hc1_and_cr1():
     np.testing.assert_allclose(sandwich(bread_inv, scores), hc1, rtol=1e-10)
     cr1 = ols.fit(cov_type="cluster", cov_kwds={"groups": g}).cov_params()
     np.testing.assert_allclose(sandwich(bread_inv, scores, g), cr1, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("bad", "what"),
+    [
+        (np.nan, "missing or non-numeric"),
+        (np.inf, "infinite"),
+        (-np.inf, "infinite"),
+        ("x", "missing or non-numeric"),
+        (-1.0, "negative"),
+    ],
+)
+def test_weights_that_are_not_finite_and_non_negative_are_named(bad, what):
+    w = pd.Series([1.0, 2.0, bad, 1.0], dtype=object)
+    df = pd.DataFrame({"w": w.to_numpy(), "z": [1.0, 2.0, 3.0, 4.0]}, index=list("abcd"))
+    with pytest.raises(DesignError, match=rf"'w' has 1 {what} value.*row 'c'"):
+        SurveyDesign(df, weights="w")
+    with pytest.raises(DesignError, match=rf"weights has 1 {what} value.*row 'c'"):
+        SurveyDesign(df, weights=w.to_numpy())
+
+
+def test_zero_weights_stay_in_the_design_but_leave_n_and_are_reported():
+    df = pd.DataFrame({"z": [1.0, 2.0, 3.0, 10.0], "w": [1.0, 1.0, 1.0, 0.0]})
+    d = SurveyDesign(df, weights="w")
+    assert d.n_zero_weight == 1 and "1 rows with weight 0" in repr(d)
+    m = d.mean("z")
+    assert m.estimate.iloc[0] == pytest.approx(2.0)
+    assert m.n.iloc[0] == 3 and m.n_zero_weight == 1
+    assert m.summary().info["Rows with weight 0 (not in n)"] == 1
+    with pytest.raises(DesignError, match="every weight is zero"):
+        SurveyDesign(df.assign(w=0.0), weights="w")
+
+
+def test_weights_series_is_matched_by_label_and_misalignment_says_how_to_attach():
+    df = pd.DataFrame({"z": [1.0, 2.0, 3.0]}, index=[10, 11, 12])
+    w = pd.Series([3.0, 2.0, 1.0], index=[12, 11, 10])
+    d = SurveyDesign(df, weights=w)
+    assert d.weights.tolist() == [1.0, 2.0, 3.0]
+    other = pd.Series([1.0, 1.0], index=pd.Index([10, 99], name="position_id"))
+    with pytest.raises(DesignError, match=r"2 of 3 data rows have no value.*pw\.attach\(survey\)"):
+        SurveyDesign(df, weights=other)

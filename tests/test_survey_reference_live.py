@@ -30,6 +30,7 @@ def _flat(x, out, key=""):
     ("folder", "script", "output"),
     [
         ("survey", "make_survey.R", "survey_reference.json"),
+        ("survey", "make_replicate.R", "replicate_reference.json"),
         ("mi", "make_pool.R", "pool_reference.json"),
     ],
 )

@@ -29,7 +29,7 @@ from .._mle import (
     warn_separation,
 )
 from ..design import SurveyDesign
-from ..exceptions import DataError, SpecificationError
+from ..exceptions import DataError, DesignError, SpecificationError
 from ..formula import ModelFrame, parse_formula
 from ..results import Summary, model_stats, wald_table, with_odds_ratios
 
@@ -275,6 +275,20 @@ def _fit_fixed(
     sep = warn_extreme_effects(opt.params[k0:], se0[k0:], X[:, k0:], names[k0:], sep, stacklevel=5)
     # summary.svyglm: residual df of the design less the coefficients beyond one
     df = None if design is None else float(design.degf - len(names) + 1)
+
+    # Replicate-weight designs (civmodels.design.replicate_fit_vcov): the same fit redone
+    # with each replicate's weights, from the full-sample estimate.
+    def refit(w_r: np.ndarray) -> np.ndarray:
+        o = newton(
+            lambda b: _core.binary_derivatives(b, X, y, w_r, link),
+            opt.params,
+            gtol=tol,
+            max_iter=max_iter,
+        )
+        if not o.converged:
+            raise DesignError(f"no convergence ({o.message})")
+        return o.params
+
     fields = fixed_result_fields(
         model,
         opt,
@@ -289,6 +303,7 @@ def _fit_fixed(
         weights=None if (model.weights is None and design is None) else w,
         separation=sep,
         weight_kind=model.weight_kind,
+        refit=refit,
     )
     return LogisticResult(**fields)
 

@@ -9,7 +9,7 @@ they are re-exported here, where survey users look for them.
 from __future__ import annotations
 
 from ..crosstab import Crosstab, CrosstabTest, crosstab
-from ..design import DesignEstimate, SurveyDesign
+from ..design import DesignEstimate, ReplicateDesign, SurveyDesign
 from ..missing import DontKnowReport, apply_dont_know
 from .imputation import MultipleImputation, PooledResult, impute, pool
 from .poststratification import Poststratified, poststratify, prediction_draws
@@ -27,6 +27,7 @@ __all__ = [
     "PooledResult",
     "Poststratified",
     "PropensityWeights",
+    "ReplicateDesign",
     "SurveyDesign",
     "TippingPoint",
     "apply_dont_know",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_dataframe
+from ..design import ReplicateDesign, SurveyDesign
 from ..exceptions import DataError, DesignError, SpecificationError
 from ..formula import FixedDesign, _rhs_variables, parse_formula
 from ..results import Summary
@@ -34,7 +35,9 @@ class PropensityWeights:
     Attributes
     ----------
     weights : pandas.Series
-        One weight per respondent, indexed like the respondents' rows of the frame.
+        One weight per respondent, indexed by the frame's ``key`` column (``position_id``
+        by default; the frame's row labels with ``key=None``). Attach them to the survey with
+        :meth:`attach`, which matches on that key, never by position.
     propensity : pandas.Series
         Estimated response probability of every frame row.
     method : str
@@ -49,6 +52,8 @@ class PropensityWeights:
     n_frame, n_respondents : int
     model : object
         The fitted propensity model (a civmodels result or the scikit-learn estimator).
+    key : str or None
+        The frame column that indexes :attr:`weights` (None: the frame's row labels).
     """
 
     weights: pd.Series
@@ -63,6 +68,9 @@ class PropensityWeights:
     trim: float | None
     normalize: bool
     model: Any = field(repr=False)
+    key: str | None = "position_id"
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+    _spec: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def kish_ess(self) -> float:
@@ -132,6 +140,123 @@ class PropensityWeights:
         fig.tight_layout()
         return fig
 
+    def attach(self, survey: pd.DataFrame, *, on: str | None = None) -> pd.Series:
+        """The weights aligned with the rows of ``survey``, matched by key.
+
+        Parameters
+        ----------
+        survey : pandas.DataFrame
+            The respondents (e.g. ``load_survey()``), with the key column.
+        on : str, optional
+            The survey's key column; default :attr:`key` (``"position_id"``). With
+            ``key=None`` the survey's row labels are matched to the frame's.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed like ``survey`` (name ``"weight"``), ready for
+            ``SurveyDesign(survey, weights=pw.attach(survey), ...)``.
+
+        Raises
+        ------
+        DesignError
+            The survey lacks the key column, has duplicated keys, or has respondents whose
+            key is not a responding position of the frame (named, with their count).
+        """
+        pos = _match_keys(survey, self.key if on is None else on, self.weights.index, self.key)
+        return pd.Series(self.weights.to_numpy(float)[pos], index=survey.index, name="weight")
+
+    def replicate_design(
+        self,
+        survey: pd.DataFrame,
+        method: str = "jk1",
+        *,
+        cluster: str = "municipality_code",
+        strata: str | None = None,
+        replicates: int = 200,
+        random_seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+        mse: bool = False,
+        on: str | None = None,
+    ) -> ReplicateDesign:
+        """A replicate-weight design for the survey that re-estimates the propensities in
+        every replicate, so standard errors include the weighting step.
+
+        The frame's clusters (municipalities) are resampled by the jackknife or the Rao–Wu
+        bootstrap (:meth:`~civmodels.design.SurveyDesign.replicate`); in each replicate the
+        response model is re-fitted to the frame with the replicate's factors as weights, and
+        each respondent's replicate weight is ``factor / p̂_r`` (trimmed and normalised as
+        the full-sample weights were).
+
+        Parameters
+        ----------
+        survey : pandas.DataFrame
+            The respondents, with the key column (see :meth:`attach`).
+        method : {"jk1", "jkn", "bootstrap"}, default "jk1"
+        cluster : str, default "municipality_code"
+            Frame column of the primary sampling units.
+        strata : str, optional
+            Frame column of the strata (needed for ``"jkn"``).
+        replicates, random_seed, mse
+            As :meth:`civmodels.design.SurveyDesign.replicate` (the bootstrap needs
+            ``random_seed``).
+        on : str, optional
+            The survey's key column (default :attr:`key`).
+
+        Returns
+        -------
+        civmodels.design.ReplicateDesign
+            On ``survey``, with the full-sample propensity weights.
+
+        Raises
+        ------
+        DesignError
+            For ``method="mixed"`` propensities (a random-intercept refit per replicate is
+            not offered), or when a replicate's response model cannot be fitted.
+        """
+        if self._frame is None or not self._spec:
+            raise DesignError("these weights do not carry their frame; recompute them")
+        frame = self._frame
+        if self._spec["method"] == "mixed":
+            raise DesignError(
+                "re-estimating a mixed (random-intercept) response model in every replicate "
+                "is not offered; use method='logit' (or a scikit-learn classifier) for "
+                "replicate designs"
+            )
+        check_columns(frame, [cluster] + ([strata] if strata else []), what="replicate_design")
+        frame_rep = SurveyDesign(frame, cluster=cluster, strata=strata).replicate(
+            method,  # type: ignore[arg-type]
+            replicates=replicates,
+            random_seed=random_seed,
+            mse=mse,
+        )
+        factors = frame_rep.replicate_weights.to_numpy()
+        main = self.attach(survey, on=on)
+        resp_rows = _match_keys(
+            survey, self.key if on is None else on, self.weights.index, self.key
+        )
+        spec = self._spec
+        X, r = spec["X"], spec["r"]
+        reps = np.zeros((len(survey), factors.shape[1]))
+        for k in range(factors.shape[1]):
+            f_k = factors[:, k]
+            try:
+                p = _refit_propensity(spec, X, r, f_k)
+            except Exception as exc:  # name the replicate
+                raise DesignError(
+                    f"the response model could not be re-fitted in replicate {k + 1}: {exc}"
+                ) from exc
+            reps[:, k] = _respondent_weights(p, r, f_k, spec)[resp_rows]
+        return ReplicateDesign(
+            survey,
+            weights=main,
+            replicate_weights=reps,
+            scale=frame_rep.scale,
+            rscales=frame_rep.rscales,
+            mse=mse,
+            kind=f"{frame_rep.weights_kind}; response propensities re-estimated in each replicate",
+            degf=frame_rep.degf,
+        )
+
     def __repr__(self) -> str:
         return (
             f"PropensityWeights(method={self.method!r}, n_respondents={self.n_respondents}, "
@@ -155,6 +280,110 @@ def _responded(frame: pd.DataFrame, name: str) -> np.ndarray:
     return r
 
 
+def _match_keys(
+    survey: pd.DataFrame, col: str | None, index: pd.Index, key: str | None
+) -> np.ndarray:
+    """Position in ``index`` (the respondents' keys) of every survey row, by key."""
+    if not isinstance(survey, pd.DataFrame):
+        raise DesignError(f"survey must be a DataFrame, got {type(survey).__name__}")
+    if col is None:
+        keys = pd.Series(survey.index, index=survey.index)
+        what = "row label"
+    else:
+        if col not in survey.columns:
+            raise DesignError(
+                f"the survey has no column {col!r} to match the propensity weights on; the "
+                f"weights are indexed by the frame's {key!r} — add that id to the survey, or "
+                "pass on=<the survey's column holding it>"
+            )
+        keys = survey[col]
+        what = col
+    if keys.isna().any():
+        raise DesignError(f"{int(keys.isna().sum())} survey rows have no {what}")
+    dup = keys[keys.duplicated()]
+    if len(dup):
+        raise DesignError(
+            f"{len(dup)} survey rows share a {what} with another row (first: {dup.iloc[0]!r}); "
+            "each respondent holds one position"
+        )
+    lookup = pd.Series(np.arange(len(index)), index=index)
+    pos = keys.map(lookup)
+    if pos.isna().any():  # compare as text too, so an id stored as '7' matches 7
+        text = pd.Series(np.arange(len(index)), index=index.astype(str))
+        pos = pos.fillna(keys.astype(str).map(text))
+    missing = keys[pos.isna()]
+    if len(missing):
+        raise DesignError(
+            f"{len(missing)} survey rows have a {what} that is not a responding position of "
+            f"the frame: {', '.join(map(repr, missing.iloc[:5].tolist()))}"
+            + (" ..." if len(missing) > 5 else "")
+            + ". Check that survey and frame come from the same export and that 'responded' "
+            "is 1 for these positions"
+        )
+    return pos.to_numpy().astype(np.int64)
+
+
+def _respondent_weights(
+    p: np.ndarray, r: np.ndarray, f: np.ndarray, spec: dict[str, Any]
+) -> np.ndarray:
+    """``f / p`` for the respondents (0 where the replicate factor ``f`` is 0), after the
+    separation check, trimming and normalisation to ``sum(f)`` frame rows."""
+    fr, pr = f[r], p[r]
+    live = fr > 0
+    low = live & (pr < spec["min_propensity"])
+    if low.any() or (p[f > 0] >= 1 - 1e-12).all():
+        raise DesignError(
+            f"{int(low.sum())} respondents have an estimated response propensity below "
+            f"{spec['min_propensity']:g} (separation: some covariate pattern almost never "
+            "responds), so their weights would be unbounded; collapse sparse categories or "
+            "simplify the formula (trimming is applied only to finite weights)"
+        )
+    w = np.zeros(len(pr))
+    w[live] = fr[live] / pr[live]
+    n_trim = 0
+    if spec["trim"] is not None:
+        w[live], n_trim = trim_weights(w[live], float(spec["trim"]))
+    if spec["normalize"]:
+        w = w * f.sum() / w.sum()
+    spec["_last_n_trim"] = n_trim
+    return w
+
+
+def _weighted_logit(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarray, *, max_iter: int = 50
+) -> np.ndarray:
+    """Weighted logistic regression by Newton–Raphson (the replicate refits); returns the
+    fitted probabilities of every row."""
+    beta = start.copy()
+    for _ in range(max_iter):
+        eta = X @ beta
+        mu = 1 / (1 + np.exp(-eta))
+        grad = X.T @ (w * (y - mu))
+        info = X.T @ (X * (w * mu * (1 - mu))[:, None])
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:  # a replicate without some category: min-norm step
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(beta))):
+            return 1 / (1 + np.exp(-(X @ beta)))
+    raise DesignError(f"the weighted logit did not converge in {max_iter} iterations")
+
+
+def _refit_propensity(
+    spec: dict[str, Any], X: np.ndarray, r: np.ndarray, f: np.ndarray
+) -> np.ndarray:
+    """Response propensities of every frame row re-estimated with frame weights ``f``."""
+    y = r.astype(float)
+    if spec["method"] == "logit":
+        return _weighted_logit(X, y, f, spec["beta"])
+    from sklearn.base import clone
+
+    live = f > 0
+    est = clone(spec["estimator"]).fit(X[live], r[live].astype(int), sample_weight=f[live])
+    return est.predict_proba(X)[:, list(est.classes_).index(1)]
+
+
 def propensity_weights(
     frame: pd.DataFrame,
     formula: str = DEFAULT_FORMULA,
@@ -164,6 +393,7 @@ def propensity_weights(
     normalize: bool = True,
     group: str = "municipality_code",
     min_propensity: float = 1e-6,
+    key: str | None = "position_id",
 ) -> PropensityWeights:
     """Inverse response-propensity weights for the respondents of a frame.
 
@@ -191,11 +421,16 @@ def propensity_weights(
     min_propensity : float, default 1e-6
         A respondent with an estimated propensity below this is an error (separation):
         its weight would be unbounded.
+    key : str or None, default "position_id"
+        Frame column that identifies a position; the weights are indexed by it, so that
+        :meth:`PropensityWeights.attach` can match them to the survey's rows. ``None``
+        indexes them by the frame's row labels.
 
     Returns
     -------
     PropensityWeights
-        ``.weights`` (respondents), ``.propensity`` (frame), ``.balance``,
+        ``.weights`` (respondents, indexed by ``key``), ``.attach(survey)``,
+        ``.replicate_design(survey, ...)``, ``.propensity`` (frame), ``.balance``,
         ``.distribution``, ``summary()``, ``plot()``.
 
     Raises
@@ -230,8 +465,24 @@ def propensity_weights(
             "need every covariate for every frame row (impute or recode them, e.g. as a "
             "'missing' category)"
         )
+    if key is not None:
+        if key not in frame.columns:
+            raise DataError(
+                f"the frame has no column {key!r}; the weights are indexed by it so they can "
+                "be attached to the survey by key. Pass key=<the frame's position id column>, "
+                "or key=None to index them by the frame's row labels"
+            )
+        if frame[key].isna().any() or frame[key].duplicated().any():
+            raise DataError(f"frame column {key!r} must identify each position once")
     r = _responded(frame, outcome)
     data = frame.assign(**{outcome: r.astype(float)})
+    spec: dict[str, Any] = {
+        "trim": trim,
+        "normalize": normalize,
+        "min_propensity": min_propensity,
+        "r": r,
+        "X": None,
+    }
     if isinstance(method, str) and method in ("logit", "mixed"):
         from ..logistic import Logistic
 
@@ -250,6 +501,12 @@ def propensity_weights(
         p = np.asarray(res.predict(kind="prob"), dtype=float)
         model: Any = res
         label = method
+        spec["method"] = method
+        if method == "logit" and not parsed.random:
+            spec["X"] = FixedDesign(rhs, data).X
+            spec["beta"] = np.asarray(res.params, dtype=float)
+        else:
+            spec["method"] = "mixed"
     elif isinstance(method, str):
         raise SpecificationError(
             f"method={method!r}; choose 'logit', 'mixed' or pass a scikit-learn classifier"
@@ -267,24 +524,16 @@ def propensity_weights(
         classes = list(model.classes_)
         p = model.predict_proba(design.X)[:, classes.index(1)]
         label = type(method).__name__
+        spec.update(method="sklearn", estimator=method, X=design.X)
     prop = pd.Series(p, index=frame.index, name="propensity")
-    pr = p[r]
-    if (pr < min_propensity).any() or (p >= 1 - 1e-12).all():
-        n_bad = int((pr < min_propensity).sum())
-        raise DesignError(
-            f"{n_bad} respondents have an estimated response propensity below "
-            f"{min_propensity:g} (separation: some covariate pattern almost never responds), "
-            "so their weights would be unbounded; collapse sparse categories or simplify the "
-            "formula (trimming is applied only to finite weights)"
-        )
-    w = 1.0 / pr
-    n_trim = 0
-    if trim is not None:
-        w, n_trim = trim_weights(w, float(trim))
-    if normalize:
-        w = w * len(frame) / w.sum()
-    resp_index = frame.index[r]
-    weights = pd.Series(w, index=resp_index, name="weight")
+    w = _respondent_weights(p, r, np.ones(len(frame)), spec)
+    n_trim = spec.pop("_last_n_trim")
+    resp_index = frame[key].to_numpy()[r] if key is not None else frame.index[r]
+    weights = pd.Series(
+        w,
+        index=pd.Index(resp_index, name=key if key is not None else frame.index.name),
+        name="weight",
+    )
     balance = balance_table(frame, frame.loc[r], w, variables)
     return PropensityWeights(
         weights=weights,
@@ -299,4 +548,7 @@ def propensity_weights(
         trim=trim,
         normalize=normalize,
         model=model,
+        key=key,
+        _frame=frame,
+        _spec=spec,
     )

@@ -8,8 +8,12 @@
   (GREG), raking or logit distance, optionally bounded, to totals of categorical *and*
   numeric variables, as R ``survey::calibrate``.
 
-Both return a :class:`pandas.Series` of new weights aligned with ``data.index``; margins are
-population *totals* (counts), never proportions.
+Both return a :class:`pandas.Series` of new weights aligned with ``data.index``. Margins are
+population *totals* (counts); margins that add up to about 1 are refused unless declared with
+``margins_are="proportions"``. Negative weights are refused and extreme adjustment factors
+warned about (:class:`~civmodels.exceptions.WeightWarning`), naming the cells. Rows with a
+starting weight of 0 stay at 0, so both work inside replicate weights
+(:meth:`civmodels.design.ReplicateDesign.reweight`).
 
 References
 ----------
@@ -20,6 +24,7 @@ Lumley, T. (2010). *Complex Surveys*, ch. 7. Wiley.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -27,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, check_dataframe
-from ..exceptions import DesignError
+from ..design import check_weight_values
+from ..exceptions import DesignError, WeightWarning
 
 __all__ = ["calibrate", "margins_from_frame", "rake"]
 
@@ -37,30 +43,34 @@ CalMethod = Literal["linear", "raking", "logit"]
 
 # ----------------------------------------------------------------------------- validation
 def _base_weights(data: pd.DataFrame, weights: object) -> np.ndarray:
+    """Starting weights: finite and non-negative (a zero-weight row stays at zero)."""
     if weights is None:
         return np.ones(len(data))
     if isinstance(weights, str):
         check_columns(data, [weights], what="weights=", error=DesignError)
-        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(float)
+        values: object = data[weights].to_numpy()
         name = f"weights column {weights!r}"
     else:
-        w = np.asarray(weights, dtype=float)
+        if isinstance(weights, pd.Series) and not weights.index.equals(data.index):
+            raise DesignError(
+                "weights is a Series whose index differs from the data's; align it first "
+                "(weights.reindex(data.index)) — weights are matched to rows by label"
+            )
+        values = np.asarray(weights)
         name = "weights"
-        if w.shape != (len(data),):
-            raise DesignError(f"weights has shape {w.shape}; expected ({len(data)},)")
-    bad = ~np.isfinite(w) | (w <= 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DesignError(
-            f"{name} has {int(bad.sum())} missing, zero or negative values (first at index "
-            f"{data.index[i]!r}: {w[i]!r}); starting weights must be positive — drop those rows "
-            "(and count them) or fix the weights"
-        )
+        if np.shape(values) != (len(data),):
+            raise DesignError(f"weights has shape {np.shape(values)}; expected ({len(data)},)")
+    w = check_weight_values(values, data.index, name)
+    if not (w > 0).any():
+        raise DesignError(f"{name} are all zero; at least one row needs a positive weight")
     return w
 
 
 def _categorical_margin(
-    data: pd.DataFrame, var: str, margin: Mapping[Any, float] | pd.Series
+    data: pd.DataFrame,
+    var: str,
+    margin: Mapping[Any, float] | pd.Series,
+    positive: np.ndarray | None = None,
 ) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Levels, their totals, and the row -> level code (validated both ways)."""
     m = pd.Series(margin, dtype=float) if not isinstance(margin, pd.Series) else margin
@@ -86,14 +96,15 @@ def _categorical_margin(
             f"{', '.join(map(repr, absent[:10]))} not in margins[{var!r}] (which has "
             f"{[str(x) for x in levels]}); add their population totals or recode the data"
         )
-    counts = np.bincount(codes, minlength=len(levels))
+    live = codes if positive is None else codes[positive]
+    counts = np.bincount(live, minlength=len(levels))
     empty = [str(levels[i]) for i in np.flatnonzero((counts == 0) & (m.to_numpy() > 0))]
     if empty:
         raise DesignError(
             f"margins[{var!r}] has categor{'y' if len(empty) == 1 else 'ies'} "
-            f"{', '.join(map(repr, empty))} with a positive population total but no row in the "
-            "data (an empty cell), so no weight can reach it; collapse it with a neighbouring "
-            "category in both data and margins"
+            f"{', '.join(map(repr, empty))} with a positive population total but no row with "
+            "a positive weight in the data (an empty cell), so no weight can reach it; collapse "
+            "it with a neighbouring category in both data and margins"
         )
     return levels, m.to_numpy(float), codes
 
@@ -106,6 +117,135 @@ def _check_totals_agree(sums: dict[str, float], rtol: float = 1e-6) -> None:
             f"the margins' totals disagree ({detail}); every categorical margin must add up "
             "to the same population size"
         )
+
+
+MarginsAre = Literal["totals", "proportions"]
+
+
+def _as_totals(
+    margins: Mapping[str, Any],
+    margins_are: str,
+    population: float | None,
+    w0: np.ndarray,
+    *,
+    what: str,
+) -> dict[str, Any]:
+    """Margins as population totals: proportions are refused unless declared, then scaled."""
+    if margins_are not in ("totals", "proportions"):
+        raise DesignError(f"margins_are={margins_are!r}; choose 'totals' or 'proportions'")
+    sums = {
+        var: float(pd.Series(m, dtype=float).sum())
+        for var, m in margins.items()
+        if isinstance(m, (Mapping, pd.Series))
+    }
+    if margins_are == "totals":
+        if sums and all(abs(v - 1) < 0.02 for v in sums.values()):
+            detail = ", ".join(f"{k}: {v:.3g}" for k, v in sums.items())
+            raise DesignError(
+                f"the {what} add up to about 1 ({detail}), so they look like proportions, but "
+                f"{what} are population totals (counts). Pass margins_are='proportions' (they "
+                "are then multiplied by population=, by default the sum of the starting "
+                "weights), or give counts, e.g. from margins_from_frame(frame, columns)"
+            )
+        if population is not None:
+            raise DesignError("population= is used only with margins_are='proportions'")
+        return dict(margins)
+    off = {k: v for k, v in sums.items() if abs(v - 1) > 1e-6}
+    if off:
+        detail = ", ".join(f"{k}: {v:g}" for k, v in off.items())
+        raise DesignError(
+            f"margins_are='proportions' but these margins do not add up to 1 ({detail}); "
+            "give shares that sum to 1, or totals with margins_are='totals'"
+        )
+    n_pop = float(w0.sum()) if population is None else float(population)
+    if not np.isfinite(n_pop) or n_pop <= 0:
+        raise DesignError(f"population={population!r} must be a positive number")
+    out: dict[str, Any] = {}
+    for var, m in margins.items():
+        if isinstance(m, (Mapping, pd.Series)):
+            out[var] = {k: float(v) * n_pop for k, v in pd.Series(m, dtype=float).items()}
+        else:
+            out[var] = float(m) * n_pop  # a numeric margin given as a mean
+    return out
+
+
+def _cell_labels(data: pd.DataFrame, variables: list[str], rows: np.ndarray) -> pd.Series:
+    """``"area=social, size_group=small"`` for the given rows."""
+    parts = [data[v].iloc[rows].astype(str).radd(f"{v}=") for v in variables]
+    lab = parts[0]
+    for p in parts[1:]:
+        lab = lab + ", " + p
+    return lab
+
+
+def _finish(
+    data: pd.DataFrame,
+    w0: np.ndarray,
+    w: np.ndarray,
+    margin_vars: list[str],
+    negative: str,
+    max_factor: float | None,
+) -> pd.Series:
+    """The new weights as a Series, after refusing (or warning about) negative adjustment
+    factors and warning about extreme ones, naming the cells (combinations of the
+    categorical margin variables) where they occur."""
+    variables = [v for v in margin_vars if not pd.api.types.is_float_dtype(data[v])]
+    stacklevel = 3  # the caller of rake()/calibrate()
+    pos = w0 > 0
+    g = np.full(len(w0), 1.0)
+    g[pos] = w[pos] / w0[pos]
+
+    def describe(mask: np.ndarray) -> str:
+        rows = np.flatnonzero(mask)
+        lab = _cell_labels(data, variables, rows) if variables else pd.Series("all", index=rows)
+        tab = pd.DataFrame({"cell": lab.to_numpy(), "g": g[rows]}).groupby("cell")["g"]
+        stats_ = tab.agg(["size", "min", "max"]).sort_values("min")
+        shown = [
+            f"{cell} ({int(r['size'])} rows, factor {r['min']:.3g}"
+            + (f" to {r['max']:.3g}" if r["max"] != r["min"] else "")
+            + ")"
+            for cell, r in stats_.head(5).iterrows()
+        ]
+        more = f" and {len(stats_) - 5} more cells" if len(stats_) > 5 else ""
+        return "; ".join(shown) + more
+
+    neg = pos & (g < 0)
+    if neg.any():
+        msg = (
+            f"{int(neg.sum())} rows get negative weights (adjustment factor new/starting < 0) "
+            f"in {describe(neg)}. The totals are probably inconsistent with the sample, or "
+            "a linear (GREG) calibration is stretched too far: check the totals, use "
+            "bounds=(lower, upper), method='raking' or 'logit', or collapse sparse cells"
+        )
+        if negative == "error":
+            raise DesignError(msg)
+        warnings.warn(msg, WeightWarning, stacklevel=stacklevel)
+    if max_factor is not None:
+        # relative to the overall rescaling sum(w)/sum(w0), which starting weights of 1 and
+        # population totals make large without anything being extreme
+        overall = w[pos].sum() / w0[pos].sum()
+        rel = g / overall if overall > 0 else g
+        ext = pos & ~neg & ((rel > max_factor) | (rel < 1 / max_factor))
+        if ext.any():
+            warnings.warn(
+                f"{int(ext.sum())} rows have extreme adjustment factors (beyond "
+                f"{1 / max_factor:.3g}–{max_factor:g} times the overall rescaling "
+                f"{overall:.3g}) in "
+                f"{describe(ext)}; the weighted estimates lean heavily on these rows. Consider "
+                "bounds=, collapsing cells, or trimming (max_factor=None silences this)",
+                WeightWarning,
+                stacklevel=stacklevel,
+            )
+    out = pd.Series(w, index=data.index, name="weight")
+    out.attrs["n_zero_weight"] = int((w0 == 0).sum())
+    return out
+
+
+def _check_negative_option(negative: str, max_factor: float | None) -> None:
+    if negative not in ("error", "warn"):
+        raise DesignError(f"negative={negative!r}; choose 'error' or 'warn'")
+    if max_factor is not None and not max_factor > 1:
+        raise DesignError(f"max_factor={max_factor!r} must be > 1 (or None)")
 
 
 # ----------------------------------------------------------------------------- numerics
@@ -259,6 +399,9 @@ def rake(
     max_iter: int = 100,
     tol: float = 1e-8,
     bounds: tuple[float, float] | None = None,
+    margins_are: MarginsAre = "totals",
+    population: float | None = None,
+    max_factor: float | None = 10.0,
 ) -> pd.Series:
     """Rake weights to known population margins (iterative proportional fitting).
 
@@ -283,11 +426,25 @@ def rake(
         Bounds ``(lower, upper)`` on the adjustment factor ``new weight / starting weight``.
         With bounds the weights solve the bounded raking calibration problem (R
         ``calibrate(calfun="raking", bounds=)``), so extreme adjustments are avoided.
+    margins_are : {"totals", "proportions"}, default "totals"
+        Margins are population counts. Margins that all add up to about 1 are refused as
+        probable proportions unless ``margins_are="proportions"``, which multiplies them by
+        ``population``.
+    population : float, optional
+        Population size for ``margins_are="proportions"``; default the sum of the starting
+        weights.
+    max_factor : float or None, default 10
+        Warn (:class:`~civmodels.exceptions.WeightWarning`, naming the cells) when a row's
+        adjustment factor ``new / starting weight``, relative to the overall rescaling
+        ``sum(new) / sum(starting)``, exceeds ``max_factor`` or falls below
+        ``1 / max_factor``. ``None`` turns the check off.
 
     Returns
     -------
     pandas.Series
-        Raked weights aligned with ``data.index`` (name ``"weight"``).
+        Raked weights aligned with ``data.index`` (name ``"weight"``). Rows whose starting
+        weight is 0 (e.g. a municipality a jackknife replicate deletes) stay at 0; their
+        count is in ``.attrs["n_zero_weight"]``.
 
     Raises
     ------
@@ -315,15 +472,18 @@ def rake(
     if not isinstance(max_iter, int) or max_iter < 1:
         raise DesignError(f"max_iter must be a positive integer, got {max_iter!r}")
     w0 = _base_weights(data, weights)
-    specs = []
-    sums = {}
+    _check_negative_option("error", max_factor)
     for var, margin in margins.items():
         if not isinstance(margin, (Mapping, pd.Series)):
             raise DesignError(
                 f"margins[{var!r}] must map categories to population totals, got "
                 f"{type(margin).__name__}"
             )
-        levels, targets, codes = _categorical_margin(data, var, margin)
+    margins = _as_totals(margins, margins_are, population, w0, what="margins")
+    specs = []
+    sums = {}
+    for var, margin in margins.items():
+        levels, targets, codes = _categorical_margin(data, var, margin, w0 > 0)
         specs.append((var, levels, targets, codes))
         sums[var] = float(targets.sum())
     _check_totals_agree(sums)
@@ -340,7 +500,7 @@ def rake(
             tol=tol,
             names=names,
         )
-        return pd.Series(w0 * g, index=data.index, name="weight")
+        return _finish(data, w0, w0 * g, list(margins), "error", max_factor)
     w = w0.copy()
     pop = next(iter(sums.values()))
     for _ in range(max_iter):
@@ -354,7 +514,7 @@ def rake(
             for var, _l, t, codes in specs
         }
         if max(gaps.values()) < tol:
-            return pd.Series(w, index=data.index, name="weight")
+            return _finish(data, w0, w, list(margins), "error", max_factor)
     worst = max(gaps, key=lambda k: gaps[k])
     raise DesignError(
         f"raking did not converge in {max_iter} sweeps: margin {worst!r} is still off by "
@@ -399,6 +559,10 @@ def calibrate(
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-7,
+    margins_are: MarginsAre = "totals",
+    population: float | None = None,
+    negative: Literal["error", "warn"] = "error",
+    max_factor: float | None = 10.0,
 ) -> pd.Series:
     """Calibrate weights to population totals (GREG / raking / logit distance).
 
@@ -421,11 +585,26 @@ def calibrate(
     max_iter : int, default 50
     tol : float, default 1e-7
         Convergence when every ``|misfit| / (1 + |total|) < tol`` (R's criterion).
+    margins_are : {"totals", "proportions"}, default "totals"
+        As :func:`rake`; with ``"proportions"`` a numeric total is read as a population
+        mean and also multiplied by ``population``.
+    population : float, optional
+        Population size for ``margins_are="proportions"`` (default the sum of the starting
+        weights).
+    negative : {"error", "warn"}, default "error"
+        Unbounded linear calibration can give negative weights (when the totals are far
+        from the sample's, or inconsistent with each other). By default that is an error
+        naming the cells; ``"warn"`` returns them with a
+        :class:`~civmodels.exceptions.WeightWarning`.
+    max_factor : float or None, default 10
+        Warn, naming the cells, when an adjustment factor (relative to the overall
+        rescaling) exceeds ``max_factor`` or falls below ``1 / max_factor``.
 
     Returns
     -------
     pandas.Series
-        Calibrated weights aligned with ``data.index`` (name ``"weight"``).
+        Calibrated weights aligned with ``data.index`` (name ``"weight"``). Rows with a
+        starting weight of 0 stay at 0 (counted in ``.attrs["n_zero_weight"]``).
 
     Notes
     -----
@@ -439,11 +618,13 @@ def calibrate(
         raise DesignError("totals must be a non-empty dict {column: total or {category: total}}")
     check_columns(data, list(totals), what="totals", error=DesignError)
     d = _base_weights(data, weights)
+    _check_negative_option(negative, max_factor)
+    totals = _as_totals(totals, margins_are, population, d, what="totals")
     specs, sums = [], {}
     numeric_cols, numeric_tot, numeric_names = [], [], []
     for var, spec in totals.items():
         if isinstance(spec, (Mapping, pd.Series)):
-            levels, targets, codes = _categorical_margin(data, var, spec)
+            levels, targets, codes = _categorical_margin(data, var, spec, d > 0)
             specs.append((var, levels, targets, codes))
             sums[var] = float(targets.sum())
         else:
@@ -473,4 +654,5 @@ def calibrate(
     g = calibrate_weights(
         X, d, tot, method=method, bounds=(lo, hi), max_iter=max_iter, tol=tol, names=names
     )
-    return pd.Series(d * g, index=data.index, name="weight")
+    w = np.where(d > 0, d * g, 0.0)
+    return _finish(data, d, w, [s_[0] for s_ in specs], negative, max_factor)

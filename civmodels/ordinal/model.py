@@ -28,7 +28,7 @@ from .._mle import (
     warn_separation,
 )
 from ..design import SurveyDesign
-from ..exceptions import DataError, SpecificationError
+from ..exceptions import DataError, DesignError, SpecificationError
 from ..formula import FixedDesign, ModelFrame, parse_formula
 from ..results import Summary, model_stats, wald_table, with_odds_ratios
 from . import _core
@@ -378,6 +378,18 @@ def _fit_fixed(
     sep = warn_extreme_effects(
         opt.params[sl_beta], se0[sl_beta], frame.X, frame.x_names, sep, stacklevel=4
     )
+
+    # Replicate-weight designs (civmodels.design.replicate_fit_vcov): the same fit redone
+    # with each replicate's weights, from the full-sample estimate.
+    def refit(w_r: np.ndarray) -> np.ndarray:
+        d_r = model.core_data(w_r)
+        o = _core.newton(
+            lambda p: _core.clm_derivatives(p, d_r, link), opt.params, gtol=tol, max_iter=max_iter
+        )
+        if not o.converged:
+            raise DesignError(f"no convergence ({o.message})")
+        return o.params
+
     fields = fixed_result_fields(
         model,
         opt,
@@ -392,6 +404,7 @@ def _fit_fixed(
         weights=weights,
         separation=sep,
         weight_kind=model.weight_kind,
+        refit=refit,
     )
     return OrdinalResult(**fields)
 

@@ -43,8 +43,12 @@ def respondent_weights(
         Aligned with ``data.index``; NaN for a respondent with no matching position (the
         design method then counts it as dropped).
     """
-    w = _weights_of(propensity_weights(frame))
-    fr = frame.loc[w.index].copy()
+    result = propensity_weights(frame)
+    w = _weights_of(result)
+    # propensity_weights indexes the weights by the frame's key column (position_id)
+    key = getattr(result, "key", None)
+    rows = pd.Index(frame[key]).get_indexer(w.index) if key is not None else w.index
+    fr = (frame.iloc[rows] if key is not None else frame.loc[rows]).copy()
     fr["_w"] = w.to_numpy(float)
     if "responded" in fr.columns:
         fr = fr[fr["responded"].astype(bool)]

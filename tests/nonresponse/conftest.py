@@ -35,6 +35,8 @@ def make_frame(seed: int = 1, n_mun: int = 98) -> pd.DataFrame:
         for a in rng.choice(AREAS, size=k, replace=True):
             rows.append({**m.to_dict(), "area": a})
     frame = pd.DataFrame(rows).iloc[:838].reset_index(drop=True)
+    # position ids that differ from the row labels, so misalignment by position would show
+    frame.insert(0, "position_id", np.arange(5001, 5001 + len(frame)))
     eta = (
         0.1
         + 1.2 * (frame["area"] == "social")

@@ -8,12 +8,14 @@ calibrations are Newton iterations run to 1e-10 in both: rtol 1e-7.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from civmodels.design import SurveyDesign
-from civmodels.exceptions import DesignError
+from civmodels.exceptions import DesignError, WeightWarning
 from civmodels.nonresponse import calibrate, rake
 from tests.survey_reference import load, reference
 
@@ -86,9 +88,11 @@ def test_errors(clus1):
         rake(clus1, {"stype": {"E": 4421, "H": 755}})
     with pytest.raises(DesignError, match="empty cell"):
         rake(clus1, {"stype": {**POP_TYPES, "X": 10}})
-    bad = clus1.assign(pw=clus1["pw"].where(clus1.index != 3, 0.0))
-    with pytest.raises(DesignError, match="zero or negative"):
+    bad = clus1.assign(pw=clus1["pw"].where(clus1.index != 3, -1.0))
+    with pytest.raises(DesignError, match=r"weights column 'pw' has 1 negative value.*row 3"):
         rake(bad, {"stype": POP_TYPES}, weights="pw")
+    with pytest.raises(DesignError, match="infinite"):
+        calibrate(clus1.assign(pw=np.inf), LIN_TOTALS, weights="pw")
     with pytest.raises(DesignError, match="did you mean 'stype'"):
         rake(clus1, {"stypes": POP_TYPES})
     with pytest.raises(DesignError, match="missing values"):
@@ -191,3 +195,65 @@ def test_margins_from_frame():
         margins_from_frame(
             frame.assign(a=frame["a"].astype(object).where([True, False, True])), ["a"]
         )
+
+
+# ----------------------------------------------------------------------------- speaking up
+def test_inconsistent_total_giving_negative_weights_is_refused_naming_the_cells(clus1):
+    # api99 total far below what the sample implies: GREG pushes some weights below 0
+    bad = {**LIN_TOTALS, "api99": 1.0e6}
+    with pytest.raises(DesignError, match=r"negative weights .* in stype=\w .*bounds="):
+        calibrate(clus1, bad, weights="pw")
+    with pytest.warns(WeightWarning, match="negative weights"):
+        w = calibrate(clus1, bad, weights="pw", negative="warn", max_factor=None)
+    assert (w < 0).any()
+    # bounded raking distance keeps every factor positive (or fails to converge loudly)
+    with pytest.raises(DesignError, match=r"did not converge|worst margin"):
+        calibrate(clus1, bad, weights="pw", method="raking", bounds=(0.2, 5))
+
+
+def test_extreme_adjustment_factors_warn_naming_the_cells(clus1):
+    # ask for about 12 times the sample share of high schools
+    skewed = {"stype": {"E": 400, "H": 5600, "M": 194}}
+    with pytest.warns(WeightWarning, match=r"extreme adjustment factors.*stype=H \(14 rows"):
+        rake(clus1, skewed, weights="pw")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rake(clus1, skewed, weights="pw", max_factor=None)  # silenced on request
+        rake(clus1, {"stype": POP_TYPES}, weights="pw")  # ordinary raking: no warning
+
+
+def test_margins_that_look_like_proportions_are_refused_or_declared(clus1):
+    shares = {k: v / 6194 for k, v in POP_TYPES.items()}
+    with pytest.raises(DesignError, match=r"look like proportions.*margins_are='proportions'"):
+        rake(clus1, {"stype": shares}, weights="pw")
+    w = rake(clus1, {"stype": shares}, weights="pw", margins_are="proportions", population=6194)
+    np.testing.assert_allclose(w, rake(clus1, {"stype": POP_TYPES}, weights="pw"), rtol=1e-9)
+    w_default = rake(clus1, {"stype": shares}, weights="pw", margins_are="proportions")
+    assert w_default.sum() == pytest.approx(clus1["pw"].sum())
+    with pytest.raises(DesignError, match="do not add up to 1"):
+        rake(clus1, {"stype": POP_TYPES}, margins_are="proportions")
+    c = calibrate(
+        clus1,
+        {"stype": shares, "api99": 3914069 / 6194},
+        weights="pw",
+        margins_are="proportions",
+        population=6194,
+    )
+    np.testing.assert_allclose(c, calibrate(clus1, LIN_TOTALS, weights="pw"), rtol=1e-9)
+
+
+def test_zero_starting_weights_stay_zero_and_are_counted(clus1):
+    w0 = clus1["pw"].where(clus1["dnum"] != clus1["dnum"].iloc[0], 0.0)
+    w = rake(clus1, {"stype": POP_TYPES}, weights=w0.to_numpy())
+    zero = (w0 == 0).to_numpy()
+    assert (w[zero] == 0).all() and w.attrs["n_zero_weight"] == zero.sum()
+    np.testing.assert_allclose(
+        w.groupby(clus1["stype"]).sum()[list(POP_TYPES)], list(POP_TYPES.values())
+    )
+    c = calibrate(clus1, LIN_TOTALS, weights=w0.to_numpy())
+    assert (c[zero] == 0).all() and c.attrs["n_zero_weight"] == zero.sum()
+    only_e = np.where(clus1["stype"] == "H", 0.0, 1.0)
+    with pytest.raises(
+        DesignError, match="'H' with a positive population total but no row with a positive weight"
+    ):
+        rake(clus1, {"stype": POP_TYPES}, weights=only_e)
