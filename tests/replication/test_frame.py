@@ -101,8 +101,9 @@ def test_design_row_comes_from_the_export(export, export_table):
     row = export_table.query("finding_id == 'F12' and method == 'design'").iloc[0]
     # directly: the data layer's own frame for this export, its propensity weights
     frame = cmdata.load_frame(survey=export)
-    w = propensity_weights(frame).weights
-    cell = frame.loc[w.index, ["municipality_code", "area"]].astype(str).agg("/".join, axis=1)
+    w = propensity_weights(frame).weights  # indexed by the frame's position_id
+    at = frame.set_index("position_id").loc[w.index]
+    cell = at[["municipality_code", "area"]].astype(str).agg("/".join, axis=1)
     by_cell = pd.Series(w.to_numpy(), index=cell).groupby(level=0).first()
     key = export[["municipality_code", "area"]].astype(str).agg("/".join, axis=1)
     y = export["mot_cost_effectiveness"]
