@@ -419,7 +419,9 @@ def regression_table(
 
 
 def _row_order(cols: list[_Column]) -> list[tuple[str, str, str]]:
-    """Rows in block order; within a block by first appearance, estimate before SE."""
+    """Rows in block order; within a block by first appearance, estimate before SE. The
+    intercept is the last coefficient (as Stata's ``_cons``), wherever the models put it, so
+    it does not land among the effects when an ordinal model (no intercept) comes first."""
     seen: dict[tuple[str, str], int] = {}
     for c in cols:
         for key in c.cells:
@@ -427,7 +429,10 @@ def _row_order(cols: list[_Column]) -> list[tuple[str, str, str]]:
     keys = {k for c in cols for k in c.cells}
 
     def rank(k: tuple[str, str, str]) -> tuple[int, int, bool]:
-        within = _STAT_ORDER.index(k[1].partition(":")[0]) if k[0] == "stats" else 0
+        if k[0] == "stats":
+            within = _STAT_ORDER.index(k[1].partition(":")[0])
+        else:
+            within = int(k[0] == "coef" and _is_intercept(k[1]))
         return (_BLOCK_ORDER.index(k[0]), within * 10_000 + seen[k[:2]], k[2] != "est")
 
     return sorted(keys, key=rank)

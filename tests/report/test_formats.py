@@ -380,3 +380,12 @@ def test_html_escapes_and_scrolls(survey_fits):
     assert "Slet ikke|I mindre grad" in html
     s = Summary("t <x>", {"k": 1}, {"B": pd.DataFrame({"estimate": [1.0]}, index=["a|b"])})
     assert "t &lt;x&gt;" in s._repr_html_()
+
+
+def test_intercept_is_the_last_coefficient_whichever_model_comes_first(survey_fits):
+    ordinal, logit = survey_fits["fixed"], survey_fits["logistic"]
+    for fits in ((ordinal, logit), (logit, ordinal)):
+        tab = regression_table(*fits, exponentiate=True)
+        coef = [t for b, t, r in tab.index if b == "Coefficients" and r == "est"]
+        assert coef[-1] == "Intercept (baseline odds)" and len(coef) == 5, coef
+        assert coef[:-1].count("pressure_high") == 1
