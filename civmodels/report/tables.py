@@ -210,6 +210,24 @@ def _model_column(
             f"{list(s.blocks)}, none of {list(_SUMMARY_BLOCKS)}); regression_table shows "
             "model fits — show other results with their own summary()"
         )
+    name = type(res).__name__
+    if not s.stats:
+        raise TypeError(
+            f"{name}.summary() has no fit facts (Summary.stats is empty), so regression_table "
+            "cannot tell its estimator, standard-error type, N or weights; its summary does not "
+            "follow the Summary contract (civmodels.results.model_stats)"
+        )
+    extra = [
+        b
+        for b, tab in s.blocks.items()
+        if b not in _SUMMARY_BLOCKS and {"estimate", "mean"} & set(map(str, tab.columns))
+    ]
+    if extra:
+        raise TypeError(
+            f"{name}.summary() has estimate blocks {extra} that are not model blocks "
+            f"({list(_SUMMARY_BLOCKS)}); regression_table would leave them out of the table, "
+            "so it refuses — show this result with its own summary()"
+        )
     st = dict(s.stats)
     bayes = st.get("estimator") == "bayes"
     cells: dict[tuple[str, str, str], str] = {}
@@ -228,6 +246,12 @@ def _model_column(
             intercept = block == "coef" and _is_intercept(str(term))
             has_intercept = has_intercept or intercept
             b, se = float(row["estimate"]), float(row["std_error"])
+            if not np.isfinite(b):
+                raise TypeError(
+                    f"row {term!r} of block {bname!r} of {name}.summary() has no estimate "
+                    f"({b}); regression_table would show an empty cell for a parameter the "
+                    "model has, so it refuses"
+                )
             lo, hi = float(row["ci_lower"]), float(row["ci_upper"])
             if exponentiate and block in ("coef", "nominal"):
                 b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
