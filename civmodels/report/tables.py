@@ -5,7 +5,10 @@ contract: blocks ``Thresholds``, ``Location``/``Coefficients``, ``Nominal``, ``S
 ``Random effects`` with the columns ``estimate, std_error, ci_lower, ci_upper``, and the
 fit facts in ``Summary.stats``), so fixed, mixed, weighted, design-based and Bayesian results
 mix freely: a Bayesian column shows posterior means, posterior SDs and credible intervals, and
-gets no significance stars. Thresholds and random-effect SDs never get stars either.
+gets no significance stars. Intercepts, thresholds and random-effect SDs never get stars
+either: a test of "intercept = 0" or "threshold = 0" is not a finding. With
+``exponentiate=True`` the coefficients become odds ratios and the intercept the baseline odds
+(the odds at the reference levels and zero covariates), labelled as such.
 """
 
 from __future__ import annotations
@@ -50,7 +53,11 @@ _VARIABLE_LABELS: dict[str, dict[str, str]] = {
     "region": {"da": "Region", "en": "Region"},
     "bloc": {"da": "Borgmesterens blok", "en": "Mayor's bloc"},
     "municipality_code": {"da": "Kommune", "en": "Municipality"},
+    "Intercept": {"da": "Konstantled", "en": "Intercept"},
 }
+#: Suffix of the intercept's label when the coefficients are exponentiated.
+_BASELINE_ODDS = {"da": "basisodds", "en": "baseline odds"}
+_INTERCEPT = re.compile(r"^(?:.*: )?\(?Intercept\)?$")
 _LEVEL_LABELS: dict[str, dict[str, str]] = {
     "sundhed_forebyggelse": {"da": "Sundhed og forebyggelse", "en": "Health and prevention"},
     "social": {"da": "Socialområdet", "en": "Social services"},
@@ -161,6 +168,12 @@ def _summary_of(res: Any, level: float) -> Summary:
     return s
 
 
+def _is_intercept(term: str) -> bool:
+    """Whether ``term`` names an intercept (``"Intercept"``, ``"(Intercept)"`` or a prefixed
+    ``"response: Intercept"``)."""
+    return bool(_INTERCEPT.match(term))
+
+
 def _stars(p: float) -> str:
     if not np.isfinite(p):
         return ""
@@ -184,6 +197,7 @@ class _Column:
     weights: str | None
     bayes: bool
     stars: bool
+    intercept: bool
 
 
 def _model_column(
@@ -196,10 +210,28 @@ def _model_column(
             f"{list(s.blocks)}, none of {list(_SUMMARY_BLOCKS)}); regression_table shows "
             "model fits — show other results with their own summary()"
         )
+    name = type(res).__name__
+    if not s.stats:
+        raise TypeError(
+            f"{name}.summary() has no fit facts (Summary.stats is empty), so regression_table "
+            "cannot tell its estimator, standard-error type, N or weights; its summary does not "
+            "follow the Summary contract (civmodels.results.model_stats)"
+        )
+    extra = [
+        b
+        for b, tab in s.blocks.items()
+        if b not in _SUMMARY_BLOCKS and {"estimate", "mean"} & set(map(str, tab.columns))
+    ]
+    if extra:
+        raise TypeError(
+            f"{name}.summary() has estimate blocks {extra} that are not model blocks "
+            f"({list(_SUMMARY_BLOCKS)}); regression_table would leave them out of the table, "
+            "so it refuses — show this result with its own summary()"
+        )
     st = dict(s.stats)
     bayes = st.get("estimator") == "bayes"
     cells: dict[tuple[str, str, str], str] = {}
-    starred = False
+    starred = has_intercept = False
     for bname, tab in s.blocks.items():
         block = _SUMMARY_BLOCKS.get(bname)
         if block is None or not len(tab):
@@ -211,14 +243,27 @@ def _model_column(
                 "model summaries must follow the Summary contract (civmodels.results)"
             )
         for term, row in tab.iterrows():
+            intercept = block == "coef" and _is_intercept(str(term))
+            has_intercept = has_intercept or intercept
             b, se = float(row["estimate"]), float(row["std_error"])
+            if not np.isfinite(b):
+                raise TypeError(
+                    f"row {term!r} of block {bname!r} of {name}.summary() has no estimate "
+                    f"({b}); regression_table would show an empty cell for a parameter the "
+                    "model has, so it refuses"
+                )
             lo, hi = float(row["ci_lower"]), float(row["ci_upper"])
             if exponentiate and block in ("coef", "nominal"):
                 b, lo, hi = np.exp(b), np.exp(lo), np.exp(hi)
                 se = b * se  # delta method SE of exp(b)
             star = ""
-            # stars mark tests of effects only: never thresholds or random-effect SDs
-            if stars and block in ("coef", "nominal", "scale") and "p_value" in tab:
+            # stars mark tests of effects only: never intercepts, thresholds or random-effect SDs
+            if (
+                stars
+                and block in ("coef", "nominal", "scale")
+                and not intercept
+                and ("p_value" in tab)
+            ):
                 star = _stars(float(row["p_value"]))
                 starred = True
             key = str(term)
@@ -246,6 +291,7 @@ def _model_column(
         weights=st.get("weights"),
         bayes=bayes,
         stars=starred,
+        intercept=has_intercept,
     )
 
 
@@ -278,17 +324,22 @@ def regression_table(
         ``"docx"``: a Word document (python-docx), saved to ``path`` when given.
     exponentiate : bool, default False
         Show exp(coefficient) (odds ratios for logit links); standard errors by the delta
-        method, intervals by transforming the bounds. Thresholds and random-effect SDs are
-        never exponentiated.
+        method, intervals by transforming the bounds. The intercept of a binary model is
+        exponentiated with them and shown as the *baseline odds* (the odds at the reference
+        levels and zero covariates), labelled "Intercept (baseline odds)" / "Konstantled
+        (basisodds)", so every number in the coefficient block is on the odds scale.
+        Thresholds, scale effects and random-effect SDs are never exponentiated.
     stars : bool, default True
         Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***`` on effects of results that
-        have p-values. Thresholds, random-effect SDs and Bayesian columns get none.
+        have p-values. Intercepts, thresholds, random-effect SDs and Bayesian columns get
+        none.
     ci : bool, default False
         Show the ``level`` interval under each estimate instead of the standard error.
     labels : {"da", "en"} or mapping, optional
         Danish or English term labels from the codebook (and the report's independent
         variables), or an explicit mapping term -> label. Default: the raw term names with
-        English block names.
+        English block names. The language also sets the block names, the statistics rows
+        and the note (its standard-error types and weights included).
     names : sequence of str, optional
         Column titles (default ``(1)``, ``(2)``, ... or each result's ``name``).
     digits : int, default 3
@@ -356,7 +407,10 @@ def regression_table(
             return _STAT_NAMES[key][lang] + (f" ({group})" if group else "")
         if block in ("thresholds", "re_sd"):
             return term
-        return term_label(term, labels, cb)
+        text = term_label(term, labels, cb)
+        if exponentiate and block == "coef" and _is_intercept(term):
+            text += f" ({_BASELINE_ODDS[lang]})"
+        return text
 
     index = pd.MultiIndex.from_tuples(
         [(_BLOCK_NAMES[b][lang], label(b, t), r) for b, t, r in order],
@@ -389,7 +443,9 @@ def regression_table(
 
 
 def _row_order(cols: list[_Column]) -> list[tuple[str, str, str]]:
-    """Rows in block order; within a block by first appearance, estimate before SE."""
+    """Rows in block order; within a block by first appearance, estimate before SE. The
+    intercept is the last coefficient (as Stata's ``_cons``), wherever the models put it, so
+    it does not land among the effects when an ordinal model (no intercept) comes first."""
     seen: dict[tuple[str, str], int] = {}
     for c in cols:
         for key in c.cells:
@@ -397,10 +453,65 @@ def _row_order(cols: list[_Column]) -> list[tuple[str, str, str]]:
     keys = {k for c in cols for k in c.cells}
 
     def rank(k: tuple[str, str, str]) -> tuple[int, int, bool]:
-        within = _STAT_ORDER.index(k[1].partition(":")[0]) if k[0] == "stats" else 0
+        if k[0] == "stats":
+            within = _STAT_ORDER.index(k[1].partition(":")[0])
+        else:
+            within = int(k[0] == "coef" and _is_intercept(k[1]))
         return (_BLOCK_ORDER.index(k[0]), within * 10_000 + seen[k[:2]], k[2] != "est")
 
     return sorted(keys, key=rank)
+
+
+#: Danish wording of the standard-error types the model results report (``Summary.stats
+#: ["se_type"]``): (English pattern, Danish replacement), tried in order on the whole text.
+_SE_TYPES_DA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), da)
+    for pattern, da in (
+        (
+            r"nonrobust \(inverse observed information\)",
+            "modelbaserede (invers observeret information)",
+        ),
+        (
+            r"nonrobust \(inverse expected information\)",
+            "modelbaserede (invers forventet information)",
+        ),
+        (r"robust sandwich \(HC1\)", "robuste (sandwich, HC1)"),
+        (r"cluster-robust \(CR1, (\d+) clusters\)", r"klyngerobuste (CR1, \1 klynger)"),
+        (r"design-based \(Taylor linearisation\)", "designbaserede (Taylor-linearisering)"),
+        (r"Taylor linearisation", "Taylor-linearisering"),
+        (
+            r"inverse observed information \(marginal likelihood\)",
+            "invers observeret information (marginal likelihood)",
+        ),
+        (
+            r"posterior SD; (\d+%) equal-tailed credible intervals",
+            r"posterior-SD; \1-kredibilitetsintervaller med lige store haler",
+        ),
+        (r"posterior SD", "posterior-SD"),
+    )
+)
+#: Danish wording of the weights kinds (a weights column keeps its name).
+_WEIGHTS_DA = {"design weights": "designvægte", "weights": "vægte", "none": "ingen"}
+
+
+def _se_type_text(se_type: str, lang: str) -> str:
+    """``se_type`` (a result's English standard-error description) in language ``lang``.
+
+    Every description the civmodels results produce has a Danish wording; an unknown one
+    (e.g. from a result class added later) is kept as it is rather than guessed at.
+    """
+    if lang != "da":
+        return se_type
+    for pattern, da in _SE_TYPES_DA:
+        if pattern.fullmatch(se_type):
+            return pattern.sub(da, se_type)
+    return se_type
+
+
+def _weights_text(weights: str, lang: str) -> str:
+    """The weights kind ``weights`` (``"design weights"``, ``"weights"``, ``"none"`` or a
+    weights column's name) in language ``lang``; column names are kept."""
+    return _WEIGHTS_DA.get(weights, weights) if lang == "da" else weights
 
 
 def _note(
@@ -424,7 +535,7 @@ def _note(
             if v
         )
 
-    se_types = [c.se_type for c in cols]
+    se_types = [None if c.se_type is None else _se_type_text(c.se_type, lang) for c in cols]
     kind = per_model(se_types) if any(se_types) else None
     if ci:
         first = (
@@ -441,7 +552,7 @@ def _note(
     parts = [first]
     weights = [c.weights for c in cols]
     if any(weights):
-        shown = [w or ("ingen" if da else "none") for w in weights]
+        shown = [_weights_text(w or "none", lang) for w in weights]
         parts.append(("vægte: " if da else "weights: ") + per_model(shown))
     else:
         parts.append("uvægtet" if da else "unweighted")
@@ -453,15 +564,22 @@ def _note(
         )
     if exponentiate:
         parts.append(
-            "eksponentierede koefficienter (odds ratio)"
+            "eksponentierede koefficienter (oddsratioer)"
             if da
             else "exponentiated coefficients (odds ratios)"
         )
+        if any(c.intercept for c in cols):
+            parts.append(
+                "konstantleddet som basisodds (odds ved referencekategorierne og kovariater lig 0)"
+                if da
+                else "intercept as baseline odds (the odds at the reference levels and "
+                "zero covariates)"
+            )
     if any(c.stars for c in cols):
         parts.append(
-            "* p<0.05, ** p<0.01, *** p<0.001 (ikke for tærskler)"
+            "* p<0.05, ** p<0.01, *** p<0.001 (ikke for konstantled og tærskler)"
             if da
-            else "* p<0.05, ** p<0.01, *** p<0.001 (not for thresholds)"
+            else "* p<0.05, ** p<0.01, *** p<0.001 (not for intercepts and thresholds)"
         )
     return "; ".join(parts) + "."
 

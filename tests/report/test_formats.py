@@ -101,7 +101,55 @@ def test_note_states_standard_errors_and_weights(survey_fits):
     assert "(1) nonrobust" in note and "(2) cluster-robust (CR1, 97 clusters)" in note
     assert "(3) robust sandwich" in note and "weights: (1) none; (2) none; (3) w" in note
     da = regression_table(survey_fits["fixed"], labels="da").attrs["note"]
-    assert "Standardfejl i parentes: nonrobust" in da and "uvægtet" in da
+    assert "Standardfejl i parentes: modelbaserede (invers observeret" in da and "uvægtet" in da
+
+
+def test_danish_note_names_standard_errors_and_weights_in_danish(survey_fits):
+    fits = survey_fits
+    tab = regression_table(
+        fits["fixed"], fits["cluster"], fits["weighted"], fits["design"], fits["mixed"], labels="da"
+    )
+    note = tab.attrs["note"]
+    assert "(1) modelbaserede (invers observeret information)" in note
+    assert "(2) klyngerobuste (CR1, 97 klynger)" in note
+    assert "(3) robuste (sandwich, HC1)" in note
+    assert "(4) designbaserede (Taylor-linearisering)" in note
+    assert "(5) invers observeret information (marginal likelihood)" in note
+    assert "vægte: (1) ingen; (2) ingen; (3) w; (4) designvægte; (5) ingen" in note
+    for english in ("nonrobust", "cluster", "robust sandwich", "design-based", "weights", "none"):
+        assert english not in note, english
+    # the same words in English
+    en = regression_table(fits["cluster"], fits["design"], labels="en").attrs["note"]
+    assert "(1) cluster-robust (CR1, 97 clusters); (2) design-based" in en
+    assert "weights: (1) none; (2) design weights" in en
+    # and in every rendered format, not only the frame's note
+    for output in ("markdown", "html", "latex"):
+        text = regression_table(fits["cluster"], fits["design"], output=output, labels="da")
+        assert "klyngerobuste" in text and "designvægte" in text and "cluster" not in text
+
+
+def test_every_standard_error_type_of_the_models_has_a_danish_wording(survey_fits):
+    from civmodels.report.tables import _se_type_text, _weights_text
+
+    fits = dict(survey_fits)
+    fits["logistic_cluster"] = survey_fits["logistic"].model.fit(
+        cov_type="cluster", cluster="municipality_code"
+    )
+    se_types = {r.summary().stats["se_type"] for r in fits.values()}
+    assert len(se_types) == 6  # observed and expected information, HC1, CR1, design, mixed
+    for se_type in se_types:
+        assert _se_type_text(se_type, "da") != se_type, se_type
+        assert _se_type_text(se_type, "en") == se_type
+    bayes = "posterior SD; 95% equal-tailed credible intervals"
+    assert (
+        _se_type_text(bayes, "da")
+        == "posterior-SD; 95%-kredibilitetsintervaller med lige store haler"
+    )
+    # an unknown description is kept, not guessed at; a weights column keeps its name
+    assert _se_type_text("jackknife", "da") == "jackknife"
+    assert (
+        _weights_text("w", "da") == "w" and _weights_text("design weights", "da") == "designvægte"
+    )
 
 
 def test_thresholds_and_random_effect_sds_get_no_stars(survey_fits):
@@ -111,8 +159,64 @@ def test_thresholds_and_random_effect_sds_get_no_stars(survey_fits):
     tab = regression_table(mixed, stars=True)
     for block in ("Thresholds", "Random effects (SD)"):
         assert not tab.xs(block, level="block").map(lambda c: "*" in c).any().any()
+    # nor do intercepts (p < 1e-20 here)
+    assert survey_fits["logistic"].pvalues["Intercept"] < 1e-10
     logit = regression_table(survey_fits["logistic"], stars=True)
-    assert logit.loc[("Coefficients", "Intercept", "est")].iloc[0].endswith("***")
+    assert "*" not in logit.loc[("Coefficients", "Intercept", "est")].iloc[0]
+
+
+@pytest.fixture(scope="module")
+def binary_fit():
+    """A logistic fit where intercept and slope are both far from zero (a known truth)."""
+    rng = np.random.default_rng(14)
+    x = rng.random(500) < 0.5
+    y = rng.random(500) < 1 / (1 + np.exp(-(1.0 + 1.2 * x)))
+    df = pd.DataFrame({"y": y.astype(int), "pressure_high": x.astype(float)})
+    res = cm.Logistic("y ~ pressure_high", data=df).fit()
+    assert res.pvalues.max() < 1e-4
+    return res
+
+
+def test_exponentiated_logistic_table_shows_baseline_odds_without_stars(binary_fit, tmp_path):
+    import docx
+
+    res = binary_fit
+    b0, b1 = res.params["Intercept"], res.params["pressure_high"]
+    odds0, or1 = f"{np.exp(b0):.3f}", f"{np.exp(b1):.3f}"
+    se0 = f"({np.exp(b0) * res.std_errors['Intercept']:.3f})"
+    expected = {
+        "en": ("Intercept (baseline odds)", "High spending pressure"),
+        "da": ("Konstantled (basisodds)", "Højt udgiftspres"),
+    }
+    for lang, (intercept, slope) in expected.items():
+        tab = regression_table(res, exponentiate=True, labels=lang)
+        coef = tab.iloc[tab.index.get_level_values("block") == tab.index[0][0]]
+        assert coef.loc[(slice(None), intercept, "est"), "(1)"].item() == odds0
+        assert coef.loc[(slice(None), intercept, "se"), "(1)"].item() == se0
+        assert coef.loc[(slice(None), slope, "est"), "(1)"].item() == or1 + "***"
+        assert ("basisodds" if lang == "da" else "baseline odds") in tab.attrs["note"]
+        md = _markdown_rows(
+            regression_table(res, exponentiate=True, labels=lang, output="markdown")
+        )
+        assert [intercept, odds0] in md and [slope, or1 + "***"] in md
+        html = regression_table(res, exponentiate=True, labels=lang, output="html")
+        assert (
+            f"<td style='text-align:left'>{intercept}</td><td style='text-align:center'>"
+            f"{odds0}</td>"
+        ) in html
+        assert f"<td style='text-align:center'>{or1}***</td>" in html
+        tex = regression_table(res, exponentiate=True, labels=lang, output="latex")
+        assert f"{intercept} & {odds0} \\\\" in tex
+        assert f"{slope} & {or1}$^{{***}}$ \\\\" in tex
+        path = tmp_path / f"logit_{lang}.docx"
+        regression_table(res, exponentiate=True, labels=lang, output="docx", path=path)
+        cells = _docx_cells(docx.Document(str(path)).tables[0])
+        assert [intercept, odds0] in cells and [slope, or1 + "***"] in cells
+    # without exponentiate: the intercept stays on the log-odds scale, plainly labelled,
+    # and still gets no star
+    plain = regression_table(res, labels="en")
+    assert plain.loc[("Coefficients", "Intercept", "est")].item() == f"{b0:.3f}"
+    assert "baseline odds" not in plain.attrs["note"]
 
 
 def test_different_outcomes_are_named_in_the_header(survey_fits):
@@ -276,3 +380,12 @@ def test_html_escapes_and_scrolls(survey_fits):
     assert "Slet ikke|I mindre grad" in html
     s = Summary("t <x>", {"k": 1}, {"B": pd.DataFrame({"estimate": [1.0]}, index=["a|b"])})
     assert "t &lt;x&gt;" in s._repr_html_()
+
+
+def test_intercept_is_the_last_coefficient_whichever_model_comes_first(survey_fits):
+    ordinal, logit = survey_fits["fixed"], survey_fits["logistic"]
+    for fits in ((ordinal, logit), (logit, ordinal)):
+        tab = regression_table(*fits, exponentiate=True)
+        coef = [t for b, t, r in tab.index if b == "Coefficients" and r == "est"]
+        assert coef[-1] == "Intercept (baseline odds)" and len(coef) == 5, coef
+        assert coef[:-1].count("pressure_high") == 1
