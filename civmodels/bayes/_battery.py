@@ -18,13 +18,12 @@ from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
 from ._models import (
-    check_alpha,
     check_fit_args,
     default_coef_prior,
     new_group_effects,
     sample_posterior,
 )
-from ._priors import Prior, resolve_priors
+from ._priors import Prior, check_cutpoint_prior, resolve_priors
 from ._results import BayesResult, Poststratification, _interval, ppc_figure
 
 __all__ = ["Battery"]
@@ -166,7 +165,7 @@ class Battery:
             self.groups.append(GroupSpec(term.group, gc.astype(np.int64), len(levels)))
             self.group_levels[term.group] = pd.Index(levels)
         defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
-        kinds = {"cutpoints": "simplex"}
+        kinds = {"cutpoints": "cutpoints"}
         for j, name in enumerate(self.slope_names):
             defaults[name], kinds[name] = default_coef_prior(self.Xc[:, j]), "real"
         defaults["loading"], kinds["loading"] = Prior("lognormal", mu=0.0, sigma=0.5), "positive"
@@ -174,7 +173,7 @@ class Battery:
             defaults[f"sd_{g.name}"], kinds[f"sd_{g.name}"] = Prior("halfnormal"), "positive"
         aliases = {"coef": list(self.slope_names), "sd": [f"sd_{g.name}" for g in self.groups]}
         self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
-        check_alpha(self.priors["cutpoints"], len(self.categories))
+        check_cutpoint_prior(self.priors["cutpoints"], len(self.categories))
         self._compiled: Any = None
         self._outcome = "battery"
 
@@ -268,20 +267,7 @@ class Battery:
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         S = raw["loading"].shape[0]
         k = len(self.slope_names)
-        pri = [self.priors[n] for n in self.slope_names]
-        if k:
-            mu = np.array([p.params["mu"] for p in pri])
-            sg = np.array([p.params["sigma"] for p in pri])
-            t_idx = [i for i, p in enumerate(pri) if p.dist == "studentt"]
-            z = np.zeros((S, k))
-            n_idx = [i for i in range(k) if i not in t_idx]
-            if t_idx:
-                z[:, t_idx] = raw["coef_raw_t"]
-            if n_idx:
-                z[:, n_idx] = raw["coef_raw"]
-            coef = mu + sg * z
-        else:
-            coef = np.zeros((S, 0))
+        coef = num.coef_from_raw(raw, [self.priors[n] for n in self.slope_names])
         shift = coef @ self.x_mean if k else np.zeros(S)
         out = {"coef": coef, "loading": raw["loading"]}
         # thresholds for x = 0 (sampled ones refer to centred covariates)
