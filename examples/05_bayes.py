@@ -64,11 +64,10 @@ ores = cm.bayes.Ordinal(f, survey).fit(draws=500, tune=500, chains=2, random_see
 print(ores.summary().to_markdown())
 
 # %%
-mrp = ores.poststratify(frame, by=["pressure_high", "size_group"], random_seed=3)
-print(mrp.overall.round(3))
-print(mrp.by["pressure_high"].round(3))
+mrp = ores.poststratify(frame, by="pressure_high", random_seed=3)
+print(mrp.table.round(3))
 top = str(ores.model.categories[-1])
-print(mrp.difference("pressure_high", 1, 0, top))
+print(mrp.difference(1, 0, top))  # includes P(high pressure > low pressure)
 
 # %% [markdown]
 # ## 3. Joint response model
@@ -91,7 +90,7 @@ print(jres.lambda_.round(3))
 jps = jres.poststratify(by="pressure_high")
 
 # %%
-compare = pd.DataFrame({"MRP": mrp.overall["mean"], "joint model": jps.overall["mean"]}).assign(
-    change=lambda d: d["joint model"] - d["MRP"]
-)
+compare = pd.DataFrame(
+    {"MRP": mrp.overall["estimate"], "joint model": jps.overall["estimate"]}
+).assign(change=lambda d: d["joint model"] - d["MRP"])
 print(compare.round(3))

@@ -175,6 +175,119 @@ def _sd_logp(ls, kind, a, b):
     return -0.5 * d * d / (b * b), -d / (b * b)
 
 
+def _cut_from_raw(x, off, C, c, grad):
+    """Ordered cutpoints ``c`` from ``x[off:off + C]``; returns the log-Jacobian (its
+    gradient, 1 per increment, is added to ``grad``)."""
+    acc = 0.0
+    lj = 0.0
+    for m in range(C):
+        if m == 0:
+            acc = x[off]
+        else:
+            acc += math.exp(x[off + m])
+            lj += x[off + m]
+            grad[off + m] += 1.0
+        c[m] = acc
+    return lj
+
+
+def _cut_prior(c, gc, cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link):
+    """Log prior of ordered cutpoints (induced Dirichlet, or normal / Student-t per cutpoint);
+    its gradient in ``c`` is added to ``gc``."""
+    C = c.shape[0]
+    lp = 0.0
+    if cut_kind == DIRICHLET:
+        # induced Dirichlet: sum (alpha-1) log p_k(c) + sum log f(c_m)
+        for kk in range(C + 1):
+            has_hi = kk < C
+            has_lo = kk > 0
+            hi = c[kk] if has_hi else 0.0
+            lo = c[kk - 1] if has_lo else 0.0
+            w = alpha[kk] - 1.0
+            if w != 0.0:
+                t, g_hi, g_lo = _cat_any(hi, lo, has_hi, has_lo, link)
+                lp += w * t
+                if has_hi:
+                    gc[kk] += w * g_hi
+                if has_lo:
+                    gc[kk - 1] += w * g_lo
+        for m in range(C):
+            t, g = _logpdf(c[m], link)
+            lp += t
+            gc[m] += g
+    else:
+        for m in range(C):
+            t, g = _real_logp(c[m], cut_kind, cut_mu[m], cut_sigma[m], cut_nu)
+            lp += t
+            gc[m] += g
+    return lp
+
+
+def _cut_chain(x, off, C, gc, grad):
+    """Chain rule from the cutpoints' gradient ``gc`` to their raw scale in ``grad``."""
+    tail = 0.0
+    for m in range(C - 1, -1, -1):
+        tail += gc[m]
+        if m == 0:
+            grad[off] += tail
+        else:
+            grad[off + m] += math.exp(x[off + m]) * tail
+
+
+def _coef_block(x, beta, c_kind, c_mu, c_sigma, c_nu, grad):
+    """Non-centred coefficients ``beta = mu + sigma * z`` (``z = x[:k]`` standard normal / t /
+    Laplace); returns the log prior of ``z``, its gradient written to ``grad[:k]``."""
+    lp = 0.0
+    for j in range(beta.shape[0]):
+        z = x[j]
+        beta[j] = c_mu[j] + c_sigma[j] * z
+        t, g = _real_logp(z, c_kind[j], 0.0, 1.0, c_nu[j])
+        lp += t
+        grad[j] = g
+    return lp
+
+
+def _group_block(x, off_s, n_levels, sd_kind, sd_a, sd_b, sd, zoff, grad):
+    """Group SDs (log scale, at ``off_s``) and their standardised effects (after them): fills
+    ``sd`` and the effects' offsets ``zoff``; returns the log prior and the next offset."""
+    G = sd.shape[0]
+    lp = 0.0
+    pos = off_s + G
+    for g in range(G):
+        ls = x[off_s + g]
+        sd[g] = math.exp(ls)
+        t, gs = _sd_logp(ls, sd_kind[g], sd_a[g], sd_b[g])
+        lp += t
+        grad[off_s + g] += gs
+        zoff[g] = pos
+        for lvl in range(n_levels[g]):
+            z = x[pos + lvl]
+            lp -= 0.5 * z * z
+            grad[pos + lvl] -= z
+        pos += n_levels[g]
+    return lp, pos
+
+
+def _row_eta(x, Xc, i, beta, codes, sd, zoff):
+    """Fixed part plus group effects of row ``i``."""
+    v = 0.0
+    for j in range(beta.shape[0]):
+        v += Xc[i, j] * beta[j]
+    for g in range(sd.shape[0]):
+        v += sd[g] * x[zoff[g] + codes[i, g]]
+    return v
+
+
+def _row_backprop(x, Xc, i, d, c_sigma, codes, sd, zoff, off_s, grad):
+    """Add ``d * d(row_eta)/d(parameters)`` of row ``i`` to ``grad``."""
+    for j in range(c_sigma.shape[0]):
+        grad[j] += c_sigma[j] * Xc[i, j] * d
+    for g in range(sd.shape[0]):
+        zi = zoff[g] + codes[i, g]
+        grad[zi] += sd[g] * d
+        grad[off_s + g] += sd[g] * x[zi] * d
+
+
 def _logp_grad(
     x,
     Xc,
@@ -207,53 +320,15 @@ def _logp_grad(
     grad = out_grad
     for j in range(grad.shape[0]):
         grad[j] = 0.0
-    lp = 0.0
-    # coefficients (non-centred: beta = mu + sigma * z with z standard normal / t / Laplace)
     beta = np.empty(k)
-    for j in range(k):
-        z = x[j]
-        beta[j] = c_mu[j] + c_sigma[j] * z
-        t, g = _real_logp(z, c_kind[j], 0.0, 1.0, c_nu[j])
-        lp += t
-        grad[j] = g
+    lp = _coef_block(x, beta, c_kind, c_mu, c_sigma, c_nu, grad)
     off_c = k
     c = np.empty(C)
     gc = np.zeros(C)
     intercept = 0.0
     if ordinal:
-        acc = 0.0
-        for m in range(C):
-            if m == 0:
-                acc = x[off_c]
-            else:
-                acc += math.exp(x[off_c + m])
-                lp += x[off_c + m]  # log-Jacobian of the increments
-                grad[off_c + m] += 1.0
-            c[m] = acc
-        if cut_kind == DIRICHLET:
-            # induced Dirichlet: sum (alpha-1) log p_k(c) + sum log f(c_m)
-            for kk in range(C + 1):
-                has_hi = kk < C
-                has_lo = kk > 0
-                hi = c[kk] if has_hi else 0.0
-                lo = c[kk - 1] if has_lo else 0.0
-                w = alpha[kk] - 1.0
-                if w != 0.0:
-                    t, g_hi, g_lo = _cat_any(hi, lo, has_hi, has_lo, link)
-                    lp += w * t
-                    if has_hi:
-                        gc[kk] += w * g_hi
-                    if has_lo:
-                        gc[kk - 1] += w * g_lo
-            for m in range(C):
-                t, g = _logpdf(c[m], link)
-                lp += t
-                gc[m] += g
-        else:
-            for m in range(C):
-                t, g = _real_logp(c[m], cut_kind, cut_mu[m], cut_sigma[m], cut_nu)
-                lp += t
-                gc[m] += g
+        lp += _cut_from_raw(x, off_c, C, c, grad)
+        lp += _cut_prior(c, gc, cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link)
         off_s = k + C
     else:
         if n_int:
@@ -263,29 +338,13 @@ def _logp_grad(
             grad[off_c] += g
         off_s = k + n_int
     # group SDs (log scale) and standardised effects
-    off_z = off_s + G
     sd = np.empty(G)
     zoff = np.empty(G, np.int64)
-    pos = off_z
-    for g in range(G):
-        ls = x[off_s + g]
-        sd[g] = math.exp(ls)
-        t, gs = _sd_logp(ls, sd_kind[g], sd_a[g], sd_b[g])
-        lp += t
-        grad[off_s + g] += gs
-        zoff[g] = pos
-        for lvl in range(n_levels[g]):
-            z = x[pos + lvl]
-            lp -= 0.5 * z * z
-            grad[pos + lvl] -= z
-        pos += n_levels[g]
+    t, _ = _group_block(x, off_s, n_levels, sd_kind, sd_a, sd_b, sd, zoff, grad)
+    lp += t
     # likelihood
     for i in range(n):
-        eta = intercept
-        for j in range(k):
-            eta += Xc[i, j] * beta[j]
-        for g in range(G):
-            eta += sd[g] * x[zoff[g] + codes[i, g]]
+        eta = intercept + _row_eta(x, Xc, i, beta, codes, sd, zoff)
         if ordinal:
             yi = y[i]
             has_hi = yi < C
@@ -323,20 +382,106 @@ def _logp_grad(
                         lp += fail * math.log(TINY)
             if n_int:
                 grad[off_c] += d_eta
-        for j in range(k):
-            grad[j] += c_sigma[j] * Xc[i, j] * d_eta
-        for g in range(G):
-            zi = zoff[g] + codes[i, g]
-            grad[zi] += sd[g] * d_eta
-            grad[off_s + g] += sd[g] * x[zi] * d_eta
-    # chain rule from cutpoints to their raw scale
-    tail = 0.0
-    for m in range(C - 1, -1, -1):
-        tail += gc[m]
-        if m == 0:
-            grad[off_c] += tail
-        else:
-            grad[off_c + m] += math.exp(x[off_c + m]) * tail
+        _row_backprop(x, Xc, i, d_eta, c_sigma, codes, sd, zoff, off_s, grad)
+    _cut_chain(x, off_c, C, gc, grad)
+    return lp
+
+
+def _battery_logp_grad(
+    x,
+    Xc,
+    resp,
+    item,
+    y,
+    codes,
+    n_levels,
+    n_items,
+    link,
+    c_kind,
+    c_mu,
+    c_sigma,
+    c_nu,
+    cut_kind,
+    cut_mu,
+    cut_sigma,
+    cut_nu,
+    alpha,
+    ld_kind,
+    ld_a,
+    ld_b,
+    sd_kind,
+    sd_a,
+    sd_b,
+    out_grad,
+):
+    """Graded-response battery: trait ``zeta_r = Xc_r beta + sum_g sd_g z_g + eps_r``,
+    ``P(Y_rj <= k) = F(c_jk - loading_j zeta_r)`` over the answered (resp, item) pairs.
+
+    Layout: ``[z_coef (k), cutpoints_raw (J x C, item-major), log loading (J), log sd_g (G),
+    z_1 .. z_G, trait_raw (n)]``.
+    """
+    n, k = Xc.shape
+    J = n_items
+    C = alpha.shape[0] - 1
+    G = codes.shape[1]
+    grad = out_grad
+    for j in range(grad.shape[0]):
+        grad[j] = 0.0
+    beta = np.empty(k)
+    lp = _coef_block(x, beta, c_kind, c_mu, c_sigma, c_nu, grad)
+    off_c = k
+    cut = np.empty((J, C))
+    gcut = np.zeros((J, C))
+    for jj in range(J):
+        o = off_c + jj * C
+        lp += _cut_from_raw(x, o, C, cut[jj], grad)
+        lp += _cut_prior(cut[jj], gcut[jj], cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link)
+    off_l = off_c + J * C
+    lam = np.empty(J)
+    for jj in range(J):
+        ll_ = x[off_l + jj]
+        lam[jj] = math.exp(ll_)
+        t, g = _sd_logp(ll_, ld_kind, ld_a, ld_b)
+        lp += t
+        grad[off_l + jj] += g
+    off_s = off_l + J
+    sd = np.empty(G)
+    zoff = np.empty(G, np.int64)
+    t, off_e = _group_block(x, off_s, n_levels, sd_kind, sd_a, sd_b, sd, zoff, grad)
+    lp += t
+    # respondent traits
+    zeta = np.empty(n)
+    for r in range(n):
+        e = x[off_e + r]
+        lp -= 0.5 * e * e
+        grad[off_e + r] -= e
+        zeta[r] = e + _row_eta(x, Xc, r, beta, codes, sd, zoff)
+    gzeta = np.zeros(n)
+    glam = np.zeros(J)
+    for i in range(y.shape[0]):
+        r = resp[i]
+        jj = item[i]
+        eta = lam[jj] * zeta[r]
+        yi = y[i]
+        has_hi = yi < C
+        has_lo = yi > 0
+        hi = cut[jj, yi] - eta if has_hi else 0.0
+        lo = cut[jj, yi - 1] - eta if has_lo else 0.0
+        t, g_hi, g_lo = _cat_any(hi, lo, has_hi, has_lo, link)
+        lp += t
+        if has_hi:
+            gcut[jj, yi] += g_hi
+        if has_lo:
+            gcut[jj, yi - 1] += g_lo
+        d_eta = -(g_hi + g_lo)
+        glam[jj] += zeta[r] * d_eta
+        gzeta[r] += lam[jj] * d_eta
+    for jj in range(J):
+        grad[off_l + jj] += lam[jj] * glam[jj]
+        _cut_chain(x, off_c + jj * C, C, gcut[jj], grad)
+    for r in range(n):
+        grad[off_e + r] += gzeta[r]
+        _row_backprop(x, Xc, r, gzeta[r], c_sigma, codes, sd, zoff, off_s, grad)
     return lp
 
 
@@ -349,7 +494,15 @@ if njit is not None:
     _cat_any = njit(cache=True, inline="always")(_cat_any)
     _real_logp = njit(cache=True, inline="always")(_real_logp)
     _sd_logp = njit(cache=True, inline="always")(_sd_logp)
+    _cut_from_raw = njit(cache=True, inline="always")(_cut_from_raw)
+    _cut_prior = njit(cache=True, inline="always")(_cut_prior)
+    _cut_chain = njit(cache=True, inline="always")(_cut_chain)
+    _coef_block = njit(cache=True, inline="always")(_coef_block)
+    _group_block = njit(cache=True, inline="always")(_group_block)
+    _row_eta = njit(cache=True, inline="always")(_row_eta)
+    _row_backprop = njit(cache=True, inline="always")(_row_backprop)
     _logp_grad = njit(cache=True)(_logp_grad)
+    _battery_logp_grad = njit(cache=True)(_battery_logp_grad)
 
 
 def _nu(prior) -> float:
@@ -360,7 +513,6 @@ class FastModel:
     """Bundle the data and prior constants; ``logp_dlogp(x) -> (logp, grad)``."""
 
     def __init__(self, model) -> None:
-        from ._priors import cut_params
 
         groups = model.groups
         self.ordinal = model._outcome == "ordinal"
@@ -377,26 +529,18 @@ class FastModel:
         self.n_levels = np.array([g.n_levels for g in groups], dtype=np.int64)
         self.link = LINK_CODES[model.link]
         pri = [model.priors[nm] for nm in model.slope_names]
-        self.c_kind = np.array([REAL_CODES[p.dist] for p in pri], dtype=np.int64)
-        self.c_mu = np.array([p.params["mu"] for p in pri], dtype=np.float64)
-        self.c_sigma = np.array([p.params["sigma"] for p in pri], dtype=np.float64)
-        self.c_nu = np.array([_nu(p) for p in pri], dtype=np.float64)
+        self.c_kind, self.c_mu, self.c_sigma, self.c_nu = _coef_setup(pri)
         self.k = len(pri)
         self.C = model.n_categories - 1 if self.ordinal else 0
-        self.cut_kind = DIRICHLET
-        self.cut_mu = self.cut_sigma = np.zeros(self.C)
-        self.cut_nu = 1.0
-        self.alpha = np.zeros(self.C + 1)
-        if self.ordinal:
-            cp = model.priors["cutpoints"]
-            self.cut_kind = REAL_CODES[cp.dist]
-            if cp.dist == "dirichlet":
-                self.alpha = np.ascontiguousarray(
-                    np.broadcast_to(np.asarray(cp.params["alpha"], float), (self.C + 1,))
-                )
-            else:
-                self.cut_mu, self.cut_sigma, nu = cut_params(cp, self.C)
-                self.cut_nu = 1.0 if np.isinf(nu) else nu
+        no_cut: tuple[int, np.ndarray, np.ndarray, float, np.ndarray] = (
+            DIRICHLET,
+            np.zeros(0),
+            np.zeros(0),
+            1.0,
+            np.zeros(1),
+        )
+        cut = _cut_setup(model.priors["cutpoints"], self.C) if self.ordinal else no_cut
+        self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha = cut
         self.n_int = int(not self.ordinal and model.has_intercept)
         self.int_kind = NORMAL
         self.int_par = np.array([0.0, 1.0, 1.0])
@@ -404,22 +548,10 @@ class FastModel:
             ip = model.priors["Intercept"]
             self.int_kind = REAL_CODES[ip.dist]
             self.int_par = np.array([ip.params["mu"], ip.params["sigma"], _nu(ip)], float)
-        kinds, a, b = [], [], []
-        for g in groups:
-            p = model.priors[f"sd_{g.name}"]
-            kinds.append(SD_CODES[p.dist])
-            pa = p.params
-            first, second = {
-                "halfnormal": ("sigma", None),
-                "exponential": ("lam", None),
-                "halfstudentt": ("sigma", "nu"),
-                "lognormal": ("mu", "sigma"),
-            }[p.dist]
-            a.append(pa[first])
-            b.append(pa[second] if second else 1.0)
-        self.sd_kind = np.array(kinds, dtype=np.int64)
-        self.sd_a = np.array(a, dtype=np.float64)
-        self.sd_b = np.array(b, dtype=np.float64)
+        sds = [_positive_setup(model.priors[f"sd_{g.name}"]) for g in groups]
+        self.sd_kind = np.array([t[0] for t in sds], dtype=np.int64)
+        self.sd_a = np.array([t[1] for t in sds], dtype=np.float64)
+        self.sd_b = np.array([t[2] for t in sds], dtype=np.float64)
         self.n_dim = self.k + self.C + self.n_int + len(groups) + int(self.n_levels.sum())
 
     @staticmethod
@@ -459,6 +591,174 @@ class FastModel:
         return lp, grad
 
 
+def _cut_setup(prior, C) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray]:
+    """Kernel constants of a threshold prior: kind, mu, sigma, nu, alpha."""
+    from ._priors import cut_params
+
+    mu = sigma = np.zeros(C)
+    nu = 1.0
+    alpha = np.zeros(C + 1)
+    if prior.dist == "dirichlet":
+        alpha = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(prior.params["alpha"], float), (C + 1,))
+        )
+    else:
+        mu, sigma, nu_ = cut_params(prior, C)
+        nu = 1.0 if np.isinf(nu_) else nu_
+    return REAL_CODES[prior.dist], mu, sigma, nu, alpha
+
+
+def _positive_setup(prior) -> tuple[int, float, float]:
+    """Kernel constants (kind, a, b) of a positive prior (see ``_sd_logp``)."""
+    first, second = {
+        "halfnormal": ("sigma", None),
+        "exponential": ("lam", None),
+        "halfstudentt": ("sigma", "nu"),
+        "lognormal": ("mu", "sigma"),
+    }[prior.dist]
+    pa = prior.params
+    return SD_CODES[prior.dist], float(pa[first]), float(pa[second]) if second else 1.0
+
+
+def _coef_setup(priors):
+    """Kernel constants of the coefficient priors: kind, mu, sigma, nu per coefficient."""
+    return (
+        np.array([REAL_CODES[p.dist] for p in priors], dtype=np.int64),
+        np.array([p.params["mu"] for p in priors], dtype=np.float64),
+        np.array([p.params["sigma"] for p in priors], dtype=np.float64),
+        np.array([_nu(p) for p in priors], dtype=np.float64),
+    )
+
+
+class FastBattery:
+    """The :class:`~civmodels.bayes.Battery` log density; ``logp_dlogp(x)``."""
+
+    def __init__(self, model) -> None:
+        groups = model.groups
+        self.Xc = np.ascontiguousarray(model.Xc, dtype=np.float64)
+        n = self.Xc.shape[0]
+        self.resp = np.ascontiguousarray(model.resp, dtype=np.int64)
+        self.item = np.ascontiguousarray(model.item, dtype=np.int64)
+        self.y = np.ascontiguousarray(model.y, dtype=np.int64)
+        self.codes = np.ascontiguousarray(
+            np.column_stack([g.codes for g in groups]) if groups else np.zeros((n, 0)),
+            dtype=np.int64,
+        )
+        self.n_levels = np.array([g.n_levels for g in groups], dtype=np.int64)
+        self.J = len(model.items)
+        self.C = model.n_categories - 1
+        self.link = LINK_CODES[model.link]
+        pri = [model.priors[nm] for nm in model.slope_names]
+        self.k = len(pri)
+        self.c_kind, self.c_mu, self.c_sigma, self.c_nu = _coef_setup(pri)
+        (self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha) = _cut_setup(
+            model.priors["cutpoints"], self.C
+        )
+        self.ld_kind, self.ld_a, self.ld_b = _positive_setup(model.priors["loading"])
+        sds = [_positive_setup(model.priors[f"sd_{g.name}"]) for g in groups]
+        self.sd_kind = np.array([t[0] for t in sds], dtype=np.int64)
+        self.sd_a = np.array([t[1] for t in sds], dtype=np.float64)
+        self.sd_b = np.array([t[2] for t in sds], dtype=np.float64)
+        self.n = n
+        self.n_dim = self.k + self.J * self.C + self.J + len(groups)
+        self.n_dim += int(self.n_levels.sum()) + n
+
+    @staticmethod
+    def supports(model) -> bool:
+        """Whether the fast path applies (logit, probit or cloglog link)."""
+        return available() and model.link in LINK_CODES
+
+    def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        grad = np.empty(self.n_dim)
+        lp = _battery_logp_grad(
+            x,
+            self.Xc,
+            self.resp,
+            self.item,
+            self.y,
+            self.codes,
+            self.n_levels,
+            self.J,
+            self.link,
+            self.c_kind,
+            self.c_mu,
+            self.c_sigma,
+            self.c_nu,
+            self.cut_kind,
+            self.cut_mu,
+            self.cut_sigma,
+            self.cut_nu,
+            self.alpha,
+            self.ld_kind,
+            self.ld_a,
+            self.ld_b,
+            self.sd_kind,
+            self.sd_a,
+            self.sd_b,
+            grad,
+        )
+        return lp, grad
+
+
+def _coef_names(model):
+    from ._numeric import coef_groups
+
+    return [
+        (name, np.asarray(idx, dtype=np.int64))
+        for name, idx in zip(
+            ("coef_raw", "coef_raw_t", "coef_raw_l"),
+            coef_groups([model.priors[n] for n in model.slope_names]),
+            strict=True,
+        )
+        if idx
+    ]
+
+
+def compile_fast_battery(model):
+    """A :class:`~civmodels.bayes._backend.Compiled` for the Numba battery path."""
+    from ._backend import Compiled
+    from ._graph import _raw_init
+
+    fast = FastBattery(model)
+    k, J, C, n = fast.k, fast.J, fast.C, fast.n
+    groups = model.groups
+    idx_groups = _coef_names(model)
+    names = [nm for nm, _ in idx_groups] + ["cutpoints_raw", "loading"]
+    shapes: list[tuple[int, ...]] = [(len(idx),) for _, idx in idx_groups] + [(J, C), (J,)]
+    for g in groups:
+        names += [f"sd_{g.name}", f"z_{g.name}"]
+        shapes += [(), (g.n_levels,)]
+    names.append("trait_raw")
+    shapes.append((n,))
+    off_l = k + J * C
+    off_s = off_l + J
+    G = len(groups)
+
+    def expand(x):
+        out = [x[idx] for _, idx in idx_groups]
+        out.append(x[k:off_l].reshape(J, C))
+        out.append(np.exp(x[off_l:off_s]))
+        pos = off_s + G
+        for gi, g in enumerate(groups):
+            out.append(np.asarray(math.exp(x[off_s + gi])))
+            out.append(x[pos : pos + g.n_levels])
+            pos += g.n_levels
+        out.append(x[pos : pos + n])
+        return out
+
+    point0 = np.zeros(fast.n_dim)
+    point0[k:off_l] = np.tile(_raw_init(C, model.priors["cutpoints"], model.link), J)
+    return Compiled(
+        model=None,
+        n_dim=fast.n_dim,
+        logp_dlogp=fast.logp_dlogp,
+        expand=expand,
+        names=names,
+        shapes=shapes,
+        point0=point0,
+    )
+
+
 def compile_fast(model):
     """A :class:`~civmodels.bayes._backend.Compiled` for the Numba path (no PyMC import).
 
@@ -468,20 +768,11 @@ def compile_fast(model):
     """
     from ._backend import Compiled
     from ._graph import _raw_init
-    from ._numeric import coef_groups
 
     fast = FastModel(model)
     k, C, n_int = fast.k, fast.C, fast.n_int
     groups = model.groups
-    idx_groups = [
-        (name, np.asarray(idx, dtype=np.int64))
-        for name, idx in zip(
-            ("coef_raw", "coef_raw_t", "coef_raw_l"),
-            coef_groups([model.priors[n] for n in model.slope_names]),
-            strict=True,
-        )
-        if idx
-    ]
+    idx_groups = _coef_names(model)
     names = [nm for nm, _ in idx_groups]
     shapes: list[tuple[int, ...]] = [(len(idx),) for _, idx in idx_groups]
     if fast.ordinal:

@@ -141,19 +141,19 @@ def coef_vector(name: str, priors: Sequence[Prior], dim: str):
     return mu + sigma * raw
 
 
-def positive(name: str, prior: Prior):
-    """A positive scalar parameter (a standard deviation or a loading scale)."""
+def positive(name: str, prior: Prior, **kwargs):
+    """A positive parameter (a standard deviation or a loading scale)."""
     pm = _backend.import_pymc()
 
     p = prior.params
     if prior.dist == "halfnormal":
-        return pm.HalfNormal(name, sigma=p["sigma"])
+        return pm.HalfNormal(name, sigma=p["sigma"], **kwargs)
     if prior.dist == "exponential":
-        return pm.Exponential(name, lam=p["lam"])
+        return pm.Exponential(name, lam=p["lam"], **kwargs)
     if prior.dist == "halfstudentt":
-        return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"])
+        return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"], **kwargs)
     if prior.dist == "lognormal":
-        return pm.LogNormal(name, mu=p["mu"], sigma=p["sigma"])
+        return pm.LogNormal(name, mu=p["mu"], sigma=p["sigma"], **kwargs)
     raise ValueError(f"prior {prior.dist!r} is not a positive distribution")
 
 

@@ -393,20 +393,11 @@ class JointResult(BayesResult):
             for k, v in base.blocks.items()
         }
         blocks["Response model"] = tab.loc[rnames]
-        d = self._post["sd_response"]
-        lo, hi = _interval(d, level)
-        re = blocks.get("Random effects", pd.DataFrame())
-        extra = pd.DataFrame(
-            {
-                "mean": [d.mean()],
-                "sd": [d.std(ddof=1)],
-                "lower": [lo],
-                "upper": [hi],
-                "levels": [len(m.group_levels[m.shared])],
-            },
-            index=["sd(response)"],
+        re = blocks.get("Random effects")
+        extra = self._sd_table(
+            [("sd(response)", self._post["sd_response"], len(m.group_levels[m.shared]))], level
         )
-        blocks["Random effects"] = pd.concat([re, extra])
+        blocks["Random effects"] = extra if re is None else pd.concat([re, extra])
         info = dict(base.info)
         info["Positions (frame)"] = m.nobs
         info["Respondents with outcome"] = len(m.y)

@@ -76,7 +76,7 @@ def bayes_difference(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]
     ind, focal_label, ref_label = contrast_indicator(population, task.by, task.contrast)
     pop["_group"] = np.where(ind == 1.0, "focal", np.where(ind == 0.0, "reference", "other"))
     post = res.poststratify(pop, by="_group", random_seed=seed)
-    labels, draws = post.draws("_group")
+    labels, draws = post.group_draws()
     y = frame_df["y"]
     if family == "ordinal":
         k = _event_categories(task, y, family)

@@ -39,9 +39,11 @@ def _to_point(model, fast, x):
     return pt
 
 
-def check_against_graph(model, n_points=4, scale=0.7, seed=0):
-    assert _fastlogp.FastModel.supports(model)
-    fast = _fastlogp.FastModel(model)
+def check_against_graph(model, n_points=4, scale=0.7, seed=0, fast=None, to_point=_to_point):
+    """Value differences and gradients of the Numba density equal the PyMC graph's."""
+    if fast is None:
+        assert _fastlogp.FastModel.supports(model)
+        fast = _fastlogp.FastModel(model)
     pm_model = model.build_model()
     logp = pm_model.compile_logp()
     dlogp = pm_model.compile_dlogp()
@@ -51,7 +53,7 @@ def check_against_graph(model, n_points=4, scale=0.7, seed=0):
     for _ in range(n_points):
         x = rng.normal(0, scale, fast.n_dim)
         lp, grad = fast.logp_dlogp(x)
-        pt = _to_point(model, fast, x)
+        pt = to_point(model, fast, x)
         assert sorted(pt) == sorted(order)
         vals = {n: v for n, (v, _) in pt.items()}
         lp_ref = float(logp(vals))
@@ -171,3 +173,64 @@ def test_fast_binomial_matches_pytensor(sim444, link):
 def test_unsupported_links_use_the_graph(sim444):
     m = bayes.Ordinal("y ~ x1 + (1 | municipality)", sim444, link="cauchit")
     assert not _fastlogp.FastModel.supports(m)
+
+
+def _battery_point(model, fast, x):
+    """Fast battery layout -> {graph value-variable name: (value, fast indices)}."""
+    k, J, C, n = fast.k, fast.J, fast.C, fast.n
+    pt: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pri = [model.priors[nm] for nm in model.slope_names]
+    for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
+        if idx:
+            pt[name] = (x[idx], np.asarray(idx))
+    pt["cutpoints_raw"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
+    off_l = k + J * C
+    pt["loading_log__"] = (x[off_l : off_l + J], np.arange(off_l, off_l + J))
+    off = off_l + J
+    pos = off + len(model.groups)
+    for gi, g in enumerate(model.groups):
+        pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
+        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        pos += g.n_levels
+    pt["trait_raw"] = (x[pos : pos + n], np.arange(pos, pos + n))
+    return pt
+
+
+BATTERY_CASES = {
+    "default": ("logit", None),
+    "probit-normal-cut-t-coef": (
+        "probit",
+        {
+            "cutpoints": Prior("normal", mu=[-1.0, 0.0, 1.0], sigma=2.0),
+            "coef": Prior("studentt", nu=4.0, sigma=0.8),
+            "loading": Prior("halfnormal", sigma=1.5),
+            "sd_area": Prior("halfstudentt", nu=3.0, sigma=1.0),
+        },
+    ),
+    "cloglog-dirichlet-laplace": (
+        "cloglog",
+        {
+            "cutpoints": Prior("dirichlet", alpha=[2.0, 1.0, 1.0, 3.0]),
+            "x1": Prior("laplace", sigma=0.5),
+            "sd": Prior("exponential", lam=2.0),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
+def test_fast_battery_matches_pytensor(case):
+    from tests.bayes._sim import simulate_battery
+
+    df, _ = simulate_battery(n_resp=80, n_muni=12, n_items=3, random_seed=4)
+    link, priors = BATTERY_CASES[case]
+    m = bayes.Battery(
+        ["mot_0", "mot_1", "mot_2"],
+        "~ x1 + pressure + (1 | municipality) + (1 | area)",
+        df,
+        priors=priors,
+        link=link,
+    )
+    assert _fastlogp.FastBattery.supports(m)
+    fast = _fastlogp.FastBattery(m)
+    check_against_graph(m, n_points=3, scale=0.5, seed=1, fast=fast, to_point=_battery_point)
