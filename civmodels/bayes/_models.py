@@ -452,10 +452,10 @@ class _Hierarchical:
         draws, tune, chains : int
             Posterior draws per chain, tuning steps per chain, number of chains.
         sampler : {"nutpie", "pymc", "nutpie-pytensor"}, default "nutpie"
-            ``"nutpie"``: nutpie's NUTS on the hand-written Numba log density of the
-            cumulative-logit model (logit link, normal coefficient priors, half-normal or
-            exponential SD priors), otherwise on the PyTensor C-compiled graph — the fastest
-            choice here, see ``benchmarks/bench_bayes.py``; ``"nutpie-pytensor"``: always the
+            ``"nutpie"``: nutpie's NUTS on the hand-written Numba log density (logit,
+            probit and cloglog links, every prior family), otherwise (loglog, cauchit) on
+            the PyTensor C-compiled graph — the fastest choice here, see
+            ``benchmarks/bench_bayes.py``; ``"nutpie-pytensor"``: always the
             PyTensor graph; ``"pymc"``: PyMC's own NUTS.
         random_seed : int or SeedSequence, optional
             Makes the fit reproducible.
@@ -542,8 +542,24 @@ class Logistic(_Hierarchical):
 
     Default priors: ``"Intercept"`` Normal(0, 2.5) for the log-odds of an average respondent
     (covariates at their means); each coefficient Normal(0, 1 / sd(x_j)); ``"sd_<group>"``
-    HalfNormal(1). Parameters as :class:`Ordinal`; the outcome is boolean, 0/1 or a
-    two-level categorical whose second level is the event.
+    HalfNormal(1). The outcome is boolean, 0/1 or a two-level categorical whose second level
+    is the event — or binomial counts (see ``trials``).
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"yes ~ x1 + (1 | municipality)"``. For aggregated rows write the counts as
+        ``"cbind(k, n - k) ~ ..."`` (successes, trials - successes) or
+        ``"cbind(k, failures) ~ ..."``.
+    data : pandas.DataFrame
+        Not modified. Rows with missing values in used columns are dropped and counted.
+    trials : str, optional
+        Column of binomial trials; the outcome column then holds the successes (brms's
+        ``y | trials(n)``). Trials must be whole numbers >= 1 and successes whole numbers
+        between 0 and the trials.
+    priors : dict, optional
+        Slot name -> :class:`Prior`, as for :class:`Ordinal`.
+    link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
     """
 
     _outcome = "binary"

@@ -148,3 +148,37 @@ def test_binomial_missing_rows_are_counted(sim444):
     agg.loc[[0, 5], "n"] = np.nan
     m = bayes.Logistic("k ~ pressure + (1 | municipality)", agg, trials="n")
     assert m.n_dropped == 2 and m.nobs == len(agg) - 2
+
+
+@pytest.mark.slow
+@pytest.mark.bayes
+def test_binomial_fit_agrees_with_glmer():
+    """cbpp: cbind(incidence, size - incidence) ~ period + (1 | herd) against lme4::glmer
+    (nAGQ = 25, tests/reference/mixed/cbpp_agq25.json), with wide priors."""
+    import json
+    import warnings
+    from pathlib import Path
+
+    ref_dir = Path(__file__).resolve().parents[1] / "reference" / "mixed"
+    ref = json.loads((ref_dir / "cbpp_agq25.json").read_text(encoding="utf-8"))
+    df = pd.read_csv(ref_dir / "cbpp.csv").astype({"herd": str, "period": str})
+    m = bayes.Logistic(
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        df,
+        priors={
+            "coef": bayes.Prior("normal", sigma=10.0),
+            "Intercept": bayes.Prior("normal", sigma=10.0),
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = m.fit(draws=1000, tune=1000, chains=2, random_seed=3)
+    assert res.sampler == "nutpie" and res.diagnostics.n_divergent < 20
+    names = {"(Intercept)": "Intercept", **{f"period{j}": f"period[T.{j}]" for j in (2, 3, 4)}}
+    for r_name, c_name in names.items():
+        se = ref["se"][r_name]
+        # posterior means within a third of an ML standard error; SDs within 30%
+        assert abs(res.params[c_name] - ref["coef"][r_name]) < 0.35 * se, c_name
+        assert res.std_errors[c_name] == pytest.approx(se, rel=0.3), c_name
+    # the herd SD: posterior mean above the ML mode (right skew) but of the same size
+    assert 0.5 * ref["re_sd"]["herd"] < res.re_sd["herd"] < 1.6 * ref["re_sd"]["herd"]
