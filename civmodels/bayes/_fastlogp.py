@@ -485,6 +485,141 @@ def _battery_logp_grad(
     return lp
 
 
+def _joint_logp_grad(
+    x,
+    Xc,
+    codes,
+    n_levels,
+    obs_rows,
+    y,
+    Wc,
+    r,
+    shared,
+    link,
+    c_kind,
+    c_mu,
+    c_sigma,
+    c_nu,
+    cut_kind,
+    cut_mu,
+    cut_sigma,
+    cut_nu,
+    alpha,
+    sd_kind,
+    sd_a,
+    sd_b,
+    a_kind,
+    a_par,
+    rc_kind,
+    rc_mu,
+    rc_sigma,
+    rc_nu,
+    lam_kind,
+    lam_par,
+    sv_kind,
+    sv_a,
+    sv_b,
+    out_grad,
+):
+    """Joint response-outcome model: ordinal outcome for the observed rows, logit response
+    for all rows sharing ``lambda * u_shared``.
+
+    Layout: ``[z_coef (k), cutpoints_raw (C), log sd_g (G), z_1 .. z_G, response intercept,
+    z_rcoef (kr), lambda, log sd_response, z_response (L_shared)]``.
+    """
+    n, k = Xc.shape
+    kr = Wc.shape[1]
+    C = alpha.shape[0] - 1
+    G = codes.shape[1]
+    grad = out_grad
+    for j in range(grad.shape[0]):
+        grad[j] = 0.0
+    beta = np.empty(k)
+    lp = _coef_block(x, beta, c_kind, c_mu, c_sigma, c_nu, grad)
+    off_c = k
+    c = np.empty(C)
+    gc = np.zeros(C)
+    lp += _cut_from_raw(x, off_c, C, c, grad)
+    lp += _cut_prior(c, gc, cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link)
+    off_s = k + C
+    sd = np.empty(G)
+    zoff = np.empty(G, np.int64)
+    t, pos = _group_block(x, off_s, n_levels, sd_kind, sd_a, sd_b, sd, zoff, grad)
+    lp += t
+    off_a = pos
+    t, g = _real_logp(x[off_a], a_kind, a_par[0], a_par[1], a_par[2])
+    lp += t
+    grad[off_a] += g
+    off_r = off_a + 1
+    gam = np.empty(kr)
+    for j in range(kr):
+        z = x[off_r + j]
+        gam[j] = rc_mu[j] + rc_sigma[j] * z
+        t, g = _real_logp(z, rc_kind[j], 0.0, 1.0, rc_nu[j])
+        lp += t
+        grad[off_r + j] += g
+    off_l = off_r + kr
+    lam = x[off_l]
+    t, g = _real_logp(lam, lam_kind, lam_par[0], lam_par[1], lam_par[2])
+    lp += t
+    grad[off_l] += g
+    off_v = off_l + 1
+    sdv = math.exp(x[off_v])
+    t, g = _sd_logp(x[off_v], sv_kind, sv_a, sv_b)
+    lp += t
+    grad[off_v] += g
+    off_zv = off_v + 1
+    for lvl in range(n_levels[shared]):
+        z = x[off_zv + lvl]
+        lp -= 0.5 * z * z
+        grad[off_zv + lvl] -= z
+    # outcome linear predictor for every row; its gradient accumulates in d_eta
+    eta = np.empty(n)
+    d_eta = np.zeros(n)
+    for i in range(n):
+        eta[i] = _row_eta(x, Xc, i, beta, codes, sd, zoff)
+    for q in range(y.shape[0]):
+        i = obs_rows[q]
+        yi = y[q]
+        has_hi = yi < C
+        has_lo = yi > 0
+        hi = c[yi] - eta[i] if has_hi else 0.0
+        lo = c[yi - 1] - eta[i] if has_lo else 0.0
+        t, g_hi, g_lo = _cat_any(hi, lo, has_hi, has_lo, link)
+        lp += t
+        if has_hi:
+            gc[yi] += g_hi
+        if has_lo:
+            gc[yi - 1] += g_lo
+        d_eta[i] -= g_hi + g_lo
+    # response (logit) for every row
+    zs = zoff[shared]
+    sd_s = sd[shared]
+    for i in range(n):
+        m = codes[i, shared]
+        u = sd_s * x[zs + m]
+        v = sdv * x[off_zv + m]
+        re = x[off_a] + lam * u + v
+        for j in range(kr):
+            re += Wc[i, j] * gam[j]
+        ri = r[i]
+        lp += ri * _log_sig(re) + (1.0 - ri) * _log_sig(-re)
+        d = ri - _sig(re)
+        grad[off_a] += d
+        for j in range(kr):
+            grad[off_r + j] += rc_sigma[j] * Wc[i, j] * d
+        grad[off_l] += u * d
+        grad[zs + m] += lam * sd_s * d
+        grad[off_s + shared] += lam * u * d
+        grad[off_zv + m] += sdv * d
+        grad[off_v] += v * d
+    for i in range(n):
+        if d_eta[i] != 0.0:
+            _row_backprop(x, Xc, i, d_eta[i], c_sigma, codes, sd, zoff, off_s, grad)
+    _cut_chain(x, off_c, C, gc, grad)
+    return lp
+
+
 if njit is not None:
     _sig = njit(cache=True, inline="always")(_sig)
     _log_sig = njit(cache=True, inline="always")(_log_sig)
@@ -503,34 +638,84 @@ if njit is not None:
     _row_backprop = njit(cache=True, inline="always")(_row_backprop)
     _logp_grad = njit(cache=True)(_logp_grad)
     _battery_logp_grad = njit(cache=True)(_battery_logp_grad)
+    _joint_logp_grad = njit(cache=True)(_joint_logp_grad)
 
 
 def _nu(prior) -> float:
     return float(prior.params["nu"]) if prior.dist == "studentt" else 1.0
 
 
-class FastModel:
-    """Bundle the data and prior constants; ``logp_dlogp(x) -> (logp, grad)``."""
+class _Fast:
+    """Shared set-up of the Numba densities: data, coefficient and group-SD constants; the
+    subclass names its kernel and the arguments between ``x`` and the gradient buffer."""
 
-    def __init__(self, model) -> None:
+    n_dim: int
+    args: tuple
+    cut_kind: int
+    cut_mu: np.ndarray
+    cut_sigma: np.ndarray
+    cut_nu: float
+    alpha: np.ndarray
 
+    @staticmethod
+    def _kernel(*args):  # pragma: no cover - replaced in each subclass
+        raise NotImplementedError
+
+    def _common(self, model, n_rows: int) -> None:
         groups = model.groups
-        self.ordinal = model._outcome == "ordinal"
         self.Xc = np.ascontiguousarray(model.Xc, dtype=np.float64)
-        self.y = np.ascontiguousarray(model.y, dtype=np.int64)
-        n = len(self.y)
-        self.trials = np.ascontiguousarray(
-            getattr(model, "trials", None) if not self.ordinal else np.ones(n), dtype=np.float64
-        )
         self.codes = np.ascontiguousarray(
-            np.column_stack([g.codes for g in groups]) if groups else np.zeros((n, 0)),
+            np.column_stack([g.codes for g in groups]) if groups else np.zeros((n_rows, 0)),
             dtype=np.int64,
         )
         self.n_levels = np.array([g.n_levels for g in groups], dtype=np.int64)
         self.link = LINK_CODES[model.link]
         pri = [model.priors[nm] for nm in model.slope_names]
-        self.c_kind, self.c_mu, self.c_sigma, self.c_nu = _coef_setup(pri)
         self.k = len(pri)
+        self.c_kind, self.c_mu, self.c_sigma, self.c_nu = _coef_setup(pri)
+        sds = [_positive_setup(model.priors[f"sd_{g.name}"]) for g in groups]
+        self.sd_kind = np.array([t[0] for t in sds], dtype=np.int64)
+        self.sd_a = np.array([t[1] for t in sds], dtype=np.float64)
+        self.sd_b = np.array([t[2] for t in sds], dtype=np.float64)
+
+    @property
+    def _coef_args(self) -> tuple:
+        return (self.c_kind, self.c_mu, self.c_sigma, self.c_nu)
+
+    @property
+    def _cut_args(self) -> tuple:
+        return (self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha)
+
+    @property
+    def _sd_args(self) -> tuple:
+        return (self.sd_kind, self.sd_a, self.sd_b)
+
+    @staticmethod
+    def supports(model) -> bool:
+        """Whether the fast path applies (logit, probit or cloglog link)."""
+        return available() and model.link in LINK_CODES
+
+    def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log density (up to a constant) and its gradient at ``x``."""
+        grad = np.empty(self.n_dim)
+        lp = self._kernel(x, *self.args, grad)
+        return lp, grad
+
+
+class FastModel(_Fast):
+    """Bundle the data and prior constants; ``logp_dlogp(x) -> (logp, grad)``."""
+
+    _kernel = staticmethod(_logp_grad)
+
+    def __init__(self, model) -> None:
+        groups = model.groups
+        self.ordinal = model._outcome == "ordinal"
+        self.y = np.ascontiguousarray(model.y, dtype=np.int64)
+        n = len(self.y)
+        self.trials = np.ascontiguousarray(
+            getattr(model, "trials", None) if not self.ordinal else np.ones(n), dtype=np.float64
+        )
+        self._common(model, n)
         self.C = model.n_categories - 1 if self.ordinal else 0
         no_cut: tuple[int, np.ndarray, np.ndarray, float, np.ndarray] = (
             DIRICHLET,
@@ -542,28 +727,11 @@ class FastModel:
         cut = _cut_setup(model.priors["cutpoints"], self.C) if self.ordinal else no_cut
         self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha = cut
         self.n_int = int(not self.ordinal and model.has_intercept)
-        self.int_kind = NORMAL
-        self.int_par = np.array([0.0, 1.0, 1.0])
+        self.int_kind, self.int_par = NORMAL, np.array([0.0, 1.0, 1.0])
         if self.n_int:
-            ip = model.priors["Intercept"]
-            self.int_kind = REAL_CODES[ip.dist]
-            self.int_par = np.array([ip.params["mu"], ip.params["sigma"], _nu(ip)], float)
-        sds = [_positive_setup(model.priors[f"sd_{g.name}"]) for g in groups]
-        self.sd_kind = np.array([t[0] for t in sds], dtype=np.int64)
-        self.sd_a = np.array([t[1] for t in sds], dtype=np.float64)
-        self.sd_b = np.array([t[2] for t in sds], dtype=np.float64)
+            self.int_kind, self.int_par = _real_setup(model.priors["Intercept"])
         self.n_dim = self.k + self.C + self.n_int + len(groups) + int(self.n_levels.sum())
-
-    @staticmethod
-    def supports(model) -> bool:
-        """Whether the fast path applies: Ordinal or Logistic with a logit, probit or cloglog
-        link (every prior family of those models is covered)."""
-        return available() and model.link in LINK_CODES and model._outcome in ("ordinal", "binary")
-
-    def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        grad = np.empty(self.n_dim)
-        lp = _logp_grad(
-            x,
+        self.args = (
             self.Xc,
             self.y,
             self.trials,
@@ -571,24 +739,19 @@ class FastModel:
             self.n_levels,
             self.ordinal,
             self.link,
-            self.c_kind,
-            self.c_mu,
-            self.c_sigma,
-            self.c_nu,
-            self.cut_kind,
-            self.cut_mu,
-            self.cut_sigma,
-            self.cut_nu,
-            self.alpha,
+            *self._coef_args,
+            *self._cut_args,
             self.n_int,
             self.int_kind,
             self.int_par,
-            self.sd_kind,
-            self.sd_a,
-            self.sd_b,
-            grad,
+            *self._sd_args,
         )
-        return lp, grad
+
+    @staticmethod
+    def supports(model) -> bool:
+        """Whether the fast path applies: Ordinal or Logistic with a logit, probit or cloglog
+        link (every prior family of those models is covered)."""
+        return available() and model.link in LINK_CODES and model._outcome in ("ordinal", "binary")
 
 
 def _cut_setup(prior, C) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray]:
@@ -630,48 +793,26 @@ def _coef_setup(priors):
     )
 
 
-class FastBattery:
+class FastBattery(_Fast):
     """The :class:`~civmodels.bayes.Battery` log density; ``logp_dlogp(x)``."""
 
+    _kernel = staticmethod(_battery_logp_grad)
+
     def __init__(self, model) -> None:
-        groups = model.groups
-        self.Xc = np.ascontiguousarray(model.Xc, dtype=np.float64)
-        n = self.Xc.shape[0]
+        n = model.Xc.shape[0]
+        self._common(model, n)
         self.resp = np.ascontiguousarray(model.resp, dtype=np.int64)
         self.item = np.ascontiguousarray(model.item, dtype=np.int64)
         self.y = np.ascontiguousarray(model.y, dtype=np.int64)
-        self.codes = np.ascontiguousarray(
-            np.column_stack([g.codes for g in groups]) if groups else np.zeros((n, 0)),
-            dtype=np.int64,
-        )
-        self.n_levels = np.array([g.n_levels for g in groups], dtype=np.int64)
         self.J = len(model.items)
         self.C = model.n_categories - 1
-        self.link = LINK_CODES[model.link]
-        pri = [model.priors[nm] for nm in model.slope_names]
-        self.k = len(pri)
-        self.c_kind, self.c_mu, self.c_sigma, self.c_nu = _coef_setup(pri)
-        (self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha) = _cut_setup(
-            model.priors["cutpoints"], self.C
-        )
+        cut = _cut_setup(model.priors["cutpoints"], self.C)
+        self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha = cut
         self.ld_kind, self.ld_a, self.ld_b = _positive_setup(model.priors["loading"])
-        sds = [_positive_setup(model.priors[f"sd_{g.name}"]) for g in groups]
-        self.sd_kind = np.array([t[0] for t in sds], dtype=np.int64)
-        self.sd_a = np.array([t[1] for t in sds], dtype=np.float64)
-        self.sd_b = np.array([t[2] for t in sds], dtype=np.float64)
         self.n = n
-        self.n_dim = self.k + self.J * self.C + self.J + len(groups)
+        self.n_dim = self.k + self.J * self.C + self.J + len(model.groups)
         self.n_dim += int(self.n_levels.sum()) + n
-
-    @staticmethod
-    def supports(model) -> bool:
-        """Whether the fast path applies (logit, probit or cloglog link)."""
-        return available() and model.link in LINK_CODES
-
-    def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        grad = np.empty(self.n_dim)
-        lp = _battery_logp_grad(
-            x,
+        self.args = (
             self.Xc,
             self.resp,
             self.item,
@@ -680,24 +821,13 @@ class FastBattery:
             self.n_levels,
             self.J,
             self.link,
-            self.c_kind,
-            self.c_mu,
-            self.c_sigma,
-            self.c_nu,
-            self.cut_kind,
-            self.cut_mu,
-            self.cut_sigma,
-            self.cut_nu,
-            self.alpha,
+            *self._coef_args,
+            *self._cut_args,
             self.ld_kind,
             self.ld_a,
             self.ld_b,
-            self.sd_kind,
-            self.sd_a,
-            self.sd_b,
-            grad,
+            *self._sd_args,
         )
-        return lp, grad
 
 
 def _coef_names(model):
@@ -748,6 +878,124 @@ def compile_fast_battery(model):
 
     point0 = np.zeros(fast.n_dim)
     point0[k:off_l] = np.tile(_raw_init(C, model.priors["cutpoints"], model.link), J)
+    return Compiled(
+        model=None,
+        n_dim=fast.n_dim,
+        logp_dlogp=fast.logp_dlogp,
+        expand=expand,
+        names=names,
+        shapes=shapes,
+        point0=point0,
+    )
+
+
+class FastJoint(_Fast):
+    """The :class:`~civmodels.bayes.JointResponse` log density; ``logp_dlogp(x)``."""
+
+    _kernel = staticmethod(_joint_logp_grad)
+
+    def __init__(self, model) -> None:
+        n = model.Xc.shape[0]
+        self._common(model, n)
+        self.shared = [g.name for g in model.groups].index(model.shared)
+        self.obs_rows = np.ascontiguousarray(model.obs_rows, dtype=np.int64)
+        self.y = np.ascontiguousarray(model.y, dtype=np.int64)
+        self.Wc = np.ascontiguousarray(
+            model.Wc if model.r_names else np.zeros((n, 0)), dtype=np.float64
+        )
+        self.r = np.ascontiguousarray(model.r, dtype=np.float64)
+        self.C = model.n_categories - 1
+        cut = _cut_setup(model.priors["cutpoints"], self.C)
+        self.cut_kind, self.cut_mu, self.cut_sigma, self.cut_nu, self.alpha = cut
+        a_kind, a_par = _real_setup(model.priors["response_Intercept"])
+        rpri = [model.priors[f"response: {nm}"] for nm in model.r_names]
+        self.kr = len(rpri)
+        lam_kind, lam_par = _real_setup(model.priors["lambda"])
+        sv = _positive_setup(model.priors["sd_response"])
+        self.n_dim = self.k + self.C + len(model.groups) + int(self.n_levels.sum())
+        self.n_dim += 1 + self.kr + 1 + 1 + int(self.n_levels[self.shared])
+        self.args = (
+            self.Xc,
+            self.codes,
+            self.n_levels,
+            self.obs_rows,
+            self.y,
+            self.Wc,
+            self.r,
+            self.shared,
+            self.link,
+            *self._coef_args,
+            *self._cut_args,
+            *self._sd_args,
+            a_kind,
+            a_par,
+            *_coef_setup(rpri),
+            lam_kind,
+            lam_par,
+            *sv,
+        )
+
+
+def _real_setup(prior) -> tuple[int, np.ndarray]:
+    """Kernel constants (kind, [mu, sigma, nu]) of a real-valued prior."""
+    return REAL_CODES[prior.dist], np.array(
+        [prior.params["mu"], prior.params["sigma"], _nu(prior)], dtype=np.float64
+    )
+
+
+def compile_fast_joint(model):
+    """A :class:`~civmodels.bayes._backend.Compiled` for the Numba joint-model path."""
+    from ._backend import Compiled
+    from ._graph import _raw_init
+    from ._numeric import coef_groups
+
+    fast = FastJoint(model)
+    k, C, kr = fast.k, fast.C, fast.kr
+    groups = model.groups
+    idx_c = _coef_names(model)
+    r_idx = [
+        (name, np.asarray(idx, dtype=np.int64) + 0)
+        for name, idx in zip(
+            ("rcoef_raw", "rcoef_raw_t", "rcoef_raw_l"),
+            coef_groups([model.priors[f"response: {n}"] for n in model.r_names]),
+            strict=True,
+        )
+        if idx
+    ]
+    names = [nm for nm, _ in idx_c] + ["cutpoints_raw"]
+    shapes: list[tuple[int, ...]] = [(len(i),) for _, i in idx_c] + [(C,)]
+    for g in groups:
+        names += [f"sd_{g.name}", f"z_{g.name}"]
+        shapes += [(), (g.n_levels,)]
+    names.append("response_Intercept_c")
+    shapes.append(())
+    names += [nm for nm, _ in r_idx]
+    shapes += [(len(i),) for _, i in r_idx]
+    n_shared = int(fast.n_levels[fast.shared])
+    names += ["lambda", "sd_response", "z_response"]
+    shapes += [(), (), (n_shared,)]
+    off_s = k + C
+    G = len(groups)
+
+    def expand(x):
+        out = [x[idx] for _, idx in idx_c]
+        out.append(x[k : k + C])
+        pos = off_s + G
+        for gi, g in enumerate(groups):
+            out.append(np.asarray(math.exp(x[off_s + gi])))
+            out.append(x[pos : pos + g.n_levels])
+            pos += g.n_levels
+        out.append(np.asarray(x[pos]))
+        off_r = pos + 1
+        out += [x[off_r + idx] for _, idx in r_idx]
+        off_l = off_r + kr
+        out.append(np.asarray(x[off_l]))
+        out.append(np.asarray(math.exp(x[off_l + 1])))
+        out.append(x[off_l + 2 : off_l + 2 + n_shared])
+        return out
+
+    point0 = np.zeros(fast.n_dim)
+    point0[k : k + C] = _raw_init(C, model.priors["cutpoints"], model.link)
     return Compiled(
         model=None,
         n_dim=fast.n_dim,

@@ -275,7 +275,13 @@ class JointResponse:
             pm.Potential("loglik", ll_y.sum() + ll_r.sum())
         return model
 
-    def _compile(self):
+    def _compile(self, sampler: str = "pymc"):
+        from . import _fastlogp
+
+        if sampler == "nutpie" and _fastlogp.FastJoint.supports(self):
+            if getattr(self, "_compiled_fast", None) is None:
+                self._compiled_fast = _fastlogp.compile_fast_joint(self)
+            return self._compiled_fast
         if self._compiled is None:
             from . import _backend
 
@@ -343,7 +349,7 @@ class JointResponse:
         check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
         return sample_posterior(
             self,
-            self._compile(),
+            self._compile("pymc" if sampler == "nutpie-pytensor" else sampler),
             JointResult,
             draws=draws,
             tune=tune,

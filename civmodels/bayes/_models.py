@@ -627,13 +627,17 @@ class Logistic(_Hierarchical):
             )
         share, trials_name = "__civmodels_share__", "__civmodels_trials__"
         work = data.assign(**{share: s_val / n_val, trials_name: n_val, "__civ_succ__": s_val})
-        frame = ModelFrame(
-            f"{share} ~{rhs}",
-            work,
-            outcome="proportion",
-            intercept=self._intercept,
-            extra=[trials_name, "__civ_succ__"],
-        )
+        try:
+            frame = ModelFrame(
+                f"{share} ~{rhs}",
+                work,
+                outcome="proportion",
+                intercept=self._intercept,
+                extra=[trials_name, "__civ_succ__"],
+            )
+        except DataError as e:  # name the user's columns, not the internal ones
+            text = str(e).replace(share, succ).replace(trials_name, n_col)
+            raise DataError(text.replace("__civ_succ__", succ)) from None
         frame.outcome_name = succ
         self._counts = ("__civ_succ__", trials_name)
         return frame

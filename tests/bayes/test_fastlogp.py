@@ -234,3 +234,73 @@ def test_fast_battery_matches_pytensor(case):
     assert _fastlogp.FastBattery.supports(m)
     fast = _fastlogp.FastBattery(m)
     check_against_graph(m, n_points=3, scale=0.5, seed=1, fast=fast, to_point=_battery_point)
+
+
+def _joint_point(model, fast, x):
+    """Fast joint layout -> {graph value-variable name: (value, fast indices)}."""
+    k, C, kr = fast.k, fast.C, fast.kr
+    pt: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pri = [model.priors[nm] for nm in model.slope_names]
+    for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
+        if idx:
+            pt[name] = (x[idx], np.asarray(idx))
+    pt["cutpoints_raw"] = (x[k : k + C], np.arange(k, k + C))
+    off = k + C
+    pos = off + len(model.groups)
+    for gi, g in enumerate(model.groups):
+        pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
+        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        pos += g.n_levels
+    pt["response_Intercept_c"] = (np.asarray(x[pos]), np.array([pos]))
+    off_r = pos + 1
+    rpri = [model.priors[f"response: {nm}"] for nm in model.r_names]
+    for name, idx in zip(
+        ("rcoef_raw", "rcoef_raw_t", "rcoef_raw_l"), coef_groups(rpri), strict=True
+    ):
+        if idx:
+            ii = off_r + np.asarray(idx)
+            pt[name] = (x[ii], ii)
+    off_l = off_r + kr
+    pt["lambda"] = (np.asarray(x[off_l]), np.array([off_l]))
+    pt["sd_response_log__"] = (np.asarray(x[off_l + 1]), np.array([off_l + 1]))
+    n_sh = fast.n_dim - (off_l + 2)
+    pt["z_response"] = (x[off_l + 2 :], np.arange(off_l + 2, off_l + 2 + n_sh))
+    return pt
+
+
+JOINT_CASES = {
+    "default": ("logit", None),
+    "probit-priors": (
+        "probit",
+        {
+            "cutpoints": Prior("normal", sigma=3.0),
+            "lambda": Prior("studentt", nu=4.0, sigma=0.5),
+            "response: pressure[T.low]": Prior("laplace", sigma=0.7),
+            "sd_response": Prior("lognormal", mu=-0.5, sigma=0.5),
+            "response_Intercept": Prior("studentt", nu=3.0, mu=0.2, sigma=2.0),
+            "x1": Prior("laplace", sigma=0.5),
+        },
+    ),
+    "cloglog": ("cloglog", {"sd": Prior("halfstudentt", nu=3.0, sigma=1.0)}),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(JOINT_CASES, "probit-priors"))
+def test_fast_joint_matches_pytensor(sim444, case):
+    link, priors = JOINT_CASES[case]
+    rng = np.random.default_rng(9)
+    non = sim444.sample(n=150, replace=True, random_state=rng).reset_index(drop=True)
+    non["y"] = pd.Series([None] * len(non), dtype=sim444["y"].dtype)
+    frame = pd.concat(
+        [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
+    )
+    m = bayes.JointResponse(
+        "y ~ x1 + pressure + (1 | municipality) + (1 | area)",
+        "~ pressure + size",
+        frame,
+        priors=priors,
+        link=link,
+    )
+    assert _fastlogp.FastJoint.supports(m)
+    fast = _fastlogp.FastJoint(m)
+    check_against_graph(m, n_points=3, scale=0.5, seed=2, fast=fast, to_point=_joint_point)

@@ -143,6 +143,12 @@ def test_binomial_bad_input(sim444):
         bayes.Logistic("k ~ pressure", agg.assign(n="many"), trials="n")
 
 
+def test_binomial_all_failures_names_the_column(sim444):
+    agg = cells(sim444).assign(k=0)
+    with pytest.raises(DataError, match=r"outcome 'k' has only one observed category"):
+        bayes.Logistic("cbind(k, n - k) ~ pressure", agg)
+
+
 def test_binomial_missing_rows_are_counted(sim444):
     agg = cells(sim444).astype({"n": float})
     agg.loc[[0, 5], "n"] = np.nan
