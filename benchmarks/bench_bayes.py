@@ -25,6 +25,10 @@ Reported: wall seconds and the minimum bulk ESS over thresholds / intercept, coe
 and the group SD, per wall second. The machine is shared, so compare the ratios printed by
 one run rather than absolute seconds.
 
+``--gradient`` instead times one log-density-and-gradient evaluation of the Numba kernel and
+of the PyTensor C-compiled graph of the same model in one process (the choice the issue asks
+to measure).
+
 Run:  /work/devenv/bin/python benchmarks/bench_bayes.py [--case sim444] \
           [--configs civmodels-nutpie,bambi]
 """
@@ -171,12 +175,49 @@ def worker(config: str, case: str) -> dict:
     return out
 
 
+def gradient_cost(case: str, repeats: int = 300) -> dict:
+    """Microseconds per log-density-and-gradient evaluation, Numba kernel vs the PyTensor
+    C-compiled graph, in one process at the same random points (load affects both alike)."""
+    import warnings
+
+    import numpy as np
+
+    warnings.simplefilter("ignore")
+    sys.path.insert(0, str(ROOT))
+    from civmodels import bayes
+    from civmodels.bayes import _backend
+
+    df, cls_name, formula, kw, _, _, _ = _case(case)
+    cls = getattr(bayes, cls_name)
+    model = cls(*formula, df, **kw) if isinstance(formula, tuple) else cls(formula, df, **kw)
+    fast = model._compile("nutpie")
+    graph = _backend.compile_model(model.build_model())
+    assert fast.n_dim == graph.n_dim
+    rng = np.random.default_rng(0)
+    xs = rng.normal(0, 0.3, (repeats, fast.n_dim))
+    out = {"case": case, "n_dim": fast.n_dim}
+    for name, comp in (("numba_us", fast), ("pytensor_us", graph)):
+        comp.logp_dlogp(xs[0])  # warm-up
+        t0 = time.perf_counter()
+        for x in xs:
+            comp.logp_dlogp(x)
+        out[name] = (time.perf_counter() - t0) / repeats * 1e6
+    out["ratio"] = out["pytensor_us"] / out["numba_us"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--worker")
     ap.add_argument("--case", default="sim444")
     ap.add_argument("--configs", default=",".join(CONFIGS[:2]))
+    ap.add_argument(
+        "--gradient", action="store_true", help="cost per gradient, Numba vs PyTensor graph"
+    )
     args = ap.parse_args()
+    if args.gradient:
+        print(json.dumps(gradient_cost(args.case)))
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.case)))
         return
