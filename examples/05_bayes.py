@@ -60,7 +60,10 @@ bres.ppc_plot(random_seed=1)
 # %%
 item = "mot_cost_effectiveness"
 f = f"{item} ~ size_group + pressure_high + bloc + region + area + (1 | municipality)"
-ores = cm.bayes.Ordinal(f, survey).fit(draws=500, tune=500, chains=2, random_seed=2)
+with warnings.catch_warnings():
+    # short demo chains: R-hat / ESS checks may (rightly) ask for more draws
+    warnings.simplefilter("ignore", SamplingWarning)
+    ores = cm.bayes.Ordinal(f, survey).fit(draws=500, tune=500, chains=2, random_seed=2)
 print(ores.summary().to_markdown())
 
 # %%
