@@ -401,6 +401,16 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
             info["Group weights"] = f"{m.group_weights_name} (sampling weights of {groups})"
         return info
 
+    def _se_type(self) -> str:
+        """The standard-error description of the summary (``Summary.stats["se_type"]``)."""
+        if self.cov_type == "cluster" and self.n_clusters is not None:
+            kind = "sampling weights, " if self.pseudo else ""
+            return (
+                f"cluster-robust sandwich by group ({kind}{self.n_clusters} clusters, G/(G-1); "
+                f"t with {self.n_clusters - 1} df)"
+            )
+        return "inverse observed information (marginal likelihood)"
+
     def _summary(
         self, title: str, blocks: dict[str, pd.DataFrame], level: float, notes: list[str]
     ) -> Summary:
@@ -411,7 +421,7 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
             info=self._info(),
             blocks=blocks,
             notes=(*self._notes(), *notes),
-            stats=model_stats(self, se_type="inverse observed information (marginal likelihood)"),
+            stats=model_stats(self, se_type=self._se_type()),
         )
 
     def __repr__(self) -> str:

@@ -8,11 +8,12 @@ fitted, so importing it is cheap. Version-specific sampler and ArviZ code lives 
 
 from __future__ import annotations
 
+from ..nonresponse.poststratification import Poststratified
 from ._battery import Battery, BatteryResult
 from ._joint import JointResponse, JointResult
 from ._models import Logistic, Ordinal
 from ._priors import Prior
-from ._results import BayesResult, Poststratification, compare
+from ._results import BayesResult, compare
 
 __all__ = [
     "Battery",
@@ -22,7 +23,7 @@ __all__ = [
     "JointResult",
     "Logistic",
     "Ordinal",
-    "Poststratification",
+    "Poststratified",
     "Prior",
     "compare",
 ]

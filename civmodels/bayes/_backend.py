@@ -19,7 +19,8 @@ choice is measured in ``benchmarks/bench_bayes.py``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,8 @@ import numpy as np
 from ..exceptions import SamplingWarning, SpecificationError
 
 # Notices the backends print on import that say nothing about the user's model: ArviZ 0.2x
-# announces its 1.0 refactor once a day, and PyTensor warns when it finds no BLAS to link.
+# announces its 1.0 refactor once a day, and PyTensor warns when it finds no BLAS to link
+# (at its first compilation; _quiet_import triggers that check while the notice is silenced).
 _IMPORT_NOTICES = (
     (FutureWarning, r"(?s).*ArviZ is undergoing a major refactor"),
     (UserWarning, r"(?s).*PyTensor could not link to a BLAS"),
@@ -42,7 +44,14 @@ def _quiet_import(name: str) -> Any:
     with warnings.catch_warnings():
         for category, pattern in _IMPORT_NOTICES:
             warnings.filterwarnings("ignore", message=pattern, category=category)
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
+        if name.startswith(("pytensor", "pymc")):
+            # PyTensor looks for a BLAS lazily, at the first C compilation, and warns then;
+            # resolve the setting here, where the notice is silenced (the result is cached)
+            import pytensor
+
+            _ = pytensor.config.blas__ldflags
+        return module
 
 
 def import_pymc() -> Any:
@@ -86,8 +95,9 @@ def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
     ``x`` is the flat vector of unconstrained free parameters.
     """
     import pytensor
-    import pytensor.tensor as pt
     from pymc.pytensorf import compile as pm_compile
+
+    pt = import_pytensor_tensor()
 
     ip = model.initial_point()
     value_vars = [model.rvs_to_values[rv] for rv in model.free_RVs]
@@ -141,7 +151,10 @@ def sample(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS; return ``(draws, stats)`` as dicts of arrays shaped ``(chain, draw, ...)``.
 
-    ``stats`` holds at least ``diverging`` (bool) and ``tree_depth``.
+    ``stats`` holds ArviZ's names of the NUTS statistics the sampler provides (nutpie and
+    PyMC give all of ``lp``, ``energy``, ``energy_error``, ``diverging``, ``tree_depth``,
+    ``reached_max_treedepth``, ``step_size``, ``step_size_bar``, ``n_steps`` and
+    ``acceptance_rate``).
     """
     if not 0 < float(target_accept) < 1:
         raise SpecificationError(f"target_accept must be in (0, 1), got {target_accept!r}")
@@ -205,13 +218,7 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         target_accept=float(target_accept),
     )
     out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
-    st = trace.sample_stats
-    stats = {
-        "diverging": np.asarray(st["diverging"].values, bool),
-        "tree_depth": np.asarray(st["depth"].values),
-        "step_size": np.asarray(st["step_size"].values),
-    }
-    return out, stats
+    return out, _stats(trace.sample_stats, _NUTPIE_STATS)
 
 
 def _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accept):
@@ -234,13 +241,50 @@ def _sample_pymc(compiled, draws, tune, chains, random_seed, cores, target_accep
             idata_kwargs={"log_likelihood": False},
         )
     out = {n: np.asarray(idata.posterior[n].values) for n in compiled.names}
-    st = idata.sample_stats
-    stats = {
-        "diverging": np.asarray(st["diverging"].values, bool),
-        "tree_depth": np.asarray(st["tree_depth"].values),
-        "step_size": np.asarray(st["step_size"].values),
-    }
-    return out, stats
+    return out, _stats(idata.sample_stats, {n: n for n in _STAT_NAMES})
+
+
+# ArviZ's names of the NUTS statistics (what az.bfmi, az.plot_energy and az.summary read)
+_STAT_NAMES = (
+    "lp",
+    "energy",
+    "energy_error",
+    "diverging",
+    "tree_depth",
+    "reached_max_treedepth",
+    "step_size",
+    "step_size_bar",
+    "n_steps",
+    "acceptance_rate",
+)
+# nutpie 0.16's names for them
+_NUTPIE_STATS = {
+    "lp": "logp",
+    "energy": "energy",
+    "energy_error": "energy_error",
+    "diverging": "diverging",
+    "tree_depth": "depth",
+    "reached_max_treedepth": "maxdepth_reached",
+    "step_size": "step_size",
+    "step_size_bar": "step_size_bar",
+    "n_steps": "n_steps",
+    "acceptance_rate": "mean_tree_accept",
+}
+
+
+def _stats(ds: Any, names: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """The sampler's statistics under ArviZ's names; ``diverging`` is required."""
+    out: dict[str, np.ndarray] = {}
+    for ours, theirs in names.items():
+        if theirs in ds:
+            out[ours] = np.asarray(ds[theirs].values)
+    if "diverging" not in out:
+        raise RuntimeError("the sampler returned no 'diverging' statistic")
+    out["diverging"] = out["diverging"].astype(bool)
+    for flag in ("reached_max_treedepth",):
+        if flag in out:
+            out[flag] = out[flag].astype(bool)
+    return out
 
 
 def to_inference_data(
@@ -314,12 +358,46 @@ class Diagnostics:
         return out
 
 
+@contextmanager
+def _quiet_arviz() -> Iterator[None]:
+    """Silence ArviZ's logger (it logs "Shape validation failed" for a single chain) and
+    NumPy's RuntimeWarnings from constant draws; our own checks report the facts."""
+    import logging
+
+    logger = logging.getLogger("arviz")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+    finally:
+        logger.setLevel(old)
+
+
+def chain_diagnostics(arr: np.ndarray) -> list[tuple[float, float, float]]:
+    """R-hat, bulk ESS and tail ESS of each column of draws ``(chain, draw, m)``."""
+    az = import_arviz()
+
+    out = []
+    with _quiet_arviz():
+        for j in range(arr.shape[-1]):
+            x = arr[..., j]
+            out.append(
+                (
+                    float(az.rhat(x)),
+                    float(az.ess(x, method="bulk")),
+                    float(az.ess(x, method="tail")),
+                )
+            )
+    return out
+
+
 def diagnose(idata: Any, var_names: Sequence[str], diverging: np.ndarray) -> Diagnostics:
     """R-hat (rank-normalised, split), bulk and tail ESS, and divergences."""
     az = import_arviz()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with _quiet_arviz():
         rhat = az.rhat(idata, var_names=list(var_names))
         bulk = az.ess(idata, var_names=list(var_names), method="bulk")
         tail = az.ess(idata, var_names=list(var_names), method="tail")

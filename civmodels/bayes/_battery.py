@@ -18,14 +18,13 @@ from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
 from ._models import (
-    check_alpha,
     check_fit_args,
     default_coef_prior,
     new_group_effects,
     sample_posterior,
 )
-from ._priors import Prior, resolve_priors
-from ._results import BayesResult, Poststratification, _interval, ppc_figure
+from ._priors import Prior, check_cutpoint_prior, resolve_priors
+from ._results import BayesResult, mrp_from_probs, ppc_figure
 
 __all__ = ["Battery"]
 
@@ -166,7 +165,7 @@ class Battery:
             self.groups.append(GroupSpec(term.group, gc.astype(np.int64), len(levels)))
             self.group_levels[term.group] = pd.Index(levels)
         defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
-        kinds = {"cutpoints": "simplex"}
+        kinds = {"cutpoints": "cutpoints"}
         for j, name in enumerate(self.slope_names):
             defaults[name], kinds[name] = default_coef_prior(self.Xc[:, j]), "real"
         defaults["loading"], kinds["loading"] = Prior("lognormal", mu=0.0, sigma=0.5), "positive"
@@ -174,7 +173,7 @@ class Battery:
             defaults[f"sd_{g.name}"], kinds[f"sd_{g.name}"] = Prior("halfnormal"), "positive"
         aliases = {"coef": list(self.slope_names), "sd": [f"sd_{g.name}" for g in self.groups]}
         self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
-        check_alpha(self.priors["cutpoints"], len(self.categories))
+        check_cutpoint_prior(self.priors["cutpoints"], len(self.categories))
         self._compiled: Any = None
         self._outcome = "battery"
 
@@ -243,10 +242,7 @@ class Battery:
             mu = mu + gr.group_effects(self.groups, self.priors)
             eps = pm.Normal("trait_raw", 0.0, 1.0, shape=self.nobs)
             zeta = mu + eps
-            lp = self.priors["loading"]
-            loading = pm.LogNormal(
-                "loading", mu=lp.params["mu"], sigma=lp.params["sigma"], dims="item"
-            )
+            loading = gr.positive("loading", self.priors["loading"], dims="item")
             cut = gr.cutpoints("cutpoints", C, self.priors["cutpoints"], self.link, shape=(J,))
             big = pt.full((J, 1), gr.BIG)
             ext = pt.concatenate([-big, cut, big], axis=1)
@@ -258,7 +254,13 @@ class Battery:
             pm.Potential("loglik", ll.sum())
         return model
 
-    def _compile(self):
+    def _compile(self, sampler: str = "pymc"):
+        from . import _fastlogp
+
+        if sampler == "nutpie" and _fastlogp.FastBattery.supports(self):
+            if getattr(self, "_compiled_fast", None) is None:
+                self._compiled_fast = _fastlogp.compile_fast_battery(self)
+            return self._compiled_fast
         if self._compiled is None:
             from . import _backend
 
@@ -268,20 +270,7 @@ class Battery:
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         S = raw["loading"].shape[0]
         k = len(self.slope_names)
-        pri = [self.priors[n] for n in self.slope_names]
-        if k:
-            mu = np.array([p.params["mu"] for p in pri])
-            sg = np.array([p.params["sigma"] for p in pri])
-            t_idx = [i for i, p in enumerate(pri) if p.dist == "studentt"]
-            z = np.zeros((S, k))
-            n_idx = [i for i in range(k) if i not in t_idx]
-            if t_idx:
-                z[:, t_idx] = raw["coef_raw_t"]
-            if n_idx:
-                z[:, n_idx] = raw["coef_raw"]
-            coef = mu + sg * z
-        else:
-            coef = np.zeros((S, 0))
+        coef = num.coef_from_raw(raw, [self.priors[n] for n in self.slope_names])
         shift = coef @ self.x_mean if k else np.zeros(S)
         out = {"coef": coef, "loading": raw["loading"]}
         # thresholds for x = 0 (sampled ones refer to centred covariates)
@@ -345,7 +334,7 @@ class Battery:
         check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
         return sample_posterior(
             self,
-            self._compile(),
+            self._compile("pymc" if sampler == "nutpie-pytensor" else sampler),
             BatteryResult,
             draws=draws,
             tune=tune,
@@ -381,22 +370,15 @@ class BatteryResult(BayesResult):
 
         m = self.model
         tab = self.to_frame(level)
-        rows = {}
-        for g in m.groups:
-            d = self._post[f"sd_{g.name}"]
-            lo, hi = _interval(d, level)
-            rows[f"sd({g.name})"] = {
-                "mean": d.mean(),
-                "sd": d.std(ddof=1),
-                "lower": lo,
-                "upper": hi,
-            }
         items = pd.DataFrame({"answered": m.n_answered, "ved_ikke": m.dont_know}, index=m.items)
         blocks = {
             "Latent trait regression": tab.loc[m.slope_names],
             "Loadings": tab.loc[[f"loading[{it}]" for it in m.items]],
             "Thresholds": tab.loc[m.threshold_names()],
-            "Random effects": pd.DataFrame(rows).T,
+            "Random effects": self._sd_table(
+                [(f"sd({g.name})", self._post[f"sd_{g.name}"], g.n_levels) for g in m.groups],
+                level,
+            ),
             "Items": items,
         }
         dg = self.diagnostics
@@ -436,26 +418,41 @@ class BatteryResult(BayesResult):
             raise ValueError(f"item must be one of {self.model.items}, got {item!r}")
         return self.model.items.index(item)
 
-    def poststratify(self, frame, by=None, *, item=None, weights=None, level=0.9, random_seed=None):
-        """MRP for one item (``item=``), or a dict item -> Poststratification for all."""
+    def poststratify(
+        self,
+        frame,
+        by=None,
+        *,
+        item=None,
+        weights=None,
+        categories=None,
+        level=0.95,
+        random_seed=None,
+    ):
+        """MRP for one item (``item=``), or a dict item -> Poststratified for all items.
+
+        Arguments and result as :meth:`BayesResult.poststratify`.
+        """
         m = self.model
         check_dataframe(frame, "frame")
         by_list = [by] if isinstance(by, str) else list(by or [])
         check_columns(frame, by_list, what="the poststratification 'by'")
-        w = np.ones(len(frame)) if weights is None else frame[weights].to_numpy(float)
         rng = np.random.default_rng(random_seed)
         probs = m.item_probs(self._post, frame, rng)
-        if item is not None:
-            j = self._item_index(item)
-            return Poststratification._from_probs(
-                probs[:, :, j, :], m.categories, frame, by_list, w, level
+        items = list(m.items) if item is None else [m.items[self._item_index(item)]]
+        out = {
+            it: mrp_from_probs(
+                probs[:, :, m.items.index(it), :],
+                m.categories,
+                frame,
+                by_list,
+                weights,
+                categories,
+                level,
             )
-        return {
-            it: Poststratification._from_probs(
-                probs[:, :, j, :], m.categories, frame, by_list, w, level
-            )
-            for j, it in enumerate(m.items)
+            for it in items
         }
+        return out[items[0]] if item is not None else out
 
     def ppc_plot(
         self,

@@ -20,13 +20,12 @@ from . import _numeric as num
 from ._graph import GroupSpec
 from ._models import (
     INTERCEPT_SCALE,
-    check_alpha,
     check_fit_args,
     default_coef_prior,
     new_group_effects,
     sample_posterior,
 )
-from ._priors import Prior, resolve_priors
+from ._priors import Prior, check_cutpoint_prior, resolve_priors
 from ._results import BayesResult, _interval
 
 __all__ = ["JointResponse"]
@@ -157,7 +156,7 @@ class JointResponse:
         # the contract pieces BayesResult reads
         self.frame = SimpleNamespace(data=kept.iloc[self.obs_rows], missing=self.missing)
         defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
-        kinds = {"cutpoints": "simplex"}
+        kinds = {"cutpoints": "cutpoints"}
         for j, n in enumerate(self.slope_names):
             defaults[n], kinds[n] = default_coef_prior(self.Xc[:, j]), "real"
         for g in self.groups:
@@ -174,7 +173,7 @@ class JointResponse:
             "sd": [f"sd_{g.name}" for g in self.groups] + ["sd_response"],
         }
         self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
-        check_alpha(self.priors["cutpoints"], len(self.categories))
+        check_cutpoint_prior(self.priors["cutpoints"], len(self.categories))
         self._compiled: Any = None
 
     @property
@@ -276,7 +275,13 @@ class JointResponse:
             pm.Potential("loglik", ll_y.sum() + ll_r.sum())
         return model
 
-    def _compile(self):
+    def _compile(self, sampler: str = "pymc"):
+        from . import _fastlogp
+
+        if sampler == "nutpie" and _fastlogp.FastJoint.supports(self):
+            if getattr(self, "_compiled_fast", None) is None:
+                self._compiled_fast = _fastlogp.compile_fast_joint(self)
+            return self._compiled_fast
         if self._compiled is None:
             from . import _backend
 
@@ -284,21 +289,7 @@ class JointResponse:
         return self._compiled
 
     def _vec(self, raw, prefix, names, slot) -> np.ndarray:
-        S = raw["lambda"].shape[0]
-        k = len(names)
-        if not k:
-            return np.zeros((S, 0))
-        pri = [self.priors[slot(n)] for n in names]
-        mu = np.array([p.params["mu"] for p in pri])
-        sg = np.array([p.params["sigma"] for p in pri])
-        t_idx = [i for i, p in enumerate(pri) if p.dist == "studentt"]
-        n_idx = [i for i in range(k) if i not in t_idx]
-        z = np.zeros((S, k))
-        if t_idx:
-            z[:, t_idx] = raw[f"{prefix}_raw_t"]
-        if n_idx:
-            z[:, n_idx] = raw[f"{prefix}_raw"]
-        return mu + sg * z
+        return num.coef_from_raw(raw, [self.priors[slot(n)] for n in names], prefix)
 
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         coef = self._vec(raw, "coef", self.slope_names, lambda n: n)
@@ -358,7 +349,7 @@ class JointResponse:
         check_fit_args(draws, tune, chains, sampler)  # before compiling: fail fast
         return sample_posterior(
             self,
-            self._compile(),
+            self._compile("pymc" if sampler == "nutpie-pytensor" else sampler),
             JointResult,
             draws=draws,
             tune=tune,
@@ -408,20 +399,11 @@ class JointResult(BayesResult):
             for k, v in base.blocks.items()
         }
         blocks["Response model"] = tab.loc[rnames]
-        d = self._post["sd_response"]
-        lo, hi = _interval(d, level)
-        re = blocks.get("Random effects", pd.DataFrame())
-        extra = pd.DataFrame(
-            {
-                "mean": [d.mean()],
-                "sd": [d.std(ddof=1)],
-                "lower": [lo],
-                "upper": [hi],
-                "levels": [len(m.group_levels[m.shared])],
-            },
-            index=["sd(response)"],
+        re = blocks.get("Random effects")
+        extra = self._sd_table(
+            [("sd(response)", self._post["sd_response"], len(m.group_levels[m.shared]))], level
         )
-        blocks["Random effects"] = pd.concat([re, extra])
+        blocks["Random effects"] = extra if re is None else pd.concat([re, extra])
         info = dict(base.info)
         info["Positions (frame)"] = m.nobs
         info["Respondents with outcome"] = len(m.y)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -12,12 +13,12 @@ import pandas as pd
 
 from .._links import LINKS
 from .._validation import check_positive_int
-from ..exceptions import SpecificationError
+from ..exceptions import DataError, SpecificationError
 from ..formula import ModelFrame
 from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
-from ._priors import Prior, resolve_priors
+from ._priors import Prior, check_cutpoint_prior, draw_ordered, resolve_priors
 
 __all__ = ["Logistic", "Ordinal"]
 
@@ -124,16 +125,6 @@ def new_group_effects(
     return total
 
 
-def check_alpha(prior: Prior, n_categories: int) -> None:
-    """The Dirichlet concentration must be a scalar or one value per category."""
-    alpha = np.asarray(prior.params["alpha"], float)
-    if alpha.ndim > 1 or (alpha.ndim == 1 and alpha.size != n_categories):
-        raise SpecificationError(
-            f"cutpoints prior alpha has {alpha.size} values; give a scalar or one value per "
-            f"outcome category ({n_categories})"
-        )
-
-
 class _Hierarchical:
     """Shared machinery: model frame, centring, group factors, priors, compile cache."""
 
@@ -154,7 +145,7 @@ class _Hierarchical:
         self.formula = formula
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = ModelFrame(formula, data, outcome=self._outcome, intercept=self._intercept)
+            frame = self._model_frame(formula, data)
         self._empty_categories: list = []
         for w in caught:
             if "no observations" in str(w.message) and self._outcome == "ordinal":
@@ -162,6 +153,8 @@ class _Hierarchical:
             warnings.warn(w.message, w.category, stacklevel=2)
         self.frame = frame
         self.y = frame.y
+        self.trials = np.ones(len(self.y))
+        self.binomial = False
         self.categories = list(frame.categories)
         if self._outcome == "ordinal":
             self._restore_empty_categories(frame)
@@ -180,8 +173,11 @@ class _Hierarchical:
         defaults, kinds, aliases = self._default_priors()
         self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
         if "cutpoints" in self.priors:
-            check_alpha(self.priors["cutpoints"], self.n_categories)
+            check_cutpoint_prior(self.priors["cutpoints"], self.n_categories)
         self._compiled: Any = None
+
+    def _model_frame(self, formula: str, data: pd.DataFrame) -> ModelFrame:
+        return ModelFrame(formula, data, outcome=self._outcome, intercept=self._intercept)
 
     # -- priors -----------------------------------------------------------------------
     def _default_priors(self):
@@ -189,7 +185,7 @@ class _Hierarchical:
         kinds: dict[str, str] = {}
         if self._outcome == "ordinal":
             defaults["cutpoints"] = Prior("dirichlet", alpha=1.0)
-            kinds["cutpoints"] = "simplex"
+            kinds["cutpoints"] = "cutpoints"
         elif self.has_intercept:
             defaults["Intercept"] = Prior("normal", mu=0.0, sigma=INTERCEPT_SCALE)
             kinds["Intercept"] = "real"
@@ -287,14 +283,14 @@ class _Hierarchical:
             else:
                 if self.has_intercept:
                     eta = eta + gr.real("Intercept_c", self.priors["Intercept"])
+                n_trials = pm.Data("trials", self.trials)
+                fail = n_trials - y
                 if self.link == "logit":
-                    ll = -pm.math.log1pexp(-(2.0 * y - 1.0) * eta)
+                    ll = -y * pm.math.log1pexp(-eta) - fail * pm.math.log1pexp(eta)
                 else:
                     p = gr.link_cdf(eta, self.link)
-                    ll = pm.math.switch(
-                        pm.math.eq(y, 1),
-                        pm.math.log(pm.math.maximum(p, 1e-300)),
-                        pm.math.log(pm.math.maximum(1.0 - p, 1e-300)),
+                    ll = y * pm.math.log(pm.math.maximum(p, 1e-300)) + fail * pm.math.log(
+                        pm.math.maximum(1.0 - p, 1e-300)
                     )
             pm.Potential("loglik", ll.sum())
         return model
@@ -302,7 +298,7 @@ class _Hierarchical:
     def _compile(self, sampler: str = "pymc") -> Any:
         from . import _backend, _fastlogp
 
-        if sampler == "nutpie" and _fastlogp.FastOrdinal.supports(self):
+        if sampler == "nutpie" and _fastlogp.FastModel.supports(self):
             if getattr(self, "_compiled_fast", None) is None:
                 self._compiled_fast = _fastlogp.compile_fast(self)
             return self._compiled_fast
@@ -313,23 +309,7 @@ class _Hierarchical:
     # -- transforms of raw draws ------------------------------------------------------------
     def _coef_from_raw(self, raw: Mapping[str, np.ndarray]) -> np.ndarray:
         """Coefficients (S, k) from the non-centred raw draws."""
-        k = len(self.slope_names)
-        s = next(iter(raw.values())).shape[0]
-        if k == 0:
-            return np.zeros((s, 0))
-        pri = [self.priors[n] for n in self.slope_names]
-        mu = np.array([p.params["mu"] for p in pri], float)
-        sigma = np.array([p.params["sigma"] for p in pri], float)
-        t_idx = [i for i, p in enumerate(pri) if p.dist == "studentt"]
-        z = np.zeros((s, k))
-        if t_idx:
-            z[:, t_idx] = raw["coef_raw_t"]
-            n_idx = [i for i in range(k) if i not in t_idx]
-            if n_idx:
-                z[:, n_idx] = raw["coef_raw"]
-        else:
-            z = raw["coef_raw"]
-        return mu + sigma * z
+        return num.coef_from_raw(raw, [self.priors[n] for n in self.slope_names])
 
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Reported parameters from flattened raw draws ``(S, ...)``."""
@@ -372,7 +352,7 @@ class _Hierarchical:
         eta = self.linear_predictor(post)
         if self._outcome == "ordinal":
             return num.ordinal_loglik(post["cutpoints"], eta, self.y, self.link)
-        return num.binary_loglik(eta, self.y, self.link)
+        return num.binary_loglik(eta, self.y, self.link, self.trials)
 
     # -- prior predictive ------------------------------------------------------------------
     def _prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -384,11 +364,13 @@ class _Hierarchical:
         out["coef"] = coef
         shift = coef @ self.x_mean if k else np.zeros(n)
         if self._outcome == "ordinal":
-            alpha = np.broadcast_to(
-                np.asarray(self.priors["cutpoints"].params["alpha"], float),
-                (self.n_categories,),
-            )
-            out["cutpoints"] = num.draw_cutpoints_prior(alpha, self.link, rng, n) + shift[:, None]
+            cp = self.priors["cutpoints"]
+            if cp.dist == "dirichlet":
+                alpha = np.broadcast_to(np.asarray(cp.params["alpha"], float), (self.n_categories,))
+                cut = num.draw_cutpoints_prior(alpha, self.link, rng, n)
+            else:
+                cut = draw_ordered(cp, self.n_categories - 1, rng, n)
+            out["cutpoints"] = cut + shift[:, None]
         elif self.has_intercept:
             out["Intercept"] = self.priors["Intercept"].draw(rng, (n,)) - shift
         for g in self.groups:
@@ -406,6 +388,8 @@ class _Hierarchical:
         from .._links import get_link
 
         p = get_link(self.link).cdf(eta)
+        if self.binomial:
+            return rng.binomial(self.trials.astype(np.int64)[None, :], p)
         return (rng.random(eta.shape) < p).astype(np.int64)
 
     def prior_predictive(self, draws: int = 500, random_seed: Any = None) -> Any:
@@ -468,10 +452,10 @@ class _Hierarchical:
         draws, tune, chains : int
             Posterior draws per chain, tuning steps per chain, number of chains.
         sampler : {"nutpie", "pymc", "nutpie-pytensor"}, default "nutpie"
-            ``"nutpie"``: nutpie's NUTS on the hand-written Numba log density of the
-            cumulative-logit model (logit link, normal coefficient priors, half-normal or
-            exponential SD priors), otherwise on the PyTensor C-compiled graph — the fastest
-            choice here, see ``benchmarks/bench_bayes.py``; ``"nutpie-pytensor"``: always the
+            ``"nutpie"``: nutpie's NUTS on the hand-written Numba log density (logit,
+            probit and cloglog links, every prior family), otherwise (loglog, cauchit) on
+            the PyTensor C-compiled graph — the fastest choice here, see
+            ``benchmarks/bench_bayes.py``; ``"nutpie-pytensor"``: always the
             PyTensor graph; ``"pymc"``: PyMC's own NUTS.
         random_seed : int or SeedSequence, optional
             Makes the fit reproducible.
@@ -558,9 +542,142 @@ class Logistic(_Hierarchical):
 
     Default priors: ``"Intercept"`` Normal(0, 2.5) for the log-odds of an average respondent
     (covariates at their means); each coefficient Normal(0, 1 / sd(x_j)); ``"sd_<group>"``
-    HalfNormal(1). Parameters as :class:`Ordinal`; the outcome is boolean, 0/1 or a
-    two-level categorical whose second level is the event.
+    HalfNormal(1). The outcome is boolean, 0/1 or a two-level categorical whose second level
+    is the event — or binomial counts (see ``trials``).
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"yes ~ x1 + (1 | municipality)"``. For aggregated rows write the counts as
+        ``"cbind(k, n - k) ~ ..."`` (successes, trials - successes) or
+        ``"cbind(k, failures) ~ ..."``.
+    data : pandas.DataFrame
+        Not modified. Rows with missing values in used columns are dropped and counted.
+    trials : str, optional
+        Column of binomial trials; the outcome column then holds the successes (brms's
+        ``y | trials(n)``). Trials must be whole numbers >= 1 and successes whole numbers
+        between 0 and the trials.
+    priors : dict, optional
+        Slot name -> :class:`Prior`, as for :class:`Ordinal`.
+    link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
     """
 
     _outcome = "binary"
     _intercept = True
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        trials: str | None = None,
+        priors: Mapping[str, Any] | None = None,
+        link: str = "logit",
+    ) -> None:
+        self._trials_arg = trials
+        super().__init__(formula, data, priors=priors, link=link)
+        if self._counts is not None:
+            succ, n = self._counts
+            self.trials = self.frame.data[n].to_numpy(float)
+            self.y = self.frame.data[succ].to_numpy(float).round().astype(np.int64)
+            self.binomial = True
+
+    def _model_frame(self, formula: str, data: pd.DataFrame) -> ModelFrame:
+        """Bernoulli rows, or binomial counts from ``trials=`` or ``cbind(y, n - y)``."""
+        self._counts: tuple[str, str] | None = None
+        lhs, _, rhs = formula.partition("~")
+        m = re.fullmatch(r"\s*cbind\s*\((.*)\)\s*", lhs)
+        if m is None and self._trials_arg is None:
+            return super()._model_frame(formula, data)
+        from .._validation import check_columns, check_dataframe
+
+        check_dataframe(data)
+        if m is not None:
+            if self._trials_arg is not None:
+                raise SpecificationError(
+                    "give the trials either as cbind(successes, trials - successes) in the "
+                    "formula or as trials=, not both"
+                )
+            succ, n_col, fail_col = _read_cbind(m.group(1), data)
+        else:
+            succ = lhs.strip().strip("`")
+            n_col, fail_col = self._trials_arg, None
+            if not isinstance(n_col, str):
+                raise SpecificationError(f"trials must be a column name, got {n_col!r}")
+        check_columns(data, [c for c in (succ, n_col, fail_col) if c], what="the binomial outcome")
+        s_val = _count_column(data, succ, "successes")
+        if fail_col is not None:
+            n_val = s_val + _count_column(data, fail_col, "failures")
+            n_col = f"{succ} + {fail_col}"
+        else:
+            assert n_col is not None
+            n_val = _count_column(data, n_col, "trials")
+        ok = np.isfinite(s_val) & np.isfinite(n_val)
+        bad = ok & (n_val < 1)
+        if bad.any():
+            raise DataError(
+                f"trials ({n_col}) must be at least 1; {int(bad.sum())} rows have "
+                f"{n_val[bad][0]:g} (e.g. row {data.index[bad][0]!r}); drop those rows"
+            )
+        bad = ok & (s_val > n_val)
+        if bad.any():
+            raise DataError(
+                f"successes {succ!r} exceed trials ({n_col}) in {int(bad.sum())} rows (e.g. "
+                f"row {data.index[bad][0]!r}: {s_val[bad][0]:g} of {n_val[bad][0]:g})"
+            )
+        share, trials_name = "__civmodels_share__", "__civmodels_trials__"
+        work = data.assign(**{share: s_val / n_val, trials_name: n_val, "__civ_succ__": s_val})
+        try:
+            frame = ModelFrame(
+                f"{share} ~{rhs}",
+                work,
+                outcome="proportion",
+                intercept=self._intercept,
+                extra=[trials_name, "__civ_succ__"],
+            )
+        except DataError as e:  # name the user's columns, not the internal ones
+            text = str(e).replace(share, succ).replace(trials_name, n_col)
+            raise DataError(text.replace("__civ_succ__", succ)) from None
+        frame.outcome_name = succ
+        self._counts = ("__civ_succ__", trials_name)
+        return frame
+
+
+def _read_cbind(inner: str, data: pd.DataFrame) -> tuple[str, str | None, str | None]:
+    """``cbind(s, n - s)`` -> (s, n, None); ``cbind(s, f)`` -> (s, None, f)."""
+    parts = [p.strip().strip("`") for p in inner.split(",")]
+    if len(parts) != 2 or not parts[0]:
+        raise SpecificationError(
+            f"cbind({inner}) must have two arguments: cbind(successes, trials - successes) or "
+            "cbind(successes, failures)"
+        )
+    succ, second = parts
+    m = re.fullmatch(r"`?([^`\s-]+)`?\s*-\s*`?([^`\s-]+)`?", second)
+    if m is not None:
+        if m.group(2) != succ:
+            raise SpecificationError(
+                f"cbind({inner}): the second argument must be trials - {succ}, got {second!r}"
+            )
+        return succ, m.group(1), None
+    if not re.fullmatch(r"[^\s+*~()-]+", second):
+        raise SpecificationError(
+            f"cbind({inner}): the second argument must be a column of failures or "
+            f"trials - {succ}, got {second!r}"
+        )
+    return succ, None, second
+
+
+def _count_column(data: pd.DataFrame, col: str, what: str) -> np.ndarray:
+    """A column of non-negative integer counts as floats (NaN kept for the missing report)."""
+    raw = data[col]
+    if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        raise DataError(f"{what} column {col!r} must hold whole numbers, got dtype {raw.dtype}")
+    v = raw.to_numpy(float)
+    fin = np.isfinite(v)
+    bad = fin & ((v < 0) | (v != np.round(v)))
+    if bad.any():
+        raise DataError(
+            f"{what} column {col!r} must hold non-negative whole numbers; {int(bad.sum())} rows "
+            f"do not (e.g. {v[bad][0]:g} in row {data.index[bad][0]!r})"
+        )
+    return v

@@ -12,6 +12,35 @@ from scipy import special
 from .._links import get_link
 
 
+def coef_groups(priors) -> tuple[list[int], list[int], list[int]]:
+    """Indices of the coefficients with normal, Student-t and Laplace priors."""
+    kinds = [p.dist for p in priors]
+    return (
+        [i for i, d in enumerate(kinds) if d == "normal"],
+        [i for i, d in enumerate(kinds) if d == "studentt"],
+        [i for i, d in enumerate(kinds) if d == "laplace"],
+    )
+
+
+def coef_from_raw(raw, priors, prefix: str = "coef") -> np.ndarray:
+    """Coefficients ``mu + sigma * z`` (S, k) from the non-centred raw draws.
+
+    ``raw[prefix + "_raw"]``, ``raw[prefix + "_raw_t"]`` and ``raw[prefix + "_raw_l"]`` hold the
+    standard normal, Student-t and Laplace parts (see :func:`coef_groups`).
+    """
+    k = len(priors)
+    S = next(iter(raw.values())).shape[0]
+    if k == 0:
+        return np.zeros((S, 0))
+    mu = np.array([float(p.params["mu"]) for p in priors])
+    sigma = np.array([float(p.params["sigma"]) for p in priors])
+    z = np.zeros((S, k))
+    for idx, suffix in zip(coef_groups(priors), ("_raw", "_raw_t", "_raw_l"), strict=True):
+        if idx:
+            z[:, idx] = np.asarray(raw[prefix + suffix]).reshape(S, len(idx))
+    return mu + sigma * z
+
+
 def cut_from_raw(raw: np.ndarray) -> np.ndarray:
     """Ordered cutpoints from the raw scale: ``c_1 = r_1``, ``c_k = c_{k-1} + exp(r_k)``."""
     raw = np.asarray(raw, float)
@@ -56,13 +85,23 @@ def ordinal_loglik(cut: np.ndarray, eta: np.ndarray, y: np.ndarray, link: str) -
     return np.log(np.maximum(F(hi) - F(lo), 1e-300))
 
 
-def binary_loglik(eta: np.ndarray, y: np.ndarray, link: str) -> np.ndarray:
-    """Pointwise Bernoulli log-likelihood (S, n)."""
+def binary_loglik(
+    eta: np.ndarray, y: np.ndarray, link: str, trials: np.ndarray | None = None
+) -> np.ndarray:
+    """Pointwise Bernoulli or binomial log-likelihood (S, n), binomial coefficient included."""
+    if trials is None:
+        trials = np.ones(len(y))
+    y = np.asarray(y, float)[None, :]
+    fail = np.asarray(trials, float)[None, :] - y
     if link == "logit":
-        sign = 2.0 * y[None, :] - 1.0
-        return -np.logaddexp(0.0, -sign * eta)
-    p = np.clip(get_link(link).cdf(eta), 1e-300, 1 - 1e-16)
-    return np.where(y[None, :] == 1, np.log(p), np.log1p(-p))
+        out = -y * np.logaddexp(0.0, -eta) - fail * np.logaddexp(0.0, eta)
+    else:
+        p = np.clip(get_link(link).cdf(eta), 1e-300, 1 - 1e-16)
+        out = y * np.log(p) + fail * np.log1p(-p)
+    log_binom = (
+        special.gammaln(trials + 1) - special.gammaln(y[0] + 1) - special.gammaln(fail[0] + 1)
+    )
+    return out + log_binom[None, :]
 
 
 def draw_cutpoints_prior(

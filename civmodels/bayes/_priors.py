@@ -24,6 +24,7 @@ __all__ = ["Prior"]
 _FAMILIES: dict[str, tuple[frozenset[str], dict[str, float]]] = {
     "normal": (frozenset({"mu", "sigma"}), {"mu": 0.0, "sigma": 1.0}),
     "studentt": (frozenset({"nu", "mu", "sigma"}), {"nu": 3.0, "mu": 0.0, "sigma": 1.0}),
+    "laplace": (frozenset({"mu", "sigma"}), {"mu": 0.0, "sigma": 1.0}),
     "halfnormal": (frozenset({"sigma"}), {"sigma": 1.0}),
     "halfstudentt": (frozenset({"nu", "sigma"}), {"nu": 3.0, "sigma": 1.0}),
     "exponential": (frozenset({"lam"}), {"lam": 1.0}),
@@ -31,7 +32,21 @@ _FAMILIES: dict[str, tuple[frozenset[str], dict[str, float]]] = {
     "dirichlet": (frozenset({"alpha"}), {"alpha": 1.0}),
 }
 _POSITIVE = frozenset({"halfnormal", "halfstudentt", "exponential", "lognormal"})
-_REAL = frozenset({"normal", "studentt"})
+_REAL = frozenset({"normal", "studentt", "laplace"})
+_CUTPOINTS = frozenset({"dirichlet", "normal", "studentt"})
+# parameter class -> allowed families (what the error message lists)
+ALLOWED: dict[str, frozenset[str]] = {
+    "real": _REAL,
+    "positive": _POSITIVE,
+    "simplex": frozenset({"dirichlet"}),
+    "cutpoints": _CUTPOINTS,
+}
+_CLASS_NAMES = {
+    "real": "a coefficient or intercept",
+    "positive": "a standard deviation or scale",
+    "simplex": "these thresholds",
+    "cutpoints": "the thresholds",
+}
 
 
 @dataclass(frozen=True)
@@ -41,10 +56,14 @@ class Prior:
     Parameters
     ----------
     dist : str
-        Distribution family: ``"normal"``, ``"studentt"``, ``"halfnormal"``,
-        ``"halfstudentt"``, ``"exponential"``, ``"lognormal"`` or ``"dirichlet"``.
-        ``"dirichlet"`` is only valid for cutpoints, where it is the induced-Dirichlet prior
-        on the category probabilities at the centre of the data.
+        Distribution family. Coefficients and intercepts: ``"normal"``, ``"studentt"``,
+        ``"laplace"`` (double exponential; ``sigma`` is the scale *b*, SD ``sqrt(2) * b``).
+        Standard deviations and other positive scales: ``"halfnormal"``,
+        ``"halfstudentt"``, ``"exponential"``, ``"lognormal"``. Thresholds (slot
+        ``"cutpoints"``): ``"dirichlet"`` (the induced-Dirichlet prior on the category
+        probabilities at the centre of the data), or ``"normal"`` / ``"studentt"`` on each
+        ordered cutpoint (as brms's ``class = Intercept`` prior; ``mu`` and ``sigma`` may be
+        one value or one per threshold, a ``mu`` vector must be strictly increasing).
     **params : float
         Parameters of the family (``mu``, ``sigma``, ``nu``, ``lam``, ``alpha``); omitted ones
         take the family's default.
@@ -95,6 +114,8 @@ class Prior:
             return rng.normal(p["mu"], p["sigma"], size)
         if self.dist == "studentt":
             return p["mu"] + p["sigma"] * rng.standard_t(p["nu"], size)
+        if self.dist == "laplace":
+            return rng.laplace(p["mu"], p["sigma"], size)
         if self.dist == "halfnormal":
             return np.abs(rng.normal(0.0, p["sigma"], size))
         if self.dist == "halfstudentt":
@@ -183,12 +204,78 @@ def resolve_priors(
 
 
 def _check_support(prior: Prior, slot: str, kind: str) -> None:
-    ok = {
-        "real": _REAL,
-        "positive": _POSITIVE,
-        "simplex": frozenset({"dirichlet"}),
-    }[kind]
+    ok = ALLOWED[kind]
     if prior.dist not in ok:
         raise SpecificationError(
-            f"prior {prior.dist!r} is not allowed for {slot!r}; it needs one of {sorted(ok)}"
+            f"prior {prior.dist!r} is not allowed for {slot!r} ({_CLASS_NAMES[kind]}); "
+            f"allowed families: {sorted(ok)}"
         )
+
+
+def check_cutpoint_prior(prior: Prior, n_categories: int) -> None:
+    """Check a threshold prior's shape against the number of outcome categories.
+
+    Dirichlet: ``alpha`` scalar or one value per category. Normal / Student-t: ``mu`` and
+    ``sigma`` scalar or one value per threshold, and a ``mu`` vector strictly increasing
+    (the cutpoints are ordered, so a prior centred on a non-increasing sequence is a typo).
+    """
+    n_cut = n_categories - 1
+    if prior.dist == "dirichlet":
+        alpha = np.asarray(prior.params["alpha"], float)
+        if alpha.ndim > 1 or (alpha.ndim == 1 and alpha.size != n_categories):
+            raise SpecificationError(
+                f"cutpoints prior alpha has {alpha.size} values; give a scalar or one value per "
+                f"outcome category ({n_categories})"
+            )
+        return
+    for key in ("mu", "sigma"):
+        v = np.asarray(prior.params[key], float)
+        if v.ndim > 1 or (v.ndim == 1 and v.size != n_cut):
+            raise SpecificationError(
+                f"cutpoints prior {prior.dist}({key}=...) has {v.size} values; give a scalar or "
+                f"one value per threshold ({n_cut})"
+            )
+    mu = np.asarray(prior.params["mu"], float)
+    if mu.ndim == 1 and mu.size > 1 and np.any(np.diff(mu) <= 0):
+        raise SpecificationError(
+            f"cutpoints prior {prior.dist}(mu={mu.tolist()}) is not strictly increasing; the "
+            "thresholds are ordered, so give their prior means in increasing order (or one "
+            "scalar mu for all)"
+        )
+
+
+def cut_params(prior: Prior, n_cut: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``mu``, ``sigma`` (each broadcast to ``n_cut``) and ``nu`` of a Normal/Student-t
+    threshold prior (``nu`` is infinite for the normal)."""
+    mu = np.broadcast_to(np.asarray(prior.params["mu"], float), (n_cut,)).copy()
+    sigma = np.broadcast_to(np.asarray(prior.params["sigma"], float), (n_cut,)).copy()
+    nu = float(prior.params["nu"]) if prior.dist == "studentt" else np.inf
+    return mu, sigma, nu
+
+
+def draw_ordered(prior: Prior, n_cut: int, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Draws ``(size, n_cut)`` from a Normal/Student-t threshold prior restricted to ordered
+    vectors (the density the sampler uses), by rejection of unordered draws; with equal
+    parameters for every threshold this is the sorted independent draw."""
+    mu, sigma, nu = cut_params(prior, n_cut)
+
+    def raw(m: int) -> np.ndarray:
+        z = rng.standard_normal((m, n_cut)) if np.isinf(nu) else rng.standard_t(nu, (m, n_cut))
+        return mu + sigma * z
+
+    if np.all(mu == mu[0]) and np.all(sigma == sigma[0]):
+        return np.sort(raw(size), axis=1)
+    out: list[np.ndarray] = []
+    got, tries = 0, 0
+    while got < size:
+        d = raw(4 * size)
+        d = d[np.all(np.diff(d, axis=1) > 0, axis=1)]
+        out.append(d)
+        got += len(d)
+        tries += 1
+        if tries > 200:
+            raise SpecificationError(
+                f"the cutpoints prior {prior.describe()} puts almost no mass on ordered "
+                "thresholds; space the mu values further apart or shrink sigma"
+            )
+    return np.concatenate(out)[:size]

@@ -10,13 +10,14 @@ import pandas as pd
 
 from .._validation import check_columns, check_dataframe
 from ..exceptions import DataError
+from ..nonresponse.poststratification import Poststratified
 from ..results import Summary, SummaryDisplay, model_stats
 from . import _backend
 from . import _numeric as num
 
 _SUMMARY_COLUMNS = {"mean": "estimate", "sd": "std_error", "lower": "ci_lower", "upper": "ci_upper"}
 
-__all__ = ["BayesResult", "Poststratification"]
+__all__ = ["BayesResult"]
 
 
 def _flatten(a: np.ndarray) -> np.ndarray:
@@ -134,18 +135,23 @@ class BayesResult(SummaryDisplay):
             dtype=float,
         )
 
-    def random_effects(self, group: str, level: float = 0.9) -> pd.DataFrame:
-        """Posterior mean, SD and equal-tailed interval of each group's effect."""
+    def random_effects(self, group: str, level: float = 0.95) -> pd.DataFrame:
+        """Posterior mean, SD, equal-tailed interval, R-hat and bulk/tail ESS of each
+        group's effect."""
         if group not in {g.name for g in self.model.groups}:
             raise KeyError(
                 f"no random term for {group!r}; groups are {[g.name for g in self.model.groups]}"
             )
         d = self._post[f"re_{group}"]
         lo, hi = _interval(d, level)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {"mean": d.mean(0), "sd": d.std(0, ddof=1), "lower": lo, "upper": hi},
             index=pd.Index(self.model.group_levels[group], name=group),
         )
+        diag = self._chain_diagnostics(d)
+        for col in diag.columns:
+            out[col] = diag[col].to_numpy()
+        return out
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Equal-tailed credible intervals (columns ``lower``, ``upper``)."""
@@ -165,21 +171,55 @@ class BayesResult(SummaryDisplay):
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Mean, SD, interval, R-hat and bulk/tail ESS per parameter."""
-        az = _backend.import_arviz()
-
         ci = self.conf_int(level)
         out = pd.DataFrame({"mean": self.params, "sd": self.std_errors})
         out["lower"], out["upper"] = ci["lower"], ci["upper"]
         d = self._param_draws()
-        arr = d.to_numpy().reshape(*self._shape, -1)
-        rhat, bulk, tail = [], [], []
-        for j in range(arr.shape[-1]):
-            x = arr[..., j]
-            rhat.append(float(az.rhat(x)))
-            bulk.append(float(az.ess(x, method="bulk")))
-            tail.append(float(az.ess(x, method="tail")))
-        out["r_hat"], out["ess_bulk"], out["ess_tail"] = rhat, bulk, tail
+        diag = self._chain_diagnostics(d.to_numpy())
+        for col in diag.columns:
+            out[col] = diag[col].to_numpy()
         return out
+
+    def _chain_diagnostics(self, flat: np.ndarray) -> pd.DataFrame:
+        """R-hat and bulk/tail ESS of each column of flattened draws ``(S, m)``."""
+        arr = np.asarray(flat, float).reshape(*self._shape, -1)
+        return pd.DataFrame(
+            _backend.chain_diagnostics(arr), columns=["r_hat", "ess_bulk", "ess_tail"]
+        )
+
+    def _sd_table(
+        self, entries: Sequence[tuple[str, np.ndarray, int]], level: float
+    ) -> pd.DataFrame:
+        """The "Random effects" block: one row per group SD (label, flat draws, number of
+        levels) with its interval and diagnostics, plus the worst R-hat and smallest bulk ESS
+        over that group's effects; counts are integers."""
+        rows = []
+        for label, d, n_levels in entries:
+            lo, hi = _interval(d, level)
+            diag = self._chain_diagnostics(d[:, None]).iloc[0]
+            re_name = "re_" + label[3:-1]
+            worst_rhat, min_ess = np.nan, np.nan
+            if re_name in self._post:
+                re_diag = self._chain_diagnostics(self._post[re_name])
+                worst_rhat = float(re_diag["r_hat"].max())
+                min_ess = float(re_diag["ess_bulk"].min())
+            rows.append(
+                {
+                    # the shared Summary contract's names (posterior mean and SD, limits)
+                    "estimate": float(d.mean()),
+                    "std_error": float(d.std(ddof=1)),
+                    "ci_lower": float(lo),
+                    "ci_upper": float(hi),
+                    "r_hat": diag["r_hat"],
+                    "ess_bulk": diag["ess_bulk"],
+                    "ess_tail": diag["ess_tail"],
+                    "n_levels": int(n_levels),
+                    "max r_hat (effects)": worst_rhat,
+                    "min ess_bulk (effects)": min_ess,
+                }
+            )
+        out = pd.DataFrame(rows, index=[e[0] for e in entries])
+        return out.astype({"n_levels": "int64"}) if len(out) else out
 
     def summary(self, level: float = 0.95) -> Summary:
         """Posterior summary: thresholds, coefficients, group SDs, diagnostics and priors."""
@@ -193,18 +233,10 @@ class BayesResult(SummaryDisplay):
         else:
             blocks["Coefficients"] = tab
         if m.groups:
-            rows = {}
-            for g in m.groups:
-                d = self._post[f"sd_{g.name}"]
-                lo, hi = _interval(d, level)
-                rows[f"sd({g.name})"] = {
-                    "estimate": d.mean(),
-                    "std_error": d.std(ddof=1),
-                    "ci_lower": lo,
-                    "ci_upper": hi,
-                    "n_levels": g.n_levels,
-                }
-            blocks["Random effects"] = pd.DataFrame(rows).T
+            blocks["Random effects"] = self._sd_table(
+                [(f"sd({g.name})", self._post[f"sd_{g.name}"], g.n_levels) for g in m.groups],
+                level,
+            )
         dg = self.diagnostics
         info = {
             "Formula": m.formula,
@@ -335,16 +367,18 @@ class BayesResult(SummaryDisplay):
         by: str | Sequence[str] | None = None,
         *,
         weights: str | None = None,
-        level: float = 0.9,
+        categories: Sequence[Any] | None = None,
+        level: float = 0.95,
         random_seed: Any = None,
-    ) -> Poststratification:
+    ) -> Poststratified:
         """Multilevel regression and poststratification over a population frame.
 
         Predicts the outcome distribution of every row of ``frame`` (e.g. all 838 positions,
         respondents and nonrespondents alike) for every posterior draw and averages over rows,
-        overall and within the levels of each ``by`` column. Group levels in the frame but not
-        in the data (a municipality with no respondent) get draws from the fitted group
-        distribution.
+        overall and within the groups of ``by``. Group levels in the frame but not in the data
+        (a municipality with no respondent) get draws from the fitted group distribution.
+        Same arguments and result as the frequentist
+        :func:`civmodels.nonresponse.poststratify`.
 
         Parameters
         ----------
@@ -352,32 +386,33 @@ class BayesResult(SummaryDisplay):
             One row per population unit, with every predictor and grouping column of the
             model (missing ones are an error). Not modified.
         by : str or list of str, optional
-            Columns of ``frame`` to break the estimates down by.
+            Frame columns defining the groups (several columns: their cross-classification);
+            an ``"overall"`` estimate is always included.
         weights : str, optional
-            Column of population weights (default: each row counts once).
-        level : float, default 0.9
+            Column of population weights or cell sizes (default: each row counts once).
+        categories : sequence, optional
+            Sum these outcome categories into one quantity (e.g. the top-two share).
+        level : float, default 0.95
             Credible interval level.
         random_seed : int, optional
             For the draws of unseen group levels.
 
         Returns
         -------
-        Poststratification
+        civmodels.nonresponse.Poststratified
+            ``table`` (``estimate``, ``std_error`` = posterior SD, ``lower``, ``upper``,
+            ``level``, ``n_frame``), posterior ``draws``, ``difference(a, b, quantity)`` with
+            ``prob_greater``, ``overall`` and ``unit_estimates`` (posterior-mean outcome
+            distribution of every frame row).
         """
         check_dataframe(frame, "frame")
         by_list = [by] if isinstance(by, str) else list(by or [])
         check_columns(frame, by_list, what="the poststratification 'by'")
-        if weights is not None:
-            check_columns(frame, [weights], what="the poststratification weights")
-            w = frame[weights].to_numpy(float)
-            if np.any(~np.isfinite(w)) or np.any(w < 0):
-                raise DataError(f"weights column {weights!r} must be finite and >= 0")
-        else:
-            w = np.ones(len(frame))
         rng = np.random.default_rng(random_seed)
         probs = self._unit_probs(frame, rng)
-        cats = [str(c) for c in self.model.categories]
-        return Poststratification._from_probs(probs, cats, frame, by_list, w, level)
+        return mrp_from_probs(
+            probs, self.model.categories, frame, by_list, weights, categories, level
+        )
 
     def _unit_probs(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         """Outcome distribution (S, n, K) of every frame row for every draw."""
@@ -437,156 +472,33 @@ def ppc_figure(
     return fig
 
 
-class Poststratification(SummaryDisplay):
-    """MRP estimates: posterior of population shares overall and by group.
+def mrp_from_probs(
+    probs: np.ndarray,
+    categories: Sequence[Any],
+    frame: pd.DataFrame,
+    by: list[str],
+    weights: str | None,
+    combine: Sequence[Any] | None,
+    level: float,
+) -> Poststratified:
+    """Poststratify posterior draws of unit outcome distributions ``(S, n, K)``."""
+    from dataclasses import replace
 
-    Attributes
-    ----------
-    overall : pandas.DataFrame
-        Per category: posterior mean, SD and interval of the population share.
-    by : dict of str to pandas.DataFrame
-        Per ``by`` column: rows (level, category) with mean, sd, lower, upper.
-    unit_probs : pandas.DataFrame
-        Posterior-mean outcome distribution of every frame row.
-    """
+    from ..nonresponse.poststratification import poststratify
 
-    level: float
-    categories: list[str]
-    unit_probs: pd.DataFrame
-    overall: pd.DataFrame
-    by: dict[str, pd.DataFrame]
-    n_units: int
-    _overall: np.ndarray
-    _by: dict[str, tuple[list[str], np.ndarray]]
-
-    @classmethod
-    def _from_probs(
-        cls,
-        probs: np.ndarray,
-        categories: list[str],
-        frame: pd.DataFrame,
-        by_list: list[str],
-        w: np.ndarray,
-        level: float,
-    ) -> Poststratification:
-        self = object.__new__(cls)
-        self.level = level
-        self.categories = list(categories)
-        self.unit_probs = pd.DataFrame(probs.mean(0), index=frame.index, columns=self.categories)
-        wsum = w.sum()
-        self._overall = np.einsum("snk,n->sk", probs, w) / wsum
-        self.overall = self._table(self._overall[:, None, :], ["all"], "population")
-        self._by = {}
-        self.by = {}
-        for col in by_list:
-            codes, levels = pd.factorize(frame[col], sort=True)
-            if (codes < 0).any():
-                raise DataError(
-                    f"frame column {col!r} has {int((codes < 0).sum())} missing values; "
-                    "fill or drop them before poststratifying"
-                )
-            G = len(levels)
-            W = np.zeros((len(codes), G))
-            W[np.arange(len(codes)), codes] = w
-            tot = W.sum(0)
-            draws = np.einsum("snk,ng->sgk", probs, W) / np.where(tot > 0, tot, 1)[None, :, None]
-            labels = [str(v) for v in levels]
-            self._by[col] = (labels, draws)
-            self.by[col] = self._table(draws, labels, col)
-        self.n_units = len(frame)
-        return self
-
-    def _table(self, draws: np.ndarray, labels: list[str], name: str) -> pd.DataFrame:
-        lo, hi = _interval(draws, self.level)
-        rows = []
-        for g, lab in enumerate(labels):
-            for k, cat in enumerate(self.categories):
-                rows.append(
-                    (
-                        lab,
-                        cat,
-                        draws[:, g, k].mean(),
-                        draws[:, g, k].std(ddof=1),
-                        lo[g, k],
-                        hi[g, k],
-                    )
-                )
-        out = pd.DataFrame(rows, columns=[name, "category", "mean", "sd", "lower", "upper"])
-        if name == "population":
-            return out.drop(columns=name).set_index("category")
-        return out.set_index([name, "category"])
-
-    def draws(self, by: str | None = None) -> tuple[list[str], np.ndarray]:
-        """Level labels and posterior draws ``(S, n_levels, n_categories)`` of the shares."""
-        if by is None:
-            return ["all"], self._overall[:, None, :]
-        if by not in self._by:
-            raise KeyError(f"no breakdown by {by!r}; available: {list(self._by)}")
-        return self._by[by]
-
-    def difference(
-        self, by: str, a: Any, b: Any, category: Any, *, at_least: bool = False
-    ) -> pd.Series:
-        """Posterior of the difference in a category's share between two levels of ``by``.
-
-        Parameters
-        ----------
-        by : str
-            A breakdown column.
-        a, b : level labels
-            The difference is ``share(a) - share(b)``.
-        category : category label
-            E.g. ``"Meget vigtigt"``.
-        at_least : bool, default False
-            Use the share at or above ``category`` (e.g. 'Vigtigt' or more) instead.
-
-        Returns
-        -------
-        pandas.Series
-            ``mean``, ``lower``, ``upper`` of the difference and ``prob_greater`` = P(a > b).
-        """
-        labels, d = self.draws(by)
-        la, lb, cat = str(a), str(b), str(category)
-        for lab in (la, lb):
-            if lab not in labels:
-                raise KeyError(f"{lab!r} is not a level of {by!r}; levels are {labels}")
-        if cat not in self.categories:
-            raise KeyError(f"{cat!r} is not a category; categories are {self.categories}")
-        k = self.categories.index(cat)
-        sl = slice(k, None) if at_least else slice(k, k + 1)
-        share = d[:, :, sl].sum(-1)
-        diff = share[:, labels.index(la)] - share[:, labels.index(lb)]
-        lo, hi = _interval(diff, self.level)
-        return pd.Series(
-            {"mean": diff.mean(), "lower": lo, "upper": hi, "prob_greater": (diff > 0).mean()},
-            name=f"{la} - {lb} ({'>= ' if at_least else ''}{cat})",
-        )
-
-    def summary(self) -> Summary:
-        """The population shares and those of each ``by`` group as a
-        :class:`~civmodels.results.Summary` (also the notebook display)."""
-
-        def block(tab: pd.DataFrame) -> pd.DataFrame:
-            out = tab.rename(columns=_SUMMARY_COLUMNS)
-            if isinstance(out.index, pd.MultiIndex):
-                out.index = [" | ".join(map(str, ix)) for ix in out.index]
-            return out
-
-        blocks = {"Population": block(self.overall)}
-        blocks |= {f"By {col}": block(tab) for col, tab in self.by.items()}
-        return Summary(
-            title="Multilevel regression and poststratification (MRP)",
-            info={"Frame units": self.n_units, "Interval": f"{self.level:.0%} equal-tailed"},
-            blocks=blocks,
-            notes=("Posterior means and SDs of the population shares of each category.",),
-            stats={"estimator": "bayes", "se_type": "posterior SD"},
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"Poststratification over {self.n_units} units ({self.level:.0%} intervals)\n"
-            f"{self.overall.round(3).to_string()}"
-        )
+    cats = [str(c) for c in categories]
+    ps = poststratify(
+        np.moveaxis(probs, 0, 1),
+        frame,
+        by=by or None,
+        weights=weights,
+        categories=combine,
+        level=level,
+        quantities=cats,
+        posterior=True,
+    )
+    unit = pd.DataFrame(probs.mean(0), index=frame.index, columns=cats)
+    return replace(ps, unit_estimates=unit)
 
 
 def compare(results: Mapping[str, BayesResult]) -> pd.DataFrame:

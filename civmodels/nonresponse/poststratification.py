@@ -32,29 +32,67 @@ __all__ = ["Poststratified", "poststratify", "prediction_draws"]
 
 @dataclass(frozen=True, eq=False)
 class Poststratified(SummaryDisplay):
-    """Population estimates from poststratified predictions.
+    """Population estimates from poststratified predictions (frequentist or Bayesian MRP).
+
+    Returned alike by :func:`poststratify` and by the ``poststratify`` method of the Bayesian
+    results, so both are read the same way.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per (group, quantity): ``estimate``, ``std_error``, ``ci_lower``,
-        ``ci_upper`` (percentile intervals of the draws), ``n_frame`` (frame rows in the
-        group, or their summed ``weights``). Without draws the interval columns are NaN.
+        One row per (group, quantity), index ``(<by columns>..., quantity)`` (``"overall"``
+        rows first): ``estimate`` (mean over draws), ``std_error`` (SD over the draws: a
+        standard error for parameter draws, the posterior SD for posterior draws),
+        ``lower``, ``upper`` (equal-tailed percentile interval), ``level`` (its level) and
+        ``n_frame`` (frame rows in the group, or their summed ``weights``). Without draws
+        the interval columns are NaN.
     draws : pandas.DataFrame or None
-        Draws of each (group, quantity) estimate (rows = draws), for contrasts.
+        Draws of each (group, quantity) estimate (rows = draws, columns as the table's
+        index), for contrasts.
     by : tuple of str
     level : float
+    posterior : bool
+        Whether the draws are posterior draws (Bayesian MRP): :meth:`difference` then adds
+        ``prob_greater``.
+    unit_estimates : pandas.DataFrame or None
+        Mean prediction of every frame row (Bayesian MRP).
+    n_units : int
+        Rows of the frame.
     """
 
     table: pd.DataFrame
     draws: pd.DataFrame | None
     by: tuple[str, ...]
     level: float
+    posterior: bool = False
+    unit_estimates: pd.DataFrame | None = None
+    n_units: int = 0
 
     @property
     def estimate(self) -> pd.Series:
         """Point estimates (mean over draws)."""
         return self.table["estimate"]
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """The population rows of :attr:`table`, indexed by quantity."""
+        key = ("overall",) * max(1, len(self.by))
+        return self.table.loc[key] if len(key) > 1 else self.table.xs("overall", level=0)
+
+    @property
+    def quantities(self) -> list[str]:
+        """The quantities estimated (category labels, or their sum)."""
+        return list(self.table.index.get_level_values("quantity").unique())
+
+    def group_draws(self) -> tuple[list[Any], np.ndarray]:
+        """Group labels (``"overall"`` first) and draws ``(n_draws, n_groups, n_quantities)``."""
+        if self.draws is None:
+            raise DataError("no draws: the estimates were point predictions")
+        qs = self.quantities
+        groups = list(dict.fromkeys(c[:-1] for c in self.draws.columns))
+        arr = np.stack([np.column_stack([self.draws[(*g, q)] for q in qs]) for g in groups], axis=1)
+        labels = [g[0] if len(g) == 1 else g for g in groups]
+        return labels, arr
 
     def difference(self, a: Any, b: Any, quantity: str | None = None) -> pd.Series:
         """Estimate of ``group a - group b`` with its standard error and interval.
@@ -63,25 +101,45 @@ class Poststratified(SummaryDisplay):
         ----------
         a, b : group labels (tuples when ``by`` has several columns)
         quantity : str, optional
-            Which quantity (column of the predictions); needed when there are several.
+            Which quantity (e.g. a category); needed when there are several. For the share
+            at or above a category, poststratify with ``categories=[...]`` first.
+
+        Returns
+        -------
+        pandas.Series
+            ``estimate``, ``std_error``, ``lower``, ``upper``, ``level``; for posterior draws
+            also ``prob_greater`` = P(a > b).
         """
         if self.draws is None:
             raise DataError("differences need draws; pass draws or a fitted model")
-        qs = self.table.index.get_level_values("quantity").unique()
+        qs = self.quantities
         if quantity is None:
             if len(qs) > 1:
-                raise DataError(f"several quantities {list(qs)}; pass quantity=")
+                raise DataError(f"several quantities {qs}; pass quantity=")
             quantity = qs[0]
+        quantity = str(quantity)
+        if quantity not in qs:
+            raise DataError(f"{quantity!r} is not a quantity; quantities are {qs}")
         ka = (*(a if isinstance(a, tuple) else (a,)), quantity)
         kb = (*(b if isinstance(b, tuple) else (b,)), quantity)
+        levels = sorted({c[:-1] for c in self.draws.columns}, key=str)
         for k in (ka, kb):
             if k not in self.draws.columns:
-                raise DataError(f"no group/quantity {k!r}; available: {list(self.draws.columns)}")
+                raise DataError(
+                    f"no group {k[:-1]!r} for {quantity!r}; groups are {[g for g in levels]}"
+                )
         d = self.draws[ka] - self.draws[kb]
         lo, hi = np.quantile(d, [(1 - self.level) / 2, (1 + self.level) / 2])
-        return pd.Series(
-            {"estimate": d.mean(), "std_error": d.std(ddof=1), "ci_lower": lo, "ci_upper": hi}
-        )
+        out = {
+            "estimate": d.mean(),
+            "std_error": d.std(ddof=1),
+            "lower": lo,
+            "upper": hi,
+            "level": self.level,
+        }
+        if self.posterior:
+            out["prob_greater"] = float((d > 0).mean())
+        return pd.Series(out, name=f"{a} - {b} ({quantity})")
 
     def to_frame(self) -> pd.DataFrame:
         """The estimates table."""
@@ -93,18 +151,22 @@ class Poststratified(SummaryDisplay):
         if isinstance(tab.index, pd.MultiIndex):
             tab.index = [" | ".join(map(str, ix)) for ix in tab.index]
         n_draws = 0 if self.draws is None else len(self.draws)
+        kind = "posterior" if self.posterior else "parameter"
         return Summary(
             title="Poststratified population estimates",
-            info={"Groups": ", ".join(self.by) or "overall", "Draws": n_draws},
+            info={"Groups": ", ".join(self.by) or "overall", "Draws": f"{n_draws} ({kind})"},
             blocks={"Estimates": tab},
             notes=(
-                f"{self.level:.0%} percentile intervals over draws; the estimate is the mean of "
-                "the frame-weighted averages of the predictions.",
+                f"{self.level:.0%} percentile intervals over {kind} draws; the estimate is the "
+                "mean of the frame-weighted averages of the predictions.",
             ),
         )
 
     def __repr__(self) -> str:
-        return f"Poststratified(by={list(self.by)})\n{self.table.to_string()}"
+        return (
+            f"Poststratified(by={list(self.by)}, {self.level:.0%} intervals)\n"
+            f"{self.table.to_string()}"
+        )
 
 
 def prediction_draws(
@@ -207,6 +269,8 @@ def poststratify(
     level: float = 0.95,
     n_draws: int = 1000,
     random_seed: int | np.random.Generator | None = None,
+    quantities: Sequence[Any] | None = None,
+    posterior: bool = False,
 ) -> Poststratified:
     """Combine cell-level predictions over the frame into population estimates.
 
@@ -236,11 +300,18 @@ def poststratify(
         Parameter draws for a fitted result.
     random_seed : int or numpy.random.Generator, optional
         Seed of the parameter draws.
+    quantities : sequence, optional
+        Names of the last axis of an array of draws (e.g. the category labels); default
+        ``"0", "1", ...`` (``"estimate"`` for a single quantity).
+    posterior : bool, default False
+        Whether an array of draws holds posterior draws (set by the Bayesian results).
 
     Returns
     -------
     Poststratified
-        ``table`` indexed by (group..., quantity), ``draws``, ``difference(a, b)``.
+        ``table`` indexed by (group..., quantity), ``draws``, ``difference(a, b)``. The
+        Bayesian results' ``poststratify(frame, by=..., weights=..., categories=...,
+        level=0.95)`` returns the same object from posterior draws.
 
     Notes
     -----
@@ -250,6 +321,8 @@ def poststratify(
     interval their percentiles (Gelman & Little 1997; Park, Gelman & Bafumi 2004).
     """
     frame = check_dataframe(frame, "frame")
+    if not 0 < float(level) < 1:
+        raise DataError(f"level must be in (0, 1), e.g. 0.95; got {level!r}")
     bys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     check_columns(frame, bys + ([weights] if weights else []), what="poststratify()")
     if bys and frame[bys].isna().any().any():
@@ -290,6 +363,12 @@ def poststratify(
                 f"{estimates.shape}"
             )
         labels = [str(j) for j in range(P.shape[2])] if P.shape[2] > 1 else ["estimate"]
+        if quantities is not None:
+            if len(quantities) != P.shape[2]:
+                raise DataError(
+                    f"{len(quantities)} quantity names for {P.shape[2]} quantities in the draws"
+                )
+            labels = [str(q) for q in quantities]
         has_draws = P.shape[1] > 1
     elif hasattr(estimates, "params") and hasattr(estimates, "predict"):
         P = prediction_draws(estimates, frame, n_draws=n_draws, random_seed=random_seed)
@@ -332,13 +411,15 @@ def poststratify(
                 se = col.std(ddof=1)
             else:
                 lo = hi = se = np.nan
-            rows.append((*g, lab, col.mean(), se, lo, hi, tot))
+            rows.append((*g, lab, col.mean(), se, lo, hi, level, tot))
             draw_cols[(*g, lab)] = col
     names = [*(bys or ["group"]), "quantity"]
     table = pd.DataFrame(
-        rows, columns=[*names, "estimate", "std_error", "ci_lower", "ci_upper", "n_frame"]
+        rows, columns=[*names, "estimate", "std_error", "lower", "upper", "level", "n_frame"]
     ).set_index(names)
     draws = pd.DataFrame(draw_cols) if has_draws else None
     if draws is not None:
         draws.columns = pd.MultiIndex.from_tuples(list(draw_cols), names=names)
-    return Poststratified(table=table, draws=draws, by=tuple(bys), level=level)
+    return Poststratified(
+        table=table, draws=draws, by=tuple(bys), level=level, posterior=posterior, n_units=n
+    )

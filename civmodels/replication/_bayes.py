@@ -79,7 +79,7 @@ def _fit_poststratify(
     pop, _, _ = predictor_columns(task, population)
     pop["_group"] = group_of(population)
     post = res.poststratify(pop, by="_group", random_seed=seed)
-    labels, draws = post.draws("_group")
+    labels, draws = post.group_draws()
     k = _event_categories(task, frame_df["y"], family) if family == "ordinal" else [1]
     task.notes.append(
         f"MRP over {len(population)} positions; {BAYES_SETTINGS['chains']} chains x "

@@ -476,6 +476,31 @@ _SE_TYPES_DA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "modelbaserede (invers forventet information)",
         ),
         (r"robust sandwich \(HC1\)", "robuste (sandwich, HC1)"),
+        (
+            r"robust sandwich, sampling weights \((\d+) rows, n/\(n-1\)\)",
+            r"robuste (sandwich, samplingvægte, \1 rækker, n/(n-1))",
+        ),
+        (
+            r"cluster-robust sandwich, sampling weights \((\d+) clusters, G/\(G-1\)\)",
+            r"klyngerobuste (sandwich, samplingvægte, \1 klynger, G/(G-1))",
+        ),
+        (
+            r"cluster-robust sandwich by group \(sampling weights, (\d+) clusters, G/\(G-1\); "
+            r"t with (\d+) df\)",
+            r"klyngerobuste (sandwich pr. gruppe, samplingvægte, \1 klynger, G/(G-1); t med \2 df)",
+        ),
+        (
+            r"cluster-robust sandwich by group \((\d+) clusters, G/\(G-1\); t with (\d+) df\)",
+            r"klyngerobuste (sandwich pr. gruppe, \1 klynger, G/(G-1); t med \2 df)",
+        ),
+        (
+            r"design-based \(Taylor linearisation; sampling weights; df (\d+)\)",
+            r"designbaserede (Taylor-linearisering; samplingvægte; df \1)",
+        ),
+        (
+            r"design-based \(replicate weights: (.+); df (\d+)\)",
+            r"designbaserede (replikatvægte: \1; df \2)",
+        ),
         (r"cluster-robust \(CR1, (\d+) clusters\)", r"klyngerobuste (CR1, \1 klynger)"),
         (r"design-based \(Taylor linearisation\)", "designbaserede (Taylor-linearisering)"),
         (r"Taylor linearisation", "Taylor-linearisering"),

@@ -81,7 +81,8 @@ def test_battery_poststratify_and_ppc(battery_fit, battery_data):
 
     df, _ = battery_data
     ps = battery_fit.poststratify(df, by="pressure", item="mot_0", random_seed=1)
-    assert ps.n_units == len(df)
+    assert ps.n_units == len(df) and ps.level == 0.95 and ps.posterior
+    np.testing.assert_allclose(ps.overall["estimate"].sum(), 1.0, atol=1e-10)
     allps = battery_fit.poststratify(df, by="pressure", random_seed=1)
     assert set(allps) == set(ITEMS)
     fig = battery_fit.ppc_plot(n_rep=30, random_seed=1)
@@ -139,7 +140,7 @@ def test_joint_contract(joint_fit, joint_frame):
     assert "Response model" in s.blocks and "sd(response)" in s.blocks["Random effects"].index
     ps = res.poststratify(by="pressure")
     assert ps.n_units == len(joint_frame)
-    np.testing.assert_allclose(ps.overall["mean"].sum(), 1.0, atol=1e-10)
+    np.testing.assert_allclose(ps.overall["estimate"].sum(), 1.0, atol=1e-10)
 
 
 def test_joint_bad_input(joint_frame):

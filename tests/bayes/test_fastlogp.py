@@ -1,77 +1,306 @@
-"""The Numba log density of the cumulative-logit model equals the PyMC graph's."""
+"""The Numba log density of Ordinal and Logistic equals the PyMC graph's, for every prior
+family and link on the fast path (value differences and gradients to 1e-8)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from civmodels import bayes
 from civmodels.bayes import _fastlogp
+from civmodels.bayes._numeric import coef_groups
+from civmodels.bayes._priors import Prior
 
 pytestmark = pytest.mark.bayes  # numba is a core dependency, so the fast path must exist
 
+F_ORD = "y ~ x1 + region + pressure + (1 | municipality) + (1 | area)"
+F_BIN = "yes ~ x1 + region + pressure + (1 | municipality) + (1 | area)"
 
-def _to_point(model, x):
-    """Fast flat layout -> PyMC value-variable dict."""
-    k, C = len(model.slope_names), model.n_categories - 1
-    pt = {"coef_raw": x[:k], "cutpoints_raw": x[k : k + C]}
-    pos = k + C + len(model.groups)
+
+def _to_point(model, fast, x):
+    """Fast flat layout -> {graph value-variable name: (value, fast indices)}."""
+    k, C = fast.k, fast.C
+    pt: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pri = [model.priors[n] for n in model.slope_names]
+    for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
+        if idx:
+            pt[name] = (x[idx], np.asarray(idx))
+    if fast.ordinal:
+        pt["cutpoints_raw"] = (x[k : k + C], np.arange(k, k + C))
+    elif fast.n_int:
+        pt["Intercept_c"] = (np.asarray(x[k]), np.array([k]))
+    off = k + C + fast.n_int
+    pos = off + len(model.groups)
     for gi, g in enumerate(model.groups):
-        pt[f"sd_{g.name}_log__"] = np.asarray(x[k + C + gi])
-        pt[f"z_{g.name}"] = x[pos : pos + g.n_levels]
+        pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
+        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
         pos += g.n_levels
     return pt
 
 
-@pytest.mark.parametrize(
-    "priors",
-    [
-        None,
-        {
-            "sd": bayes.Prior("exponential", lam=2.0),
-            "cutpoints": bayes.Prior("dirichlet", alpha=[2.0, 1.0, 0.5, 3.0]),
-        },
-    ],
-)
-def test_fast_logp_matches_pytensor(sim444, priors):
-    f = "y ~ x1 + region + pressure + (1 | municipality) + (1 | area)"
-    model = bayes.Ordinal(f, sim444, priors=priors)
-    assert _fastlogp.FastOrdinal.supports(model)
-    fast = _fastlogp.FastOrdinal(model)
+def check_against_graph(model, n_points=4, scale=0.7, seed=0, fast=None, to_point=_to_point):
+    """Value differences and gradients of the Numba density equal the PyMC graph's."""
+    if fast is None:
+        assert _fastlogp.FastModel.supports(model)
+        fast = _fastlogp.FastModel(model)
     pm_model = model.build_model()
     logp = pm_model.compile_logp()
     dlogp = pm_model.compile_dlogp()
-    rng = np.random.default_rng(0)
     order = [v.name for v in pm_model.value_vars]
+    rng = np.random.default_rng(seed)
     ref0 = None
-    for _ in range(4):
-        x = rng.normal(0, 0.7, fast.n_dim)
+    for _ in range(n_points):
+        x = rng.normal(0, scale, fast.n_dim)
         lp, grad = fast.logp_dlogp(x)
-        pt = _to_point(model, x)
-        lp_ref = float(logp(pt))
+        pt = to_point(model, fast, x)
+        assert sorted(pt) == sorted(order)
+        vals = {n: v for n, (v, _) in pt.items()}
+        lp_ref = float(logp(vals))
         if ref0 is None:
             ref0 = (lp, lp_ref)
         # the two differ only by normalising constants
         assert lp - ref0[0] == pytest.approx(lp_ref - ref0[1], rel=1e-9, abs=1e-8)
-        g_ref = dlogp(pt)
-        sizes = {n: np.size(pt[n]) for n in order}
-        parts, start = {}, 0
+        g_ref = dlogp(vals)
+        g_ref_fast = np.empty(fast.n_dim)
+        start = 0
         for n in order:
-            parts[n] = g_ref[start : start + sizes[n]]
-            start += sizes[n]
-        g_ref_fast = np.concatenate([np.atleast_1d(parts[n]) for n in _fast_order(model)])
+            idx = pt[n][1]
+            g_ref_fast[idx] = g_ref[start : start + idx.size]
+            start += idx.size
         np.testing.assert_allclose(grad, g_ref_fast, rtol=1e-8, atol=1e-8)
 
 
-def _fast_order(model):
-    out = ["coef_raw", "cutpoints_raw"]
-    out += [f"sd_{g.name}_log__" for g in model.groups]
-    out += [f"z_{g.name}" for g in model.groups]
-    return out
+ORDINAL_CASES = {
+    "default": ("logit", None),
+    "dirichlet-alpha-exponential": (
+        "logit",
+        {
+            "sd": Prior("exponential", lam=2.0),
+            "cutpoints": Prior("dirichlet", alpha=[2, 1, 0.5, 3]),
+        },
+    ),
+    "normal-cutpoints-halft": (
+        "logit",
+        {
+            "cutpoints": Prior("normal", mu=0.0, sigma=5.0),
+            "sd": Prior("halfstudentt", nu=3.0, sigma=2.5),
+        },
+    ),
+    "normal-cutpoints-vector-lognormal": (
+        "logit",
+        {
+            "cutpoints": Prior("normal", mu=[-1.0, 0.0, 1.5], sigma=[1.0, 2.0, 1.5]),
+            "sd_municipality": Prior("lognormal", mu=-0.5, sigma=0.7),
+            "sd_area": Prior("halfnormal", sigma=0.5),
+        },
+    ),
+    "t-cutpoints-t-laplace-coefs": (
+        "logit",
+        {
+            "cutpoints": Prior("studentt", nu=4.0, mu=0.5, sigma=2.0),
+            "x1": Prior("studentt", nu=5.0, mu=0.2, sigma=1.5),
+            "pressure[T.low]": Prior("laplace", mu=-0.1, sigma=0.8),
+        },
+    ),
+    "probit-dirichlet": ("probit", {"cutpoints": Prior("dirichlet", alpha=[2, 1, 0.5, 3])}),
+    "probit-normal": (
+        "probit",
+        {"cutpoints": Prior("normal", sigma=3.0), "coef": Prior("laplace")},
+    ),
+    "cloglog-dirichlet": ("cloglog", {"cutpoints": Prior("dirichlet", alpha=[2, 1, 0.5, 3])}),
+    "cloglog-t": ("cloglog", {"cutpoints": Prior("studentt"), "sd": Prior("halfstudentt")}),
+}
 
 
-def test_unsupported_models_use_the_graph(sim444):
-    m = bayes.Ordinal("y ~ x1 + (1 | municipality)", sim444, link="probit")
-    assert not _fastlogp.FastOrdinal.supports(m)
-    m2 = bayes.Ordinal("y ~ x1", sim444, priors={"x1": bayes.Prior("studentt")})
-    assert not _fastlogp.FastOrdinal.supports(m2)
+def _slow_except(cases, fast):
+    """Each case compiles a PyTensor graph (seconds); keep ``fast`` in the fast suite."""
+    return [c if c == fast else pytest.param(c, marks=pytest.mark.slow) for c in cases]
+
+
+@pytest.mark.parametrize("case", _slow_except(ORDINAL_CASES, "normal-cutpoints-halft"))
+def test_fast_ordinal_matches_pytensor(sim444, case):
+    link, priors = ORDINAL_CASES[case]
+    check_against_graph(bayes.Ordinal(F_ORD, sim444, priors=priors, link=link))
+
+
+BINARY_CASES = {
+    "logit-default": ("logit", None),
+    "logit-t-intercept-laplace": (
+        "logit",
+        {
+            "Intercept": Prior("studentt", nu=3.0, mu=0.5, sigma=2.5),
+            "coef": Prior("laplace", sigma=0.5),
+            "sd": Prior("lognormal"),
+        },
+    ),
+    "probit": (
+        "probit",
+        {"Intercept": Prior("laplace", mu=0.3, sigma=2.0), "x1": Prior("studentt")},
+    ),
+    "cloglog": ("cloglog", {"sd": Prior("exponential", lam=0.5)}),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(BINARY_CASES, "logit-t-intercept-laplace"))
+def test_fast_logistic_matches_pytensor(sim444, case):
+    link, priors = BINARY_CASES[case]
+    check_against_graph(bayes.Logistic(F_BIN, sim444, priors=priors, link=link))
+
+
+def aggregate(sim444: pd.DataFrame) -> pd.DataFrame:
+    """Bernoulli rows -> binomial counts per municipality x area cell."""
+    return (
+        sim444.groupby(["municipality", "area", "region", "pressure"], observed=True)
+        .agg(k=("yes", "sum"), n=("yes", "size"), x1=("x1", "mean"))
+        .reset_index()
+    )
+
+
+@pytest.mark.parametrize("link", _slow_except(["logit", "probit", "cloglog"], "probit"))
+def test_fast_binomial_matches_pytensor(sim444, link):
+    agg = aggregate(sim444)
+    assert agg["n"].max() > 1
+    m = bayes.Logistic(
+        "cbind(k, n - k) ~ x1 + region + pressure + (1 | municipality) + (1 | area)",
+        agg,
+        link=link,
+    )
+    assert m.binomial and m.trials.sum() == len(sim444)
+    check_against_graph(m)
+
+
+def test_unsupported_links_use_the_graph(sim444):
+    m = bayes.Ordinal("y ~ x1 + (1 | municipality)", sim444, link="cauchit")
+    assert not _fastlogp.FastModel.supports(m)
+
+
+def _battery_point(model, fast, x):
+    """Fast battery layout -> {graph value-variable name: (value, fast indices)}."""
+    k, J, C, n = fast.k, fast.J, fast.C, fast.n
+    pt: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pri = [model.priors[nm] for nm in model.slope_names]
+    for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
+        if idx:
+            pt[name] = (x[idx], np.asarray(idx))
+    pt["cutpoints_raw"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
+    off_l = k + J * C
+    pt["loading_log__"] = (x[off_l : off_l + J], np.arange(off_l, off_l + J))
+    off = off_l + J
+    pos = off + len(model.groups)
+    for gi, g in enumerate(model.groups):
+        pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
+        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        pos += g.n_levels
+    pt["trait_raw"] = (x[pos : pos + n], np.arange(pos, pos + n))
+    return pt
+
+
+BATTERY_CASES = {
+    "default": ("logit", None),
+    "probit-normal-cut-t-coef": (
+        "probit",
+        {
+            "cutpoints": Prior("normal", mu=[-1.0, 0.0, 1.0], sigma=2.0),
+            "coef": Prior("studentt", nu=4.0, sigma=0.8),
+            "loading": Prior("halfnormal", sigma=1.5),
+            "sd_area": Prior("halfstudentt", nu=3.0, sigma=1.0),
+        },
+    ),
+    "cloglog-dirichlet-laplace": (
+        "cloglog",
+        {
+            "cutpoints": Prior("dirichlet", alpha=[2.0, 1.0, 1.0, 3.0]),
+            "x1": Prior("laplace", sigma=0.5),
+            "sd": Prior("exponential", lam=2.0),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
+def test_fast_battery_matches_pytensor(case):
+    from tests.bayes._sim import simulate_battery
+
+    df, _ = simulate_battery(n_resp=80, n_muni=12, n_items=3, random_seed=4)
+    link, priors = BATTERY_CASES[case]
+    m = bayes.Battery(
+        ["mot_0", "mot_1", "mot_2"],
+        "~ x1 + pressure + (1 | municipality) + (1 | area)",
+        df,
+        priors=priors,
+        link=link,
+    )
+    assert _fastlogp.FastBattery.supports(m)
+    fast = _fastlogp.FastBattery(m)
+    check_against_graph(m, n_points=3, scale=0.5, seed=1, fast=fast, to_point=_battery_point)
+
+
+def _joint_point(model, fast, x):
+    """Fast joint layout -> {graph value-variable name: (value, fast indices)}."""
+    k, C, kr = fast.k, fast.C, fast.kr
+    pt: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pri = [model.priors[nm] for nm in model.slope_names]
+    for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
+        if idx:
+            pt[name] = (x[idx], np.asarray(idx))
+    pt["cutpoints_raw"] = (x[k : k + C], np.arange(k, k + C))
+    off = k + C
+    pos = off + len(model.groups)
+    for gi, g in enumerate(model.groups):
+        pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
+        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        pos += g.n_levels
+    pt["response_Intercept_c"] = (np.asarray(x[pos]), np.array([pos]))
+    off_r = pos + 1
+    rpri = [model.priors[f"response: {nm}"] for nm in model.r_names]
+    for name, idx in zip(
+        ("rcoef_raw", "rcoef_raw_t", "rcoef_raw_l"), coef_groups(rpri), strict=True
+    ):
+        if idx:
+            ii = off_r + np.asarray(idx)
+            pt[name] = (x[ii], ii)
+    off_l = off_r + kr
+    pt["lambda"] = (np.asarray(x[off_l]), np.array([off_l]))
+    pt["sd_response_log__"] = (np.asarray(x[off_l + 1]), np.array([off_l + 1]))
+    n_sh = fast.n_dim - (off_l + 2)
+    pt["z_response"] = (x[off_l + 2 :], np.arange(off_l + 2, off_l + 2 + n_sh))
+    return pt
+
+
+JOINT_CASES = {
+    "default": ("logit", None),
+    "probit-priors": (
+        "probit",
+        {
+            "cutpoints": Prior("normal", sigma=3.0),
+            "lambda": Prior("studentt", nu=4.0, sigma=0.5),
+            "response: pressure[T.low]": Prior("laplace", sigma=0.7),
+            "sd_response": Prior("lognormal", mu=-0.5, sigma=0.5),
+            "response_Intercept": Prior("studentt", nu=3.0, mu=0.2, sigma=2.0),
+            "x1": Prior("laplace", sigma=0.5),
+        },
+    ),
+    "cloglog": ("cloglog", {"sd": Prior("halfstudentt", nu=3.0, sigma=1.0)}),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(JOINT_CASES, "probit-priors"))
+def test_fast_joint_matches_pytensor(sim444, case):
+    link, priors = JOINT_CASES[case]
+    rng = np.random.default_rng(9)
+    non = sim444.sample(n=150, replace=True, random_state=rng).reset_index(drop=True)
+    non["y"] = pd.Series([None] * len(non), dtype=sim444["y"].dtype)
+    frame = pd.concat(
+        [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
+    )
+    m = bayes.JointResponse(
+        "y ~ x1 + pressure + (1 | municipality) + (1 | area)",
+        "~ pressure + size",
+        frame,
+        priors=priors,
+        link=link,
+    )
+    assert _fastlogp.FastJoint.supports(m)
+    fast = _fastlogp.FastJoint(m)
+    check_against_graph(m, n_points=3, scale=0.5, seed=2, fast=fast, to_point=_joint_point)

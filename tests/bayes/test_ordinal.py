@@ -249,29 +249,48 @@ def test_ppc_plot_returns_figure(ordinal_fit):
 def test_poststratify_full_frame(ordinal_fit, frame838):
     res, _ = ordinal_fit
     before = frame838.copy()
-    ps = res.poststratify(frame838, by=["pressure", "size"], level=0.9, random_seed=3)
+    ps = res.poststratify(frame838, by="pressure", random_seed=3)
     pd.testing.assert_frame_equal(frame838, before)
-    assert ps.n_units == 838
-    assert ps.unit_probs.shape == (838, 4)
+    assert ps.n_units == 838 and ps.level == 0.95 and ps.posterior
+    assert ps.unit_estimates.shape == (838, 4)
     # municipalities without respondents are predicted, not an error
     assert frame838["municipality"].isin(["K900", "K901"]).any()
-    np.testing.assert_allclose(ps.overall["mean"].sum(), 1.0, atol=1e-10)
-    t = ps.by["pressure"]
-    assert set(t.index.get_level_values("pressure")) == {"high", "low"}
-    assert ((t["lower"] <= t["mean"]) & (t["mean"] <= t["upper"])).all()
+    t = ps.table
+    assert list(t.columns) == ["estimate", "std_error", "lower", "upper", "level", "n_frame"]
+    assert (t["level"] == 0.95).all()
+    np.testing.assert_allclose(ps.overall["estimate"].sum(), 1.0, atol=1e-10)
+    assert set(t.index.get_level_values("pressure")) == {"overall", "high", "low"}
+    assert ((t["lower"] <= t["estimate"]) & (t["estimate"] <= t["upper"])).all()
     # overall share = frame-weighted mean of the by-group shares
     n_by = frame838["pressure"].value_counts()
-    top = t.xs("Meget vigtigt", level="category")["mean"]
-    overall_top = ps.overall.loc["Meget vigtigt", "mean"]
+    top = t.xs("Meget vigtigt", level="quantity")["estimate"].drop("overall")
+    overall_top = ps.overall.loc["Meget vigtigt", "estimate"]
     assert overall_top == pytest.approx((top * n_by).sum() / n_by.sum(), rel=1e-10)
-    d = ps.difference("pressure", "high", "low", "Meget vigtigt")
-    assert 0 <= d["prob_greater"] <= 1 and d["lower"] <= d["mean"] <= d["upper"]
+    d = ps.difference("high", "low", "Meget vigtigt")
+    assert list(d.index) == ["estimate", "std_error", "lower", "upper", "level", "prob_greater"]
+    assert 0 <= d["prob_greater"] <= 1 and d["lower"] <= d["estimate"] <= d["upper"]
     # the data were simulated with a +1.1 effect of high pressure: high > low credibly
     assert d["prob_greater"] > 0.95
-    d2 = ps.difference("pressure", "high", "low", "Vigtigt", at_least=True)
-    assert d2["mean"] > 0
-    with pytest.raises(KeyError, match="levels are"):
-        ps.difference("pressure", "medium", "low", "Vigtigt")
+    top2 = res.poststratify(
+        frame838, by="pressure", categories=["Vigtigt", "Meget vigtigt"], random_seed=3
+    )
+    d2 = top2.difference("high", "low")
+    assert d2["estimate"] > 0
+    with pytest.raises(DataError, match="groups are"):
+        ps.difference("medium", "low", "Vigtigt")
+    # the same object and columns as the frequentist MRP on the same draws
+    from civmodels.nonresponse import Poststratified, poststratify
+
+    assert isinstance(ps, Poststratified)
+    labels, arr = ps.group_draws()
+    assert labels == ["overall", "high", "low"] and arr.shape[1:] == (3, 4)
+    freq = poststratify(
+        np.moveaxis(res._unit_probs(frame838, np.random.default_rng(3)), 0, 1),
+        frame838,
+        by="pressure",
+        quantities=res.model.categories,
+    )
+    pd.testing.assert_frame_equal(freq.table, t)
 
 
 def test_poststratify_bad_frame(ordinal_fit, frame838):

@@ -46,7 +46,8 @@ def test_draw_array(frame):
     row = ps.table.loc[("H", "estimate")]
     np.testing.assert_allclose(row["estimate"], th.mean())
     np.testing.assert_allclose(row["std_error"], th.std(ddof=1))
-    np.testing.assert_allclose(row[["ci_lower", "ci_upper"]], np.quantile(th, [0.05, 0.95]))
+    np.testing.assert_allclose(row[["lower", "upper"]], np.quantile(th, [0.05, 0.95]))
+    assert row["level"] == 0.9
 
 
 def test_parameter_draws_match_delta_method(frame, fitted):

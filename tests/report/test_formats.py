@@ -112,8 +112,8 @@ def test_danish_note_names_standard_errors_and_weights_in_danish(survey_fits):
     note = tab.attrs["note"]
     assert "(1) modelbaserede (invers observeret information)" in note
     assert "(2) klyngerobuste (CR1, 97 klynger)" in note
-    assert "(3) robuste (sandwich, HC1)" in note
-    assert "(4) designbaserede (Taylor-linearisering)" in note
+    assert "(3) robuste (sandwich, samplingvægte, 382 rækker, n/(n-1))" in note
+    assert "(4) designbaserede (Taylor-linearisering; samplingvægte; df 96)" in note
     assert "(5) invers observeret information (marginal likelihood)" in note
     assert "vægte: (1) ingen; (2) ingen; (3) w; (4) designvægte; (5) ingen" in note
     for english in ("nonrobust", "cluster", "robust sandwich", "design-based", "weights", "none"):
@@ -135,8 +135,20 @@ def test_every_standard_error_type_of_the_models_has_a_danish_wording(survey_fit
     fits["logistic_cluster"] = survey_fits["logistic"].model.fit(
         cov_type="cluster", cluster="municipality_code"
     )
+    fits["robust"] = survey_fits["fixed"].model.fit(cov_type="robust")
+    df = survey_fits["fixed"].model.data
+    fits["cluster_weighted"] = survey_fits["weighted"].model.fit(
+        cov_type="cluster", cluster="municipality_code"
+    )
+    mixed = survey_fits["mixed"].model
+    fits["mixed_weighted"] = type(mixed)(mixed.formula, data=df, weights="w").fit()
+    fits["mixed_cluster"] = mixed.fit(cov_type="cluster")
+    design = cm.SurveyDesign(df, cluster="municipality_code", weights="w")
+    fits["replicate"] = survey_fits["fixed"].model.fit(design=design.replicate("jk1"))
     se_types = {r.summary().stats["se_type"] for r in fits.values()}
-    assert len(se_types) == 6  # observed and expected information, HC1, CR1, design, mixed
+    # observed and expected information, HC1, CR1, the two sampling-weight sandwiches,
+    # linearisation and replicate designs, mixed: information, sandwich, weighted sandwich
+    assert len(se_types) == 11, se_types
     for se_type in se_types:
         assert _se_type_text(se_type, "da") != se_type, se_type
         assert _se_type_text(se_type, "en") == se_type
