@@ -41,6 +41,7 @@ from ._contrasts import (
     two_sided,
 )
 from ._outcomes import contingency, contrast_indicator, group_codes
+from ._smallsample import cr2_coefficient, satterthwaite_df
 from ._task import CLUSTER, MethodUnavailable, Task, model_frame, task_mode
 
 __all__ = ["METHOD_LABELS", "run_method"]
@@ -221,6 +222,29 @@ def _design_diff(design: SurveyDesign, y: pd.Series, ind: pd.Series) -> tuple[fl
     return float(est[0] - est[1]), float(math.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]))
 
 
+def _design_contrast(
+    y: pd.Series, ind: pd.Series, w: pd.Series, cluster: pd.Series
+) -> tuple[Contrast, int]:
+    """Weighted difference of two domain proportions, CR2 standard error, Bell-McCaffrey df.
+
+    The difference of weighted domain means is the slope of a weighted least-squares fit of the
+    event on the focal indicator over the two domains; its linearisation variance (as
+    :func:`_design_diff`, R ``svyby``) is the CR1 sandwich of that fit. A contrast between
+    groups of municipalities rests on the clusters holding them (seven for the largest size
+    band), where linearisation is biased down and t(PSUs - 1) is too light-tailed: the bias-
+    reduced CR2 variance and its Satterthwaite df (:mod:`._smallsample`) correct both.
+    Returns the contrast and the number of clusters with answers in either group.
+    """
+    yv, gv = y.to_numpy(float), ind.to_numpy(float)
+    ok = ~np.isnan(yv) & ~np.isnan(gv)
+    if not (gv[ok] == 1).any() or not (gv[ok] == 0).any():
+        raise ValueError("one of the two contrasted groups has no weighted answers")
+    x = np.column_stack([np.ones(int(ok.sum())), gv[ok]])
+    cl = cluster.to_numpy()[ok]
+    est, se, df = cr2_coefficient(x, yv[ok], cl, 1, w.to_numpy(float)[ok])
+    return Contrast(est, se, df), len(np.unique(cl))
+
+
 def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
         from ..crosstab import crosstab as design_crosstab
@@ -258,13 +282,13 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         assert task.contrast is not None and task.outcome.event is not None
         ind, _, _ = contrast_indicator(data, task.by, task.contrast)
         ev = task.outcome.event[keep]
-        diff, se = _design_diff(design, ev, ind[keep])
-        c = Contrast(diff, se, float(max(design.degf, 1)))
+        c, n_clusters = _design_contrast(ev, ind[keep], sub["w"], sub[CLUSTER])
         out = _directional(c, alpha)
         out.update(
             estimate_type="difference in proportions (weighted)",
-            test=f"design-based t of the weighted difference ({design.n_psu} municipality "
-            f"clusters, {c.df:g} df; Taylor linearisation)",
+            test=f"design-based t of the weighted difference ({n_clusters} of {design.n_psu} "
+            f"municipality clusters in the two groups; bias-reduced linearisation (CR2), "
+            f"Satterthwaite {c.df:.1f} df)",
             n_used=int((ind[keep].notna() & ev.notna()).sum()),
             n_dropped=int((ind.notna() & task.outcome.event.isna()).sum() + n_unweighted),
             **_omnibus("omnibus_", rs_test, *omni),
@@ -338,6 +362,29 @@ def _exp_scale(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _working_df(frame: pd.DataFrame, focal_term: str, nobs: int) -> float:
+    """Bell-McCaffrey df of the focal coefficient, from the model's own design matrix.
+
+    A cluster-robust Wald test of a coefficient that only a few municipalities identify (the
+    seven largest) is far too liberal against a normal reference. Following Imbens & Kolesar
+    (2016), the reference is a t whose degrees of freedom are the Satterthwaite df of the CR2
+    variance of the same coefficient in the linear working model (least squares on the same
+    design matrix and clusters, independent homoscedastic errors): they measure how many
+    clusters effectively carry the coefficient and do not depend on the outcome.
+    """
+    cols = [c for c in frame.columns if c not in ("y", CLUSTER)]
+    ok = frame[["y", *cols, CLUSTER]].notna().all(axis=1)
+    x = pd.get_dummies(frame.loc[ok, cols], drop_first=True, dtype=float)
+    if int(ok.sum()) != nobs:
+        raise ValueError(
+            f"the working design has {int(ok.sum())} rows but the model used {nobs}; cannot "
+            "compute the small-sample degrees of freedom"
+        )
+    j = list(x.columns).index(focal_term) + 1
+    xm = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
+    return satterthwaite_df(xm, frame.loc[ok, CLUSTER].to_numpy(), j)
+
+
 def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict[str, Any]:
     try:
         import civmodels as cm
@@ -374,11 +421,20 @@ def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict
     wald_test = f"Wald chi-square of the {task.by} terms ({se_kind})"
     if mode == "directional" and focal_term is not None:
         b, v = _coef_vcov(res, [focal_term])
-        c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])))
+        if mixed:
+            c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])))
+            test = f"Wald z of the log odds ratio ({se_kind})"
+        else:
+            df_bm = _working_df(frame, focal_term, int(res.nobs))
+            c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])), df_bm)
+            test = (
+                f"Wald t of the log odds ratio ({se_kind}; Bell-McCaffrey {df_bm:.1f} df of "
+                "the linear working model)"
+            )
         out.update(_exp_scale(_directional(c, alpha)))
         out.update(
             estimate_type="odds ratio",
-            test=f"Wald z of the log odds ratio ({se_kind})",
+            test=test,
             **_omnibus("omnibus_", wald_test, stat, float(df), p),
         )
     elif mode == "equivalence":

@@ -57,6 +57,7 @@ _KEEP = [
     "estimate",
     "ci_lower",
     "ci_upper",
+    "df",
     "p_value",
     "verdict",
     "verdict_holm",
