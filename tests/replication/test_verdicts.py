@@ -274,3 +274,41 @@ def test_cluster_robust_model_contrast_uses_bell_mccaffrey_df(effect_run):
     assert 1 < row["df"] < 98
     design = effect_run.query("finding_id == 'F12' and method == 'design'").iloc[0]
     assert "CR2" in design["test"] and 1 < design["df"] < 98
+
+
+def test_extra_tests_adds_a_method_to_a_finding(survey, frame, monkeypatch):
+    from civmodels.replication import _methods
+
+    seen = []
+
+    def record(task, data, ctx):
+        seen.append((task.finding.id, task.item, task.by))
+        raise RuntimeError("recorded")
+
+    monkeypatch.setitem(_methods._DISPATCH, "bayes", record)
+    plain = run(survey, methods=["crosstab", "bayes"], frame=frame, findings=["F15"])
+    assert not seen and set(plain["method"]) == {"crosstab"}
+    out = run(
+        survey,
+        methods=["crosstab", "bayes"],
+        frame=frame,
+        findings=["F15"],
+        extra_tests={"F15": ["bayes"]},
+    )
+    bayes = out[out["method"] == "bayes"]
+    assert len(bayes) == len(out[out["method"] == "crosstab"])
+    assert {by for _, _, by in seen} == {"region", "bloc"}
+    assert (bayes.loc[bayes["verdict"] != "not testable", "verdict"] == "failed").all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"F99": ["bayes"]}, "finding 'F99'"),
+        ({"F15": ["mixed"]}, "not among the methods run"),
+        (["F15"], "must map finding ids"),
+    ],
+)
+def test_bad_extra_tests_are_refused(survey, extra, match):
+    with pytest.raises(SpecificationError, match=match):
+        run(survey, methods=["crosstab"], findings=["F15"], extra_tests=extra)
