@@ -31,7 +31,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from civmodels.replication.calibration import margin_replicate, null_replicate, summarise
+from civmodels.replication.calibration import (
+    margin_replicate,
+    null_replicate,
+    summarise,
+    summarise_by_finding,
+)
 from civmodels.simulation import Study, run
 
 
@@ -92,6 +97,10 @@ def main() -> None:
     summary = summarise(table)
     print()
     print(summary.to_markdown(index=False, floatfmt=".4f"))
+    if "null" in args.studies:
+        print()
+        print("Two-sided false replication per directional finding (null data sets):")
+        print(summarise_by_finding(table).to_markdown(index=False, floatfmt=".4f"))
 
 
 if __name__ == "__main__":

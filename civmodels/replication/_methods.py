@@ -5,7 +5,9 @@ finding's stated direction (:func:`task_mode`):
 
 * ``directional`` (higher/lower): ONE contrast of the focal and the reference group - a
   difference in proportions with its Wald z test (report-style), the weighted difference with a
-  design t on the municipality clusters (design-based), the odds ratio with its Wald z (models).
+  bias-reduced (CR2) linearisation variance and a t on its Satterthwaite df over the
+  municipality clusters (design-based), the odds ratio with a Wald t on Bell-McCaffrey df
+  (cluster-robust model) or a Wald z (random-intercept model); see :mod:`._smallsample`.
   Estimate, interval, p-value and verdict all come from that contrast; the omnibus test of the
   whole table is kept in the ``omnibus_*`` columns as context.
 * ``differs``: the omnibus test of the whole grouping x outcome table is the stated hypothesis.

@@ -444,8 +444,11 @@ def _legend(reg: Any, table: pd.DataFrame) -> list[Block]:
         "the Holm-adjusted one.",
         "Directional findings: one contrast per method - its estimate, interval, p-value and "
         "verdict agree by construction (report-style: difference in proportions with a Wald z "
-        "test on the focal/reference x event table; design-based: weighted difference with a "
-        "design t on the municipality clusters; models: odds ratio with a Wald z; Bayesian: "
+        "test on the focal/reference x event table, ignoring the municipality clusters as "
+        "the report did; design-based: weighted difference with a bias-reduced (CR2) "
+        "linearisation variance and a t on its Satterthwaite degrees of freedom over the "
+        "municipality clusters; cluster-robust model: odds ratio with a Wald t on Bell-McCaffrey "
+        "degrees of freedom; random-intercept model: odds ratio with a Wald z; Bayesian: "
         "posterior tail probability 2 min(P(d<=0), P(d>=0)) with the equal-tailed interval). "
         "The omnibus test of the whole table is shown as context only.",
         f"'No difference' findings: every pair of groups tested for equivalence (TOST, "

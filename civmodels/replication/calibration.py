@@ -29,6 +29,7 @@ __all__ = [
     "margin_replicate",
     "null_replicate",
     "summarise",
+    "summarise_by_finding",
 ]
 
 #: Directional findings of the registry.
@@ -199,4 +200,29 @@ def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             if target != "equivalent":
                 out.append((scenario, "no difference", method, n, "equivalent", rate, se, np.nan))
     cols = ["scenario", "findings", "method", "n_rows", "statistic", "rate", "mc_se", "target"]
+    return pd.DataFrame(out, columns=cols)
+
+
+def summarise_by_finding(table: pd.DataFrame, scenario: str = "null") -> pd.DataFrame:
+    """Two-sided false-replication rate of each directional finding, per method.
+
+    The share of data sets in which the finding's contrast came out significant in either
+    direction ("replicated" or "reversed"); on null data it should be at most alpha (alpha/2
+    per direction). One row per data set, so the Monte Carlo SE is binomial.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``finding_id, by, method, n_rows, rate, mc_se, median_df`` (``median_df``: the median
+        degrees of freedom of the contrast's reference distribution; ``inf`` for a z test).
+    """
+    sub = table[(table["scenario"] == scenario) & table["direction"].isin(["higher", "lower"])]
+    sub = sub[~sub["verdict"].isin(["not testable", "not available", "failed"])]
+    out = []
+    for (fid, by, method), g in sub.groupby(["finding_id", "by", "method"], sort=True):
+        hits = g["verdict"].isin(["replicated", "reversed"]).astype(float)
+        rate, se, n = _rate(hits, None)
+        df = float(g["df"].median()) if "df" in g.columns else np.nan
+        out.append((fid, by, method, n, rate, se, df))
+    cols = ["finding_id", "by", "method", "n_rows", "rate", "mc_se", "median_df"]
     return pd.DataFrame(out, columns=cols)
