@@ -73,9 +73,13 @@ def _rows(table: pd.DataFrame, scenario: str) -> list[dict[str, Any]]:
 
 
 def null_replicate(
-    rng: np.random.Generator, *, methods: Sequence[str] = ("crosstab", "design")
+    rng: np.random.Generator,
+    *,
+    methods: Sequence[str] = ("crosstab", "design"),
+    findings: Sequence[str] = (*DIRECTIONAL, *EQUIVALENCE),
 ) -> list[dict[str, Any]]:
-    """One null data set through the runner: the directional and "no difference" findings."""
+    """One null data set through the runner: the directional and "no difference" findings
+    (or the ``findings`` named)."""
     from ..data import simulate_survey
     from ._runner import run
 
@@ -84,7 +88,7 @@ def null_replicate(
         sim.data,
         methods=methods,
         frame=sim.population,
-        findings=[*DIRECTIONAL, *EQUIVALENCE],
+        findings=list(findings),
         patterns=False,
         random_seed=int(rng.integers(2**31)),
     )
