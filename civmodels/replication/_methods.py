@@ -24,6 +24,7 @@ not fatal.
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import warnings
 from typing import Any
@@ -304,15 +305,24 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         labels = [str(lev) for lev in gk.cat.categories if (ev_all[keep][gk == lev]).notna().any()]
         lev_code = {lab: j for j, lab in enumerate(labels)}
         codes = gk.astype("object").map(lambda v: lev_code.get(str(v), -1)).to_numpy(int)
-        est, vcov = _domain_means(design, ev_all[keep].to_numpy(float), codes, len(labels))
-        df = float(max(design.degf, 1))
-        pairs = pairwise(est, vcov, labels, df)
+        if len(labels) < 2:
+            raise ValueError(f"fewer than two groups of {task.by!r} answered {task.item!r}")
+        # each pair as its own two-domain contrast: CR2 variance and Satterthwaite df, as the
+        # directional contrasts (a too-small SE would make equivalence too easy to show)
+        pairs = []
+        for a, b in itertools.combinations(range(len(labels)), 2):
+            pair_ind = pd.Series(
+                np.where(codes == a, 1.0, np.where(codes == b, 0.0, np.nan)), index=gk.index
+            )
+            c, _ = _design_contrast(ev_all[keep], pair_ind, sub["w"], sub[CLUSTER])
+            pairs.append(Contrast(c.estimate, c.se, c.df, f"{labels[a]} vs {labels[b]}"))
         margin = _margin(ctx, "difference")
         out = _equivalent_rows(pairs, margin, alpha)
         out.update(
             estimate_type="difference in proportions (weighted)",
             test=f"TOST equivalence of every pair of groups within +/-{margin:g} "
-            f"(design t, {df:g} df)",
+            f"(design t; CR2, Satterthwaite df {min(p.df for p in pairs):.1f}-"
+            f"{max(p.df for p in pairs):.1f})",
             margin=margin,
             n_used=int((gk.notna() & ev_all[keep].notna()).sum()),
             n_dropped=n_dropped,

@@ -312,3 +312,23 @@ def test_extra_tests_adds_a_method_to_a_finding(survey, frame, monkeypatch):
 def test_bad_extra_tests_are_refused(survey, extra, match):
     with pytest.raises(SpecificationError, match=match):
         run(survey, methods=["crosstab"], findings=["F15"], extra_tests=extra)
+
+
+def test_design_equivalence_pairs_use_cr2_contrasts(survey, frame):
+    from civmodels.replication._methods import _design_contrast
+
+    w = pd.Series(1.0, index=survey.index)
+    out = run(survey, methods=["design"], frame=frame, findings=["F15"], weights=w)
+    row = out.query("by == 'bloc' and outcome == 'new_focus_last_year'").iloc[0]
+    assert "CR2" in row["test"]
+    # two blocs, one pair: the same two-domain contrast as the directional findings
+    yes = survey["new_focus_last_year"].astype("object").map({"Ja": 1.0, "Nej": 0.0})
+    first, second = row["contrast"].split(": ")[1].split(" vs ")
+    bloc = survey["bloc"].astype(str)
+    ind = pd.Series(np.where(bloc == first, 1.0, np.where(bloc == second, 0.0, np.nan)))
+    c, _ = _design_contrast(yes, ind.set_axis(survey.index), w, survey["municipality_code"])
+    assert row["estimate"] == pytest.approx(c.estimate, rel=1e-10)
+    assert row["df"] == pytest.approx(c.df, rel=1e-10)
+    assert row["ci_level"] == pytest.approx(0.90)
+    half = row["ci_upper"] - row["estimate"]
+    assert half == pytest.approx(c.quantile(0.95) * c.se, rel=1e-8)
