@@ -5,7 +5,9 @@ finding's stated direction (:func:`task_mode`):
 
 * ``directional`` (higher/lower): ONE contrast of the focal and the reference group - a
   difference in proportions with its Wald z test (report-style), the weighted difference with a
-  design t on the municipality clusters (design-based), the odds ratio with its Wald z (models).
+  bias-reduced (CR2) linearisation variance and a t on its Satterthwaite df over the
+  municipality clusters (design-based), the odds ratio with a Wald t on Bell-McCaffrey df
+  (cluster-robust model) or a Wald z (random-intercept model); see :mod:`._smallsample`.
   Estimate, interval, p-value and verdict all come from that contrast; the omnibus test of the
   whole table is kept in the ``omnibus_*`` columns as context.
 * ``differs``: the omnibus test of the whole grouping x outcome table is the stated hypothesis.
@@ -22,6 +24,7 @@ not fatal.
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import re
 import warnings
@@ -42,6 +45,7 @@ from ._contrasts import (
     two_sided,
 )
 from ._outcomes import contingency, contrast_indicator, group_codes
+from ._smallsample import cr2_coefficient, satterthwaite_df
 from ._task import CLUSTER, MethodUnavailable, Task, _safe, model_frame, task_mode
 
 __all__ = ["METHOD_LABELS", "run_method"]
@@ -222,6 +226,29 @@ def _design_diff(design: SurveyDesign, y: pd.Series, ind: pd.Series) -> tuple[fl
     return float(est[0] - est[1]), float(math.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]))
 
 
+def _design_contrast(
+    y: pd.Series, ind: pd.Series, w: pd.Series, cluster: pd.Series
+) -> tuple[Contrast, int]:
+    """Weighted difference of two domain proportions, CR2 standard error, Bell-McCaffrey df.
+
+    The difference of weighted domain means is the slope of a weighted least-squares fit of the
+    event on the focal indicator over the two domains; its linearisation variance (as
+    :func:`_design_diff`, R ``svyby``) is the CR1 sandwich of that fit. A contrast between
+    groups of municipalities rests on the clusters holding them (seven for the largest size
+    band), where linearisation is biased down and t(PSUs - 1) is too light-tailed: the bias-
+    reduced CR2 variance and its Satterthwaite df (:mod:`._smallsample`) correct both.
+    Returns the contrast and the number of clusters with answers in either group.
+    """
+    yv, gv = y.to_numpy(float), ind.to_numpy(float)
+    ok = ~np.isnan(yv) & ~np.isnan(gv)
+    if not (gv[ok] == 1).any() or not (gv[ok] == 0).any():
+        raise ValueError("one of the two contrasted groups has no weighted answers")
+    x = np.column_stack([np.ones(int(ok.sum())), gv[ok]])
+    cl = cluster.to_numpy()[ok]
+    est, se, df = cr2_coefficient(x, yv[ok], cl, 1, w.to_numpy(float)[ok])
+    return Contrast(est, se, df), len(np.unique(cl))
+
+
 def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
     try:
         from ..crosstab import crosstab as design_crosstab
@@ -259,13 +286,13 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         assert task.contrast is not None and task.outcome.event is not None
         ind, _, _ = contrast_indicator(data, task.by, task.contrast)
         ev = task.outcome.event[keep]
-        diff, se = _design_diff(design, ev, ind[keep])
-        c = Contrast(diff, se, float(max(design.degf, 1)))
+        c, n_clusters = _design_contrast(ev, ind[keep], sub["w"], sub[CLUSTER])
         out = _directional(c, alpha)
         out.update(
             estimate_type="difference in proportions (weighted)",
-            test=f"design-based t of the weighted difference ({design.n_psu} municipality "
-            f"clusters, {c.df:g} df; Taylor linearisation)",
+            test=f"design-based t of the weighted difference ({n_clusters} of {design.n_psu} "
+            f"municipality clusters in the two groups; bias-reduced linearisation (CR2), "
+            f"Satterthwaite {c.df:.1f} df)",
             n_used=int((ind[keep].notna() & ev.notna()).sum()),
             n_dropped=int((ind.notna() & task.outcome.event.isna()).sum() + n_unweighted),
             **_omnibus("omnibus_", rs_test, *omni),
@@ -279,15 +306,24 @@ def _design(task: Task, data: pd.DataFrame, ctx: Any) -> dict[str, Any]:
         labels = [str(lev) for lev in gk.cat.categories if (ev_all[keep][gk == lev]).notna().any()]
         lev_code = {lab: j for j, lab in enumerate(labels)}
         codes = gk.astype("object").map(lambda v: lev_code.get(str(v), -1)).to_numpy(int)
-        est, vcov = _domain_means(design, ev_all[keep].to_numpy(float), codes, len(labels))
-        df = float(max(design.degf, 1))
-        pairs = pairwise(est, vcov, labels, df)
+        if len(labels) < 2:
+            raise ValueError(f"fewer than two groups of {task.by!r} answered {task.item!r}")
+        # each pair as its own two-domain contrast: CR2 variance and Satterthwaite df, as the
+        # directional contrasts (a too-small SE would make equivalence too easy to show)
+        pairs = []
+        for a, b in itertools.combinations(range(len(labels)), 2):
+            pair_ind = pd.Series(
+                np.where(codes == a, 1.0, np.where(codes == b, 0.0, np.nan)), index=gk.index
+            )
+            c, _ = _design_contrast(ev_all[keep], pair_ind, sub["w"], sub[CLUSTER])
+            pairs.append(Contrast(c.estimate, c.se, c.df, f"{labels[a]} vs {labels[b]}"))
         margin = _margin(ctx, "difference")
         out = _equivalent_rows(pairs, margin, alpha)
         out.update(
             estimate_type="difference in proportions (weighted)",
             test=f"TOST equivalence of every pair of groups within +/-{margin:g} "
-            f"(design t, {df:g} df)",
+            f"(design t; CR2, Satterthwaite df {min(p.df for p in pairs):.1f}-"
+            f"{max(p.df for p in pairs):.1f})",
             margin=margin,
             n_used=int((gk.notna() & ev_all[keep].notna()).sum()),
             n_dropped=n_dropped,
@@ -339,6 +375,29 @@ def _exp_scale(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _working_df(frame: pd.DataFrame, focal_term: str, nobs: int) -> float:
+    """Bell-McCaffrey df of the focal coefficient, from the model's own design matrix.
+
+    A cluster-robust Wald test of a coefficient that only a few municipalities identify (the
+    seven largest) is far too liberal against a normal reference. Following Imbens & Kolesar
+    (2016), the reference is a t whose degrees of freedom are the Satterthwaite df of the CR2
+    variance of the same coefficient in the linear working model (least squares on the same
+    design matrix and clusters, independent homoscedastic errors): they measure how many
+    clusters effectively carry the coefficient and do not depend on the outcome.
+    """
+    cols = [c for c in frame.columns if c not in ("y", CLUSTER)]
+    ok = frame[["y", *cols, CLUSTER]].notna().all(axis=1)
+    x = pd.get_dummies(frame.loc[ok, cols], drop_first=True, dtype=float)
+    if int(ok.sum()) != nobs:
+        raise ValueError(
+            f"the working design has {int(ok.sum())} rows but the model used {nobs}; cannot "
+            "compute the small-sample degrees of freedom"
+        )
+    j = list(x.columns).index(focal_term) + 1
+    xm = np.column_stack([np.ones(len(x)), x.to_numpy(float)])
+    return satterthwaite_df(xm, frame.loc[ok, CLUSTER].to_numpy(), j)
+
+
 def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict[str, Any]:
     try:
         import civmodels as cm
@@ -379,11 +438,20 @@ def _fit_model(task: Task, data: pd.DataFrame, ctx: Any, *, mixed: bool) -> dict
     wald_test = f"Wald chi-square of the {task.by} terms ({se_kind})"
     if mode == "directional" and focal_term is not None:
         b, v = _coef_vcov(res, [focal_term])
-        c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])))
+        if mixed:
+            c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])))
+            test = f"Wald z of the log odds ratio ({se_kind})"
+        else:
+            df_bm = _working_df(frame, focal_term, int(res.nobs))
+            c = Contrast(float(b[0]), float(math.sqrt(v[0, 0])), df_bm)
+            test = (
+                f"Wald t of the log odds ratio ({se_kind}; Bell-McCaffrey {df_bm:.1f} df of "
+                "the linear working model)"
+            )
         out.update(_exp_scale(_directional(c, alpha)))
         out.update(
             estimate_type="odds ratio",
-            test=f"Wald z of the log odds ratio ({se_kind})",
+            test=test,
             **_omnibus("omnibus_", wald_test, stat, float(df), p),
         )
     elif mode == "equivalence":

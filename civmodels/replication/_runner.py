@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -776,6 +777,42 @@ def _default_data() -> pd.DataFrame:
     return load_survey()
 
 
+def _with_extra_tests(
+    reg: Registry, extra: Mapping[str, Sequence[str]] | None, methods: Sequence[str]
+) -> Registry:
+    """The registry with ``extra`` methods added to the named findings' ``tests``."""
+    if extra is None:
+        return reg
+    if not isinstance(extra, Mapping):
+        raise SpecificationError(
+            f"extra_tests must map finding ids to methods, e.g. {{'F15': ['bayes']}}, got "
+            f"{type(extra).__name__}"
+        )
+    ids = {f.id for f in reg.findings}
+    added: dict[str, tuple[str, ...]] = {}
+    for fid, ms in extra.items():
+        if fid not in ids:
+            raise SpecificationError(
+                f"extra_tests names finding {fid!r}, which is not in the registry "
+                f"({', '.join(sorted(ids))})"
+            )
+        ms = (ms,) if isinstance(ms, str) else tuple(ms)
+        bad = [m for m in ms if m not in methods]
+        if bad:
+            raise SpecificationError(
+                f"extra_tests[{fid!r}] names {bad}, which are not among the methods run "
+                f"({list(methods)}); add them to methods= or drop them"
+            )
+        added[fid] = ms
+    findings = tuple(
+        replace(f, tests=f.tests + tuple(m for m in added[f.id] if m not in f.tests))
+        if f.id in added
+        else f
+        for f in reg.findings
+    )
+    return replace(reg, findings=findings)
+
+
 def run(
     data: pd.DataFrame | None = None,
     *,
@@ -788,6 +825,7 @@ def run(
     progress: bool | Callable[[int], Any] = False,
     results: dict | None = None,
     margins: Mapping[str, float] | None = None,
+    extra_tests: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Replicate the report's findings, finding by finding and method by method.
 
@@ -838,6 +876,11 @@ def run(
         Equivalence margins of the "no difference" findings: ``{"difference": 0.10,
         "odds_ratio": 1.5}`` by default (from ``findings.yaml``): every pair of groups within
         +/- 10 percentage points, or an odds ratio within [1/1.5, 1.5].
+    extra_tests : mapping, optional
+        Methods to run on findings beyond the ``tests`` the registry lists for them, e.g.
+        ``{"F15": ["bayes"]}`` for the Bayesian ROPE on F15's 14 outcome x grouping rows
+        (left out by default: 14 more hierarchical fits, several minutes on two cores). The
+        methods must also be in ``methods``.
 
     Returns
     -------
@@ -870,7 +913,7 @@ def run(
     line; the run goes on.
     """
     methods = _check_methods(methods)
-    reg = load_registry()
+    reg = _with_extra_tests(load_registry(), extra_tests, methods)
     if margins is not None:
         check_margins(margins)  # bad margins fail before any work
     bundled = data is None

@@ -26,9 +26,11 @@ import pandas as pd
 __all__ = [
     "DIRECTIONAL",
     "NULL_EFFECTS",
+    "NULL_RATES",
     "margin_replicate",
     "null_replicate",
     "summarise",
+    "summarise_by_finding",
 ]
 
 #: Directional findings of the registry.
@@ -47,6 +49,17 @@ NULL_EFFECTS: dict[str, dict[str, float]] = {
     "new_focus_last_year": {"area[T.teknik_miljo]": 0.0},
 }
 
+#: What ``benchmarks/calibrate_verdicts.py`` measured (seed 20161, 200 null surveys, 6
+#: directional rows each; table in ``docs/replication.md``): per method, the share of
+#: directional rows "replicated" and "reversed" on null data (target alpha/2 = 0.025 each).
+#: The report's legend quotes them; a test keeps them equal to the docs table.
+NULL_RATES: dict[str, tuple[float, float]] = {
+    "crosstab": (0.033, 0.028),
+    "design": (0.022, 0.030),
+    "ordinal": (0.030, 0.023),
+    "mixed": (0.033, 0.025),
+}
+
 _KEEP = [
     "finding_id",
     "outcome",
@@ -57,6 +70,7 @@ _KEEP = [
     "estimate",
     "ci_lower",
     "ci_upper",
+    "df",
     "p_value",
     "verdict",
     "verdict_holm",
@@ -71,9 +85,13 @@ def _rows(table: pd.DataFrame, scenario: str) -> list[dict[str, Any]]:
 
 
 def null_replicate(
-    rng: np.random.Generator, *, methods: Sequence[str] = ("crosstab", "design")
+    rng: np.random.Generator,
+    *,
+    methods: Sequence[str] = ("crosstab", "design"),
+    findings: Sequence[str] = (*DIRECTIONAL, *EQUIVALENCE),
 ) -> list[dict[str, Any]]:
-    """One null data set through the runner: the directional and "no difference" findings."""
+    """One null data set through the runner: the directional and "no difference" findings
+    (or the ``findings`` named)."""
     from ..data import simulate_survey
     from ._runner import run
 
@@ -82,7 +100,7 @@ def null_replicate(
         sim.data,
         methods=methods,
         frame=sim.population,
-        findings=[*DIRECTIONAL, *EQUIVALENCE],
+        findings=list(findings),
         patterns=False,
         random_seed=int(rng.integers(2**31)),
     )
@@ -198,4 +216,29 @@ def summarise(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             if target != "equivalent":
                 out.append((scenario, "no difference", method, n, "equivalent", rate, se, np.nan))
     cols = ["scenario", "findings", "method", "n_rows", "statistic", "rate", "mc_se", "target"]
+    return pd.DataFrame(out, columns=cols)
+
+
+def summarise_by_finding(table: pd.DataFrame, scenario: str = "null") -> pd.DataFrame:
+    """Two-sided false-replication rate of each directional finding, per method.
+
+    The share of data sets in which the finding's contrast came out significant in either
+    direction ("replicated" or "reversed"); on null data it should be at most alpha (alpha/2
+    per direction). One row per data set, so the Monte Carlo SE is binomial.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``finding_id, by, method, n_rows, rate, mc_se, median_df`` (``median_df``: the median
+        degrees of freedom of the contrast's reference distribution; ``inf`` for a z test).
+    """
+    sub = table[(table["scenario"] == scenario) & table["direction"].isin(["higher", "lower"])]
+    sub = sub[~sub["verdict"].isin(["not testable", "not available", "failed"])]
+    out = []
+    for (fid, by, method), g in sub.groupby(["finding_id", "by", "method"], sort=True):
+        hits = g["verdict"].isin(["replicated", "reversed"]).astype(float)
+        rate, se, n = _rate(hits, None)
+        df = float(g["df"].median()) if "df" in g.columns else np.nan
+        out.append((fid, by, method, n, rate, se, df))
+    cols = ["finding_id", "by", "method", "n_rows", "rate", "mc_se", "median_df"]
     return pd.DataFrame(out, columns=cols)

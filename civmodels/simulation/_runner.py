@@ -205,7 +205,8 @@ class SimulationResult:
     n_resumed : int
         Replicates taken from the checkpoint rather than computed in this call.
     backend, n_workers, elapsed
-        How and how long (seconds) this call ran.
+        How and how long (seconds) this call ran; ``backend`` is ``"sequential"`` (this
+        process), ``"isolated"`` (``n_jobs=1, isolate=True``), ``"loky"`` or ``"dask"``.
     """
 
     table: pd.DataFrame
@@ -302,6 +303,7 @@ def run(
     checkpoint_every: int | None = None,
     chunk_size: int | None = None,
     progress: bool = True,
+    isolate: bool = False,
 ) -> SimulationResult:
     """Run ``n_sims`` independent replicates of a simulation study, in parallel.
 
@@ -340,6 +342,15 @@ def run(
         milliseconds of scheduling. Has no effect on the results.
     progress : bool, default True
         Show a tqdm progress bar.
+    isolate : bool, default False
+        With ``n_jobs=1``, run each replicate in a separate worker process (one at a time,
+        the process reused while it lives), so that a replicate that kills the process running
+        it - a segfault in compiled code, the out-of-memory killer, ``os._exit`` - is recorded
+        as a failure with its seed (``error_type`` ``"WorkerDied"``) and the run goes on.
+        Without it, ``n_jobs=1`` runs in this process: such a replicate ends the whole
+        program (what was checkpointed survives, but a resume would meet the same replicate
+        again). With ``n_jobs > 1`` or ``backend="dask"`` replicates always run in worker
+        processes and a dying worker is handled this way anyway.
 
     Returns
     -------
@@ -376,6 +387,8 @@ def run(
     if client is not None and backend != "dask":
         raise ValueError("client= is only used with backend='dask'; pass backend='dask'")
     n_workers = _n_workers(n_jobs)
+    if not isinstance(isolate, bool):
+        raise TypeError(f"isolate must be True or False, got {isolate!r}")
     seed = _check_seed(random_seed)
     if seed is None:
         if checkpoint is not None:
@@ -427,6 +440,8 @@ def run(
         if todo:
             if backend == "dask":
                 results = _iter_dask(the_study, todo, seed, client, n_workers, chunk_size)
+            elif n_workers == 1 and isolate:
+                results = _isolate(the_study, todo, seed)
             elif n_workers == 1:
                 results = (_run_one(the_study, i, seed) for i in todo)
             else:
@@ -446,6 +461,8 @@ def run(
             state.write()
     elapsed = time.perf_counter() - start
 
+    if backend == "loky" and n_workers == 1 and isolate:
+        backend = "isolated"
     return _assemble(the_study, state, n_sims, n_resumed, backend, n_workers, elapsed, checkpoint)
 
 
@@ -502,7 +519,7 @@ def _assemble(
         random_seed=state.random_seed,
         n_sims=n_sims,
         n_resumed=n_resumed,
-        backend=backend if n_workers > 1 or backend == "dask" else "sequential",
+        backend=backend if n_workers > 1 or backend != "loky" else "sequential",
         n_workers=n_workers,
         elapsed=elapsed,
         checkpoint=None if checkpoint is None else str(checkpoint),
@@ -664,9 +681,11 @@ def _iter_dask(
             n_dask = max(1, len(dclient.scheduler_info(n_workers=-1).get("workers", {})))
             chunk_size = min(100, max(1, len(todo) // (8 * n_dask)))
         chunks = _chunks(todo, chunk_size)
-        [study_f] = dclient.scatter([study], broadcast=True, hash=False)
+        # The study travels inside each task rather than as scattered data: scattered data
+        # lives on the workers, so a worker that dies takes it along and every other task
+        # would then be cancelled for "lost dependencies" instead of going on.
         futures = dclient.map(
-            _run_chunk, [study_f] * len(chunks), chunks, [seed] * len(chunks), pure=False
+            _run_chunk, [study] * len(chunks), chunks, [seed] * len(chunks), pure=False
         )
         chunk_of = dict(zip(futures, chunks, strict=True))
         for fut in as_completed(futures):
@@ -676,7 +695,7 @@ def _iter_dask(
                 # the chunk killed its workers: rerun its replicates one by one, so that only
                 # the replicate that kills its worker is recorded as a failure
                 for i in chunk_of[fut]:
-                    single = dclient.submit(_run_chunk, study_f, [i], seed, pure=False)
+                    single = dclient.submit(_run_chunk, study, [i], seed, pure=False)
                     try:
                         yield from single.result()
                     except KilledWorker as exc:

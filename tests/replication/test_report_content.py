@@ -65,3 +65,28 @@ def test_counts_are_the_ones_the_terminal_prints(report):
     row = next(line for line in section.splitlines() if line.startswith("| crosstab"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert [int(c) for c in cells[1:]] == counts.loc["crosstab"].tolist()
+
+
+def test_legend_quotes_the_null_calibration(report):
+    _, md, _ = report
+    legend = md.split("## Legend")[1].split("## ")[0]
+    assert "Null calibration" in legend
+    assert "report-style 3.3% / 2.8%" in legend  # crosstab only in this report
+    assert "design-based" not in legend.split("Null calibration")[1]
+
+
+def test_quoted_null_rates_are_the_docs_table():
+    from pathlib import Path
+
+    from civmodels.replication.calibration import NULL_RATES
+
+    docs = (Path(__file__).parents[2] / "docs" / "replication.md").read_text("utf-8")
+    rows = {}
+    for line in docs.splitlines():
+        for stat in ('"replicated"', '"reversed"'):
+            if line.startswith(f"| null | directional | {stat} |"):
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                rows[stat] = [float(c.split()[0]) for c in cells[3:7]]
+    assert set(rows) == {'"replicated"', '"reversed"'}
+    for j, method in enumerate(("crosstab", "design", "ordinal", "mixed")):
+        assert NULL_RATES[method] == (rows['"replicated"'][j], rows['"reversed"'][j])

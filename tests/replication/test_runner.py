@@ -226,3 +226,28 @@ def test_bayes_no_difference_finding_uses_the_rope(survey, frame):
     assert (row["verdict"] == "equivalent") == inside
     assert (row["p_value"] < 0.05) == inside
     assert row["family"] == "equivalence (bayes)"
+
+
+@pytest.mark.slow
+@pytest.mark.bayes
+def test_bayes_rope_on_f15_through_extra_tests(survey, frame):
+    # one key outcome only (the others are 'not testable'), so two fits: region and bloc
+    key = ["policy_strategy", "n_ongoing_collaborations", "mot_cost_effectiveness"]
+    key += ["mot_quality", "mot_trust", "mot_reduce_expenditure"]
+    data = survey.drop(columns=[c for c in key if c in survey.columns])
+    out = run(
+        data,
+        methods=["bayes"],
+        frame=frame,
+        findings=["F15"],
+        random_seed=5,
+        extra_tests={"F15": ["bayes"]},
+    )
+    tested = out[out["verdict"] != "not testable"]
+    assert sorted(tested["by"]) == ["bloc", "region"]
+    for row in tested.itertuples():
+        assert row.verdict in ("equivalent", "difference found", "inconclusive")
+        assert row.margin == 0.10
+        inside = -0.10 < row.ci_lower and row.ci_upper < 0.10
+        assert (row.verdict == "equivalent") == inside
+        assert row.family == "equivalence (bayes)"

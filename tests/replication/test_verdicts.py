@@ -156,8 +156,13 @@ def test_design_contrast_keeps_the_psus_of_missing_answers(survey, frame):
     w = pd.Series(1.0, index=data.index)
     full = run(survey, methods=["design"], frame=frame, findings=["F12"], weights=w)
     gap = run(data, methods=["design"], frame=frame, findings=["F12"], weights=w)
-    # the municipality without answers stays a PSU: same design degrees of freedom
-    assert gap.iloc[0]["df"] == full.iloc[0]["df"] == survey["municipality_code"].nunique() - 1
+    # the municipality without answers stays a PSU of the design (the Rao-Scott context test
+    # uses all of them); the contrast's CR2 variance and Satterthwaite df rest on the clusters
+    # that answered, to which it adds nothing
+    n_psu = survey["municipality_code"].nunique()
+    assert f"({n_psu} of {n_psu} municipality clusters" in full.iloc[0]["test"]
+    assert f"({n_psu - 1} of {n_psu} municipality clusters" in gap.iloc[0]["test"]
+    assert 1 < gap.iloc[0]["df"] < n_psu - 1
     assert gap.iloc[0]["n_dropped"] == int(one.sum())
 
 
@@ -237,3 +242,95 @@ def test_pattern_rows_carry_their_counts(survey, frame):
     answered = int(survey["new_focus_last_year"].notna().sum())
     assert m2["n_used"] == answered
     assert m2["n_dropped"] == len(survey) - answered
+
+
+def test_design_contrast_is_the_weighted_difference_with_cr2_and_bm_df(survey):
+    from civmodels.design import SurveyDesign
+    from civmodels.replication._methods import _design_contrast, _design_diff
+    from civmodels.replication._smallsample import satterthwaite_df
+
+    rng = np.random.default_rng(11)
+    w = pd.Series(rng.uniform(0.5, 2.0, len(survey)), index=survey.index)
+    y = (survey["mot_cost_effectiveness"].cat.codes == 3).astype(float)
+    y[survey["mot_cost_effectiveness"].isna()] = np.nan
+    ind = survey["pressure_high"].astype(float)
+    cl = survey["municipality_code"]
+    c, n_clusters = _design_contrast(y, ind, w, cl)
+    d = SurveyDesign(
+        pd.DataFrame({"w": w, "c": cl}), weights="w", cluster="c", lonely_psu="certainty"
+    )
+    diff, se_lin = _design_diff(d, y, ind)
+    assert c.estimate == pytest.approx(diff, rel=1e-10)  # the R-checked estimate
+    ok = y.notna()
+    x = np.column_stack([np.ones(int(ok.sum())), ind[ok]])
+    assert c.df == pytest.approx(satterthwaite_df(x, cl[ok].to_numpy(), 1, w[ok].to_numpy()))
+    assert n_clusters == cl[ok].nunique()
+    # CR2 removes linearisation's downward bias: never smaller here than the CR0 part of it
+    g = cl.nunique()
+    assert c.se > se_lin * np.sqrt((g - 1) / g) * 0.95
+
+
+def test_cluster_robust_model_contrast_uses_bell_mccaffrey_df(effect_run):
+    row = effect_run.query("finding_id == 'F12' and method == 'ordinal'").iloc[0]
+    assert "Bell-McCaffrey" in row["test"]
+    assert 1 < row["df"] < 98
+    design = effect_run.query("finding_id == 'F12' and method == 'design'").iloc[0]
+    assert "CR2" in design["test"] and 1 < design["df"] < 98
+
+
+def test_extra_tests_adds_a_method_to_a_finding(survey, frame, monkeypatch):
+    from civmodels.replication import _methods
+
+    seen = []
+
+    def record(task, data, ctx):
+        seen.append((task.finding.id, task.item, task.by))
+        raise RuntimeError("recorded")
+
+    monkeypatch.setitem(_methods._DISPATCH, "bayes", record)
+    plain = run(survey, methods=["crosstab", "bayes"], frame=frame, findings=["F15"])
+    assert not seen and set(plain["method"]) == {"crosstab"}
+    out = run(
+        survey,
+        methods=["crosstab", "bayes"],
+        frame=frame,
+        findings=["F15"],
+        extra_tests={"F15": ["bayes"]},
+    )
+    bayes = out[out["method"] == "bayes"]
+    assert len(bayes) == len(out[out["method"] == "crosstab"])
+    assert {by for _, _, by in seen} == {"region", "bloc"}
+    assert (bayes.loc[bayes["verdict"] != "not testable", "verdict"] == "failed").all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"F99": ["bayes"]}, "finding 'F99'"),
+        ({"F15": ["mixed"]}, "not among the methods run"),
+        (["F15"], "must map finding ids"),
+    ],
+)
+def test_bad_extra_tests_are_refused(survey, extra, match):
+    with pytest.raises(SpecificationError, match=match):
+        run(survey, methods=["crosstab"], findings=["F15"], extra_tests=extra)
+
+
+def test_design_equivalence_pairs_use_cr2_contrasts(survey, frame):
+    from civmodels.replication._methods import _design_contrast
+
+    w = pd.Series(1.0, index=survey.index)
+    out = run(survey, methods=["design"], frame=frame, findings=["F15"], weights=w)
+    row = out.query("by == 'bloc' and outcome == 'new_focus_last_year'").iloc[0]
+    assert "CR2" in row["test"]
+    # two blocs, one pair: the same two-domain contrast as the directional findings
+    yes = survey["new_focus_last_year"].astype("object").map({"Ja": 1.0, "Nej": 0.0})
+    first, second = row["contrast"].split(": ")[1].split(" vs ")
+    bloc = survey["bloc"].astype(str)
+    ind = pd.Series(np.where(bloc == first, 1.0, np.where(bloc == second, 0.0, np.nan)))
+    c, _ = _design_contrast(yes, ind.set_axis(survey.index), w, survey["municipality_code"])
+    assert row["estimate"] == pytest.approx(c.estimate, rel=1e-10)
+    assert row["df"] == pytest.approx(c.df, rel=1e-10)
+    assert row["ci_level"] == pytest.approx(0.90)
+    half = row["ci_upper"] - row["estimate"]
+    assert half == pytest.approx(c.quantile(0.95) * c.se, rel=1e-8)

@@ -330,3 +330,69 @@ def test_replicate_that_kills_its_worker_is_a_failure_and_not_retried(tmp_path):
         again = run(study, 10, n_jobs=2, random_seed=5, checkpoint=path, progress=False)
     assert again.n_resumed == 10
     pd.testing.assert_frame_equal(again.table, res.table)
+
+
+def test_isolate_must_be_a_bool():
+    with pytest.raises(TypeError, match="isolate must be True or False"):
+        run(STUDY, 2, n_jobs=1, random_seed=1, isolate="yes", progress=False)
+
+
+@pytest.mark.slow
+def test_sequential_isolated_run_survives_a_replicate_that_kills_its_process(tmp_path):
+    from tests.simulation._studies import kills_its_worker
+
+    study = Study(kills_its_worker, name="kill", parameters={"victim": 3})
+    path = tmp_path / "kill1.parquet"
+    with pytest.warns(ReplicateFailureWarning, match="WorkerDied"):
+        res = run(study, 6, n_jobs=1, isolate=True, random_seed=5, checkpoint=path, progress=False)
+    assert res.backend == "isolated"
+    assert list(res.failures["replicate"]) == [3]
+    assert res.failures.iloc[0]["error_type"] == "WorkerDied"
+    assert sorted(res.table["replicate"]) == [0, 1, 2, 4, 5]
+    # same rows as the in-process run of the replicates that do not kill it
+    safe = Study(kills_its_worker, name="kill", parameters={"victim": 99})
+    plain = run(safe, 6, n_jobs=1, random_seed=5, progress=False)
+    assert plain.backend == "sequential"
+    expected = plain.table[plain.table["replicate"] != 3].reset_index(drop=True)
+    pd.testing.assert_frame_equal(res.table.reset_index(drop=True), expected)
+    # a resume takes the failure from the checkpoint and runs nothing
+    with pytest.warns(ReplicateFailureWarning):
+        again = run(
+            study, 6, n_jobs=1, isolate=True, random_seed=5, checkpoint=path, progress=False
+        )
+    assert again.n_resumed == 6
+
+
+@pytest.mark.slow
+def test_dask_worker_death_is_a_failure_and_the_run_goes_on():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    from tests.simulation._studies import kills_its_worker
+
+    study = Study(kills_its_worker, name="kill", parameters={"victim": 3})
+    # a task that kills its worker is given up at once instead of after three more workers
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        client = distributed.Client(cluster)
+        try:
+            with pytest.warns(ReplicateFailureWarning, match="WorkerDied"):
+                res = run(
+                    study,
+                    6,
+                    backend="dask",
+                    client=client,
+                    random_seed=5,
+                    chunk_size=2,
+                    progress=False,
+                )
+        finally:
+            client.close()
+            cluster.close()
+    assert list(res.failures["replicate"]) == [3]
+    assert res.failures.iloc[0]["error_type"] == "WorkerDied"
+    assert "KilledWorker" in res.failures.iloc[0]["message"]
+    # replicate 2 shared the chunk that died and was rerun on its own
+    assert sorted(res.table["replicate"]) == [0, 1, 2, 4, 5]
