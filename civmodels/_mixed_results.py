@@ -22,6 +22,7 @@ from scipy import stats
 from ._glmm import Dist, _gh, latent_variance
 from ._postfit import MixedPostFitMixin
 from .exceptions import DataError
+from .formula import group_labels
 from .results import Summary, SummaryDisplay, model_stats, wald_table
 
 __all__ = ["MixedResultBase", "group_codes_for"]
@@ -469,8 +470,8 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
             index = newdata.index
             codes = {}
             for g in self.group_names:
-                if g in newdata.columns:
-                    codes[g] = group_codes_for(self.modes[g][0], newdata[g])
+                if all(c in newdata.columns for c in g.split(":")):
+                    codes[g] = group_codes_for(self.modes[g][0], group_labels(newdata, g))
         u = np.zeros(len(X))
         if conditional:
             for g, c in codes.items():

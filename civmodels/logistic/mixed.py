@@ -205,7 +205,8 @@ class MixedLogisticResult(MixedResultBase):
         kind : {"prob", "linear"}
         conditional : bool, default True
             ``True``: given the random intercepts (conditional modes for levels seen in the
-            fit, 0 for new levels or an absent grouping column). ``False``: marginal
+            fit, 0 for new levels or an absent grouping column; a nested term ``a:b`` needs
+            both columns). ``False``: marginal
             probability, integrating the random intercepts over their normal distribution.
         se : bool, default False
             Return a table with delta-method standard errors instead (index ``(rowid,

@@ -212,7 +212,7 @@ class MixedOrdinalResult(MixedResultBase):
         conditional : bool, default True
             ``True``: given the random intercepts — the conditional modes for levels seen in
             the fit, 0 (the average group) for new levels or when the grouping column is
-            absent. ``False``: marginal (population-averaged) probabilities, integrating
+            absent (for a nested term ``a:b``, when ``a`` or ``b`` is). ``False``: marginal (population-averaged) probabilities, integrating
             the random intercepts over their normal distribution by Gauss–Hermite
             quadrature; the marginal linear predictor is ``x'beta``.
         se : bool, default False
