@@ -91,6 +91,13 @@ def check_mixed_options(
             "weights=/group_weights= are sampling weights (their scale is arbitrary). Use the "
             "default sandwich (cov_type='cluster'), or pass counts as freq_weights="
         )
+    if sampling and len(groups) != 1:
+        raise SpecificationError(
+            "sampling weights (weights=/group_weights=) are fitted by pseudo-maximum "
+            "likelihood with a sandwich over the groups of a single random intercept; the "
+            f"formula has {len(groups)} random terms {groups} (a nested (1 | a/b) is two). Fit "
+            "one random intercept, or pass counts of identical rows as freq_weights="
+        )
     if cov_type == "cluster":
         if len(groups) != 1:
             raise SpecificationError(

@@ -142,6 +142,18 @@ def test_nested_options_refused_clearly(nested):
         m.fit(cov_type="cluster")
 
 
+def test_nested_weights(nested):
+    """Frequency weights fit; sampling weights (a sandwich over one grouping) are refused."""
+    dup = pd.concat([nested, nested.iloc[:100]], ignore_index=True)
+    w = nested.assign(fw=np.r_[np.full(100, 2.0), np.ones(500)])
+    a = cm.Ordinal("y ~ x + (1 | a/b)", data=dup).fit()
+    b = cm.Ordinal("y ~ x + (1 | a/b)", data=w, freq_weights="fw").fit()
+    np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-6)
+    assert b.loglik == pytest.approx(a.loglik, rel=1e-9)
+    with pytest.raises(SpecificationError, match=r"sampling weights.*nested \(1 \| a/b\) is two"):
+        cm.Ordinal("y ~ x + (1 | a/b)", data=w, weights="fw").fit()
+
+
 def test_bayesian_models_refuse_nesting(nested):
     with pytest.raises(SpecificationError, match="nested or interaction groupings"):
         cm.bayes.Ordinal("y ~ x + (1 | a/b)", data=nested)

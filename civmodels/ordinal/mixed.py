@@ -212,9 +212,10 @@ class MixedOrdinalResult(MixedResultBase):
         conditional : bool, default True
             ``True``: given the random intercepts — the conditional modes for levels seen in
             the fit, 0 (the average group) for new levels or when the grouping column is
-            absent (for a nested term ``a:b``, when ``a`` or ``b`` is). ``False``: marginal (population-averaged) probabilities, integrating
-            the random intercepts over their normal distribution by Gauss–Hermite
-            quadrature; the marginal linear predictor is ``x'beta``.
+            absent (for a nested term ``a:b``, when ``a`` or ``b`` is). ``False``:
+            marginal (population-averaged) probabilities, integrating the random
+            intercepts over their normal distribution by Gauss–Hermite quadrature; the
+            marginal linear predictor is ``x'beta``.
         se : bool, default False
             Return a table with delta-method standard errors instead (index ``(rowid,
             outcome)``, columns ``estimate``, ``std_error``); marginal predictions include
