@@ -209,3 +209,19 @@ def test_comparisons_and_slopes_run_on_nested_fits(logistic_fit):
 def test_random_slopes_are_refused(nested, term):
     with pytest.raises(SpecificationError, match=r"Random slopes.*not implemented"):
         cm.Logistic(f"high ~ x + {term}", data=nested)
+
+
+# -- post-fit tools -------------------------------------------------------------------------
+def test_compare_adds_the_nested_term(ordinal_fit, nested):
+    """(1 | a) against (1 | a/b): one variance component added, tested on its boundary
+    (the 50:50 mixture of chi2(0) and chi2(1))."""
+    from scipy import stats
+
+    small = cm.Ordinal("y ~ x + (1 | a)", data=nested).fit()
+    tab = cm.compare(small, ordinal_fit)
+    row = tab.iloc[1]
+    stat = 2 * (ordinal_fit.loglik - small.loglik)
+    assert row["lr_stat"] == pytest.approx(stat, rel=1e-12)
+    assert row["re_added"] == 1
+    assert row["p_value"] == pytest.approx(0.5 * stats.chi2.sf(stat, 1), rel=1e-10)
+    assert "a:b (60)" in str(ordinal_fit.summary())
