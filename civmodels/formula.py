@@ -56,6 +56,23 @@ class RandomTerm:
         """True for a random intercept ``(1 | group)``."""
         return self.expr.replace(" ", "") in {"1", "1+0", "0+1"}
 
+    @property
+    def slope_variable(self) -> str | None:
+        """The column of an uncorrelated random slope ``(0 + x | g)``, else None."""
+        expr = self.expr.replace(" ", "").replace("-1", "+0")
+        parts = [p for p in expr.split("+") if p]
+        rest = [p for p in parts if p != "0"]
+        if "0" in parts and len(rest) == 1 and _NAME.match(rest[0]):
+            return rest[0]
+        return None
+
+    @property
+    def label(self) -> str:
+        """Name of the term's variance component: ``g`` for an intercept, ``x|g`` for a
+        slope (as lme4's ``sd(x|g)``)."""
+        x = self.slope_variable
+        return self.group if x is None else f"{x}|{self.group}"
+
     def __str__(self) -> str:
         return f"({self.expr} | {self.group})"
 
@@ -116,6 +133,11 @@ def refuse_interaction_groups(random: tuple[RandomTerm, ...], what: str) -> None
     fit one yet (the Bayesian models)."""
     from .exceptions import SpecificationError
 
+    slopes = [str(t) for t in random if not t.is_intercept]
+    if slopes:
+        raise SpecificationError(
+            f"{what} fit random intercepts only; random slopes {slopes} are not available"
+        )
     bad = [str(t) for t in random if len(t.factors) > 1]
     if bad:
         raise SpecificationError(
@@ -516,13 +538,18 @@ class ModelFrame:
                 "can be written as combinations of other columns; remove them or merge levels"
             )
         self.groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        # row values of each random slope (0 + x | g), keyed by its label "x|g"
+        self.re_values: dict[str, np.ndarray] = {}
         for term in self.parsed.random:
-            if not term.is_intercept:
+            xname = term.slope_variable
+            if not term.is_intercept and xname is None:
                 raise SpecificationError(
-                    f"random term {term} is not supported: only random intercepts are fitted, "
-                    "(1 | g), crossed (1 | g) + (1 | h) or nested (1 | a/b). Random slopes "
-                    "(1 + x | g) and (0 + x | g) are not implemented; fit x as a fixed effect, "
-                    "or use lme4::glmer in R for a random slope"
+                    f"random term {term} is not supported. Fitted are random intercepts "
+                    "(1 | g), crossed (1 | g) + (1 | h) or nested (1 | a/b), and uncorrelated "
+                    "random slopes of a numeric column, (0 + x | g), alone or with (1 | g). "
+                    "Correlated random slopes (1 + x | g) are not implemented: write "
+                    "(1 | g) + (0 + x | g) for independent intercept and slope, or use "
+                    "lme4::glmer in R"
                 )
             codes, levels = pd.factorize(group_labels(self.data, term.group), sort=True)
             if len(levels) < 2:
@@ -530,7 +557,11 @@ class ModelFrame:
                     f"grouping factor {term.group!r} has a single level ({levels[0]!r}); a "
                     "random intercept needs at least two groups — drop the term"
                 )
-            self.groups[term.group] = (codes.astype(np.int64), pd.Index(levels))
+            if term.label in self.groups:
+                raise SpecificationError(f"random term {term} appears twice")
+            self.groups[term.label] = (codes.astype(np.int64), pd.Index(levels))
+            if xname is not None:
+                self.re_values[term.label] = _slope_values(self.data, xname, term, codes)
         self.weights_name = weights
         self.weights = (
             check_weights(self.data[weights].to_numpy(), f"weights column {weights!r}")
@@ -567,6 +598,33 @@ class ModelFrame:
         """``"a|b"`` labels of the thresholds between adjacent categories."""
         c = [str(x) for x in self.categories]
         return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
+
+
+def _slope_values(data: pd.DataFrame, xname: str, term: RandomTerm, codes: np.ndarray):
+    """The numeric column of a random slope; an error if it is not numeric or does not vary
+    within any group (the slope is then not identified)."""
+    from .exceptions import DataError
+
+    col = data[xname]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise DataError(
+            f"random slope {term}: column {xname!r} must be numeric (dtype {col.dtype}); a "
+            "random slope of a factor is not available"
+        )
+    x = col.to_numpy(dtype=float)
+    if not np.isfinite(x).all():
+        raise DataError(f"random slope {term}: column {xname!r} has infinite values")
+    m = int(codes.max()) + 1
+    lo = np.full(m, np.inf)
+    hi = np.full(m, -np.inf)
+    np.minimum.at(lo, codes, x)
+    np.maximum.at(hi, codes, x)
+    if not (hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi))).any():
+        raise DataError(
+            f"random slope {term}: {xname!r} is constant within every group of "
+            f"{term.group!r}, so a slope per group is not identified; drop the term"
+        )
+    return x
 
 
 def _ordinal_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:

@@ -43,6 +43,7 @@ from .._mixed_fit import (
     mixed_weights,
     result_fields,
     run_glmm,
+    slope_values,
     start_log_sd,
 )
 from .._mixed_results import MixedResultBase
@@ -116,6 +117,7 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name, reflect=True),
         w=wrow,
         w2=w2,
+        zvals=[None if z is None else z[rows] for z in slope_values(model)],
     )
     out = run_glmm(
         d,

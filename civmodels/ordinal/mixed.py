@@ -38,6 +38,7 @@ from .._mixed_fit import (
     mixed_weights,
     result_fields,
     run_glmm,
+    slope_values,
     start_log_sd,
 )
 from .._mixed_results import MixedResultBase
@@ -119,6 +120,7 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name),
         w=w1,
         w2=w2,
+        zvals=slope_values(model),
     )
     out = run_glmm(
         d,
