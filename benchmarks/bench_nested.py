@@ -1,9 +1,11 @@
-"""Speed of nested random intercepts ``(1 | a/b)`` against R ``ordinal::clmm`` and
-``lme4::glmer``.
+"""Speed of nested random intercepts ``(1 | a/b)`` and uncorrelated random slopes against R
+``ordinal::clmm`` and ``lme4::glmer``.
 
 Fits ``y ~ x + (1 | a/b)`` (ordinal, Laplace) and ``high ~ x + (1 | a/b)`` (binary,
 Laplace) on the nested data of ``tests/reference/mixed/nested.csv`` (600 rows, 15 regions,
-60 units), end to end (formula and DataFrame to estimates and standard errors). Prints the
+60 units), and ``yb ~ x + (1 | g) + (0 + x | g)`` (binary, Laplace) on
+``tests/reference/mixed/slopes.csv`` (600 rows, 40 groups), end to end (formula and
+DataFrame to estimates and standard errors). Prints the
 median time per fit, R's median time on the same data in the same run (when ``Rscript``
 exists; R's timing excludes its start-up; R's default controls), their ratio (R /
 civmodels) and the largest difference between the estimates relative to max(|estimate|, SE).
@@ -30,6 +32,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a source checkout
 import civmodels as cm  # noqa: E402
 
 DATA = HERE.parent / "tests" / "reference" / "mixed" / "nested.csv"
+SLOPES = DATA.with_name("slopes.csv")
 
 R_SCRIPT = """
 suppressPackageStartupMessages({{library(ordinal); library(lme4)}})
@@ -43,6 +46,11 @@ t <- numeric({reps})
 for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(high ~ x + (1 | a/b), data = d,
                                                  family = binomial); v <- vcov(g)}})
 cat("binary", median(t), format(fixef(g), digits = 15), "\\n")
+s <- read.csv("{slopes}")
+t <- numeric({reps})
+for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(yb ~ x + (1 | g) + (0 + x | g), data = s,
+                                                 family = binomial); v <- vcov(g)}})
+cat("slope", median(t), format(fixef(g), digits = 15), "\\n")
 """
 
 
@@ -54,7 +62,9 @@ def load() -> pd.DataFrame:
 
 
 def fit(df: pd.DataFrame, kind: str):
-    if kind == "ordinal":
+    if kind == "slope":
+        res = cm.Logistic("yb ~ x + (1 | g) + (0 + x | g)", data=pd.read_csv(SLOPES)).fit()
+    elif kind == "ordinal":
         res = cm.Ordinal("y ~ x + (1 | a/b)", data=df).fit()
     else:
         res = cm.Logistic("high ~ x + (1 | a/b)", data=df).fit()
@@ -77,7 +87,9 @@ def fit_r(repeat: int) -> dict[str, tuple[float, np.ndarray]] | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "bench.R"
-        script.write_text(R_SCRIPT.format(csv=DATA.as_posix(), reps=repeat))
+        script.write_text(
+            R_SCRIPT.format(csv=DATA.as_posix(), slopes=SLOPES.as_posix(), reps=repeat)
+        )
         out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True)
     if out.returncode != 0:
         print("R failed:", out.stderr[-500:])
@@ -97,7 +109,7 @@ def main() -> None:
     df = load()
     r = None if args.no_r else fit_r(args.repeat)
     print(f"{'model':<10}{'civmodels s':>14}{'R s':>10}{'R / civmodels':>16}{'max rel diff':>15}")
-    for kind in ("ordinal", "binary"):
+    for kind in ("ordinal", "binary", "slope"):
         t, res = timed(df, kind, args.repeat)
         if r is None or kind not in r:
             print(f"{kind:<10}{t:>14.3f}{'—':>10}{'—':>16}{'—':>15}")
