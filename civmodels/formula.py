@@ -461,7 +461,10 @@ class ModelFrame:
     fixed : FixedDesign
         The fixed-effects design.
     groups : dict of str to (ndarray of int, pandas.Index)
-        For each random term's grouping factor: codes per row and the level labels.
+        For each random term (keyed by :attr:`RandomTerm.label`: ``"g"``, ``"a:b"`` or
+        ``"x|g"`` for a slope): group codes per row and the level labels.
+    re_values : dict of str to ndarray
+        For each random slope ``(0 + x | g)`` (keyed ``"x|g"``): the values of ``x``.
     weights : ndarray or None
     """
 
