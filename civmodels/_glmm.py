@@ -207,6 +207,10 @@ class GLMMData:
     w2 : ndarray, shape (m,), optional
         Group (level-2) weights, one grouping factor only: each group's log marginal
         likelihood is multiplied by its weight (pseudo-likelihood; ones if omitted).
+    zvals : sequence of (ndarray or None), optional
+        Per term, the row values multiplying its random effect: ``None`` (ones) for a random
+        intercept, the covariate for an uncorrelated random slope ``(0 + x | g)``. Slopes
+        are fitted by the Laplace approximation only.
     """
 
     y: Array
@@ -218,6 +222,7 @@ class GLMMData:
     # ones when omitted (filled in by __post_init__, so always an array afterwards)
     w: Any = None  # an (n,) array after __post_init__
     w2: Any = None  # an (m,) array after __post_init__
+    zvals: Any = None  # a list of (n,) arrays after __post_init__
     n_levels: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -230,6 +235,13 @@ class GLMMData:
         self.K = len(self.groups)
         self.groups = [np.asarray(g, dtype=np.int64) for g in self.groups]
         self.n_levels = [int(g.max()) + 1 for g in self.groups]
+        zv = self.zvals if self.zvals is not None else [None] * self.K
+        if len(zv) != self.K:
+            raise ValueError("zvals needs one entry per grouping term")
+        self.has_slopes = any(z is not None for z in zv)
+        self.zvals = [
+            np.ones(self.n) if z is None else np.asarray(z, dtype=float).reshape(self.n) for z in zv
+        ]
         self.has_w2 = self.w2 is not None
         if self.has_w2 and self.K != 1:
             raise ValueError("group weights need exactly one grouping factor")
@@ -248,14 +260,20 @@ class GLMMData:
         self.Dl = self.tjac[il] * self.lo[:, None]
         self.tu0 = np.where(self.up, self.toff[iu], 0.0)
         self.tl0 = np.where(self.lo, self.toff[il], 0.0)
-        # indicator matrices: n x m_k per factor and n x q for all
+        # design matrices of the random effects: n x m_k per term (the indicators times the
+        # term's row values) and n x q for all; ZkT sums rows by group (indicators only)
         self.Zk = [
-            sparse.csr_matrix((np.ones(self.n), (np.arange(self.n), g)), shape=(self.n, m))
-            for g, m in zip(self.groups, self.n_levels, strict=True)
+            sparse.csr_matrix((z, (np.arange(self.n), g)), shape=(self.n, m))
+            for g, m, z in zip(self.groups, self.n_levels, self.zvals, strict=True)
         ]
         self.Z = sparse.hstack(self.Zk, format="csr")
         self.ZT = self.Z.T.tocsr()
-        self.ZkT = [z.T.tocsr() for z in self.Zk]
+        self.ZkT = [
+            sparse.csr_matrix(
+                (np.ones(self.n), (np.arange(self.n), g)), shape=(self.n, m)
+            ).T.tocsr()
+            for g, m in zip(self.groups, self.n_levels, strict=True)
+        ]
         self.level_term = np.repeat(np.arange(self.K), self.n_levels)
         # flat positions of each row's contributions to the q x q matrix Z' D Z
         lev = [self.offsets[k] + g for k, g in enumerate(self.groups)]
@@ -264,7 +282,8 @@ class GLMMData:
 
     def ztdz(self, D: Array) -> Array:
         """Dense ``Z' diag(D) Z`` (several grouping factors)."""
-        vals = np.tile(D, self.K * self.K)
+        z = self.zvals
+        vals = np.concatenate([D * z[a] * z[b] for a in range(self.K) for b in range(self.K)])
         return np.bincount(self.pair_idx, vals, minlength=self.q * self.q).reshape(self.q, self.q)
 
     def split(self, phi: Array) -> tuple[Array, Array, Array]:
@@ -382,6 +401,7 @@ def find_modes(
     w = d.w
     one = d.K == 1
     g0 = d.groups[0]
+    z0sq = d.zvals[0] ** 2
 
     def state(bv: Array):
         s = xb + d.Z @ (sig_lev * bv)
@@ -396,7 +416,7 @@ def find_modes(
     for _ in range(max_iter):
         grad = sig_lev * (d.ZT @ (w * sd["ls"])) - b
         if one:
-            negH = 1.0 - sig_lev**2 * np.bincount(g0, w * sd["lss"], minlength=d.q)
+            negH = 1.0 - sig_lev**2 * np.bincount(g0, w * z0sq * sd["lss"], minlength=d.q)
             # non-log-concave links (cauchit) can make the curvature non-positive
             negH = np.where(negH > 1e-8, negH, 1.0 + np.abs(negH))
             step = grad / negH
@@ -437,7 +457,7 @@ def find_modes(
             b, c, sd = bn, cn, sdn
     h = float(w @ c["l"] - 0.5 * b @ b)
     if one:
-        negH = 1.0 - sig_lev**2 * np.bincount(g0, w * sd["lss"], minlength=d.q)
+        negH = 1.0 - sig_lev**2 * np.bincount(g0, w * z0sq * sd["lss"], minlength=d.q)
         negH = np.where(negH > 1e-8, negH, 1.0 + np.abs(negH))
         return _Mode(b, negH, None, h, converged, group_obj(c, b))
     D = -(w * sd["lss"])
@@ -495,7 +515,7 @@ def laplace_loglik(
     c, sd = _joint(d, tu, tl, s, b, 3)
     ka, p, K = d.k_alpha, d.p, d.K
     # derivative of s w.r.t. tau_k at fixed b: sigma_k b_{k, g_k(i)}
-    V = np.column_stack([sigma[k] * b[d.offsets[k] + d.groups[k]] for k in range(K)])
+    V = np.column_stack([sigma[k] * d.zvals[k] * b[d.offsets[k] + d.groups[k]] for k in range(K)])
     L1, L2, L3 = w * sd["ls"], w * sd["lss"], w * sd["lsss"]
     Lth = w[:, None] * (c["lA"][:, None] * d.Du + c["lB"][:, None] * d.Dl)
     Lths = w[:, None] * (sd["lAs"][:, None] * d.Du + sd["lBs"][:, None] * d.Dl)
@@ -519,7 +539,7 @@ def laplace_loglik(
     if one:
         HinvG = G / mode.hdiag[:, None]
         hinv_diag = 1.0 / mode.hdiag
-        cdiag = (sig_lev**2 * hinv_diag)[d.groups[0]]
+        cdiag = (sig_lev**2 * hinv_diag)[d.groups[0]] * d.zvals[0] ** 2
     else:
         HinvG = linalg.cho_solve((mode.hchol, True), G)
         Linv = linalg.solve_triangular(mode.hchol, np.eye(d.q), lower=True)
@@ -530,7 +550,8 @@ def laplace_loglik(
             ik = d.offsets[k] + d.groups[k]
             for k2 in range(K):
                 ik2 = d.offsets[k2] + d.groups[k2]
-                cdiag += sigma[k] * sigma[k2] * Hinv[ik, ik2]
+                zz = d.zvals[k] * d.zvals[k2]
+                cdiag += sigma[k] * sigma[k2] * zz * Hinv[ik, ik2]
     ds = Mv(HinvG)  # d s_hat / d phi through the mode
     ds[:, ka : ka + p] += d.X
     ds[:, ka + p :] += V
@@ -552,7 +573,7 @@ def laplace_loglik(
             grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
     if sensitivity and one:
         out["dmode"] = HinvG
-        dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ dD)
+        dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ (d.zvals[0][:, None] ** 2 * dD))
         dnegH[:, ka + p] += 2.0 * (mode.hdiag - 1.0)
         out["dnegH"] = dnegH
     out["grad"] = grad
@@ -594,8 +615,10 @@ def agq_loglik(
     ``scores`` (and ``derivs >= 1``) also ``scores``: each group's gradient ``(m, P)``
     before its group weight (``grad = w2 @ scores``).
     """
-    if d.K != 1:
-        raise ValueError("adaptive quadrature needs exactly one grouping factor")
+    if d.K != 1 or d.has_slopes:
+        raise ValueError(
+            "adaptive quadrature needs one grouping factor with a random intercept only"
+        )
     alpha, beta, sigma = d.split(phi)
     sig = float(sigma[0])
     mode = find_modes(d, phi, b0)

@@ -41,6 +41,7 @@ __all__ = [
     "result_fields",
     "run_glmm",
     "scale_level1_weights",
+    "slope_values",
     "start_log_sd",
 ]
 
@@ -77,6 +78,19 @@ def check_mixed_options(
         )
     groups = list(model.frame.groups)
     sampling = getattr(model, "weight_kind", None) == "sampling"
+    slopes = list(getattr(model.frame, "re_values", {}))
+    if slopes:
+        if method == "agq":
+            raise SpecificationError(
+                f"method='agq' integrates over a single random intercept; the random slopes "
+                f"{slopes} are fitted by the Laplace approximation: use method='laplace'"
+            )
+        if sampling or cov_type == "cluster" or getattr(model, "group_weights", None) is not None:
+            raise SpecificationError(
+                f"random slopes {slopes} are fitted with frequency weights only; sampling "
+                "weights (weights=/group_weights=) and cov_type='cluster' are not available "
+                "with them. Drop the slope term, or pass counts as freq_weights="
+            )
     if cov_type is None:
         cov_type = "cluster" if sampling else "nonrobust"
     if cov_type not in ("nonrobust", "cluster"):
@@ -90,6 +104,13 @@ def check_mixed_options(
             "cov_type='nonrobust' treats the weights as counts of identical rows, but "
             "weights=/group_weights= are sampling weights (their scale is arbitrary). Use the "
             "default sandwich (cov_type='cluster'), or pass counts as freq_weights="
+        )
+    if sampling and len(groups) != 1:
+        raise SpecificationError(
+            "sampling weights (weights=/group_weights=) are fitted by pseudo-maximum "
+            "likelihood with a sandwich over the groups of a single random intercept; the "
+            f"formula has {len(groups)} random terms {groups} (a nested (1 | a/b) is two). Fit "
+            "one random intercept, or pass counts of identical rows as freq_weights="
         )
     if cov_type == "cluster":
         if len(groups) != 1:
@@ -139,6 +160,13 @@ def group_arrays(model: Any) -> tuple[list[str], list[np.ndarray], list[pd.Index
     codes = [np.asarray(model.frame.groups[g][0], dtype=np.int64) for g in names]
     levels = [pd.Index(model.frame.groups[g][1]) for g in names]
     return names, codes, levels
+
+
+def slope_values(model: Any) -> list[np.ndarray | None]:
+    """Per random term the row values of a random slope ``(0 + x | g)``, None for an
+    intercept (the engine's ``zvals``)."""
+    values = getattr(model.frame, "re_values", {})
+    return [values.get(g) for g in model.frame.groups]
 
 
 def start_log_sd(k: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from scipy import stats
 from ._glmm import Dist, _gh, latent_variance
 from ._postfit import MixedPostFitMixin
 from .exceptions import DataError
+from .formula import group_labels
 from .results import Summary, SummaryDisplay, model_stats, wald_table
 
 __all__ = ["MixedResultBase", "group_codes_for"]
@@ -289,12 +290,15 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
         ``sigma_k^2 / (sum_l sigma_l^2 + v)`` with ``v`` the variance of the latent error
         (``pi^2/3`` for logit, 1 for probit, ``pi^2/6`` for cloglog/loglog); NaN for cauchit,
-        whose latent error has no variance.
+        whose latent error has no variance, and for every term of a model with a random
+        slope (the share of variance then depends on the covariate).
         """
         v = latent_variance(self.model.link_name)
         var = self.re_variance
         total = var.sum() + v
         out = var / total if np.isfinite(v) else var * np.nan
+        if getattr(self.model.frame, "re_values", {}):
+            out = out * np.nan  # with a random slope the share depends on the covariate
         return out.rename("icc")
 
     def conditional_modes(self) -> pd.DataFrame:
@@ -468,28 +472,54 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
         """Fixed design, random shift ``u`` per row (0 if marginal or unknown), index."""
         frame = self.model.frame
+        slopes = getattr(frame, "re_values", {})
+        if not conditional and slopes:
+            self._refuse_marginal()
+        values: dict[str, np.ndarray] = {}
         if newdata is None:
             X = frame.X
             index = frame.data.index
             codes = {g: frame.groups[g][0] for g in self.group_names}
+            values = dict(slopes)
         else:
             if not isinstance(newdata, pd.DataFrame):
                 raise DataError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
             X = frame.fixed.transform(newdata)
             index = newdata.index
             codes = {}
-            for g in self.group_names:
-                if g in newdata.columns:
-                    codes[g] = group_codes_for(self.modes[g][0], newdata[g])
+            for term in frame.parsed.random:
+                g = term.label
+                if all(c in newdata.columns for c in term.factors):
+                    codes[g] = group_codes_for(self.modes[g][0], group_labels(newdata, term.group))
+                xname = term.slope_variable
+                if xname is not None and conditional:
+                    if xname not in newdata.columns:
+                        raise DataError(
+                            f"newdata has no column {xname!r}, needed by the random slope {term}"
+                        )
+                    values[g] = newdata[xname].to_numpy(dtype=float)
         u = np.zeros(len(X))
         if conditional:
             for g, c in codes.items():
                 mode = self.modes[g][1]
-                u += np.where(c >= 0, mode[np.clip(c, 0, None)], 0.0)
+                shift = np.where(c >= 0, mode[np.clip(c, 0, None)], 0.0)
+                u += shift * values[g] if g in values else shift
         return X, u, index
+
+    def _refuse_marginal(self) -> None:
+        from .exceptions import SpecificationError
+
+        slopes = list(getattr(self.model.frame, "re_values", {}))
+        if slopes:
+            raise SpecificationError(
+                f"marginal (population-averaged) predictions are not available with the "
+                f"random slopes {slopes}: the random-effect variance then depends on the "
+                "covariate. Use conditional=True (given the conditional modes)"
+            )
 
     def _integrate_cdf(self, t: np.ndarray, n_nodes: int = 40) -> np.ndarray:
         """``E_u F(t - u)`` over ``u ~ N(0, sum of the random-intercept variances)``."""
+        self._refuse_marginal()
         x, logw = _gh(n_nodes)
         wq = np.exp(logw) / np.sqrt(2 * np.pi)
         sd = float(np.sqrt(self.re_variance.sum()))

@@ -91,6 +91,8 @@ def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
     from .predictions import DeltaMethod, PredictionModel
 
     m = result.model
+    if not conditional:
+        result._refuse_marginal()
     k = len(result.params)
     ordinal = hasattr(result, "thresholds")
     ka = result.k_alpha

@@ -19,23 +19,59 @@ from formulaic import Formula, model_matrix
 from ._validation import check_columns
 from .exceptions import FormulaError
 
-__all__ = ["FixedDesign", "ParsedFormula", "RandomTerm", "parse_formula", "parse_rhs"]
+__all__ = [
+    "FixedDesign",
+    "ParsedFormula",
+    "RandomTerm",
+    "group_labels",
+    "parse_formula",
+    "parse_rhs",
+    "refuse_interaction_groups",
+]
 
 _RANDOM = re.compile(r"\(\s*([^()|]+?)\s*\|\s*([^()|]+?)\s*\)")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_GROUP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*(?:\s*[:/]\s*[A-Za-z_][A-Za-z0-9_.]*)*$")
 
 
 @dataclass(frozen=True)
 class RandomTerm:
-    """A random-effect term ``(expr | group)``; ``expr == "1"`` is a random intercept."""
+    """A random-effect term ``(expr | group)``; ``expr == "1"`` is a random intercept.
+
+    ``group`` is a column name or an interaction of columns ``"a:b"`` (its levels are the
+    observed combinations, labelled ``"a1:b1"``); the nested term ``(1 | a/b)`` is read as
+    ``(1 | a) + (1 | a:b)``, as lme4 does.
+    """
 
     expr: str
     group: str
 
     @property
+    def factors(self) -> tuple[str, ...]:
+        """The data columns whose combinations form the groups (one for a plain factor)."""
+        return tuple(self.group.split(":"))
+
+    @property
     def is_intercept(self) -> bool:
         """True for a random intercept ``(1 | group)``."""
         return self.expr.replace(" ", "") in {"1", "1+0", "0+1"}
+
+    @property
+    def slope_variable(self) -> str | None:
+        """The column of an uncorrelated random slope ``(0 + x | g)``, else None."""
+        expr = self.expr.replace(" ", "").replace("-1", "+0")
+        parts = [p for p in expr.split("+") if p]
+        rest = [p for p in parts if p != "0"]
+        if "0" in parts and len(rest) == 1 and _NAME.match(rest[0]):
+            return rest[0]
+        return None
+
+    @property
+    def label(self) -> str:
+        """Name of the term's variance component: ``g`` for an intercept, ``x|g`` for a
+        slope (as lme4's ``sd(x|g)``)."""
+        x = self.slope_variable
+        return self.group if x is None else f"{x}|{self.group}"
 
     def __str__(self) -> str:
         return f"({self.expr} | {self.group})"
@@ -58,7 +94,7 @@ class ParsedFormula:
         out.extend(_rhs_variables(self.fixed))
         for term in self.random:
             out.extend(_rhs_variables(term.expr))
-            out.append(term.group)
+            out.extend(term.factors)
         return list(dict.fromkeys(out))
 
 
@@ -74,15 +110,79 @@ def _rhs_variables(rhs: str) -> list[str]:
     return sorted(str(v) for v in names)
 
 
-def parse_rhs(rhs: str) -> tuple[str, tuple[RandomTerm, ...]]:
-    """Split a right-hand side into its fixed part and random terms."""
-    terms = tuple(RandomTerm(m.group(1), m.group(2)) for m in _RANDOM.finditer(rhs))
-    for t in terms:
-        if not _NAME.match(t.group):
+def group_labels(data: pd.DataFrame, group: str) -> pd.Series:
+    """Each row's group for the grouping factor ``group`` of a random term.
+
+    A plain column name gives that column; an interaction ``"a:b"`` gives the combinations
+    as strings ``"<a>:<b>"`` (missing if any part is missing), so that level ``b1`` of ``b``
+    within ``a1`` and within ``a2`` are different groups.
+    """
+    parts = group.split(":")
+    if len(parts) == 1:
+        return data[group]
+    cols = [data[c] for c in parts]
+    out = cols[0].astype(str)
+    for c in cols[1:]:
+        out = out + ":" + c.astype(str)
+    missing = pd.concat([c.isna() for c in cols], axis=1).any(axis=1)
+    return out.mask(missing)
+
+
+def refuse_interaction_groups(random: tuple[RandomTerm, ...], what: str) -> None:
+    """Raise for a nested or interaction grouping (``a/b``, ``a:b``) where ``what`` cannot
+    fit one yet (the Bayesian models)."""
+    from .exceptions import SpecificationError
+
+    slopes = [str(t) for t in random if not t.is_intercept]
+    if slopes:
+        raise SpecificationError(
+            f"{what} fit random intercepts only; random slopes {slopes} are not available"
+        )
+    bad = [str(t) for t in random if len(t.factors) > 1]
+    if bad:
+        raise SpecificationError(
+            f"{what} cannot fit nested or interaction groupings {bad} yet; they are fitted by "
+            "cm.Ordinal and cm.Logistic. Make a column holding the combination, e.g. "
+            "data['a_b'] = data['a'].astype(str) + ':' + data['b'].astype(str), and use "
+            "(1 | a) + (1 | a_b)"
+        )
+
+
+def _expand_group(expr: str, group: str, whole: str) -> list[RandomTerm]:
+    """``(expr | a/b/c)`` -> ``(expr | a) + (expr | a:b) + (expr | a:b:c)``; ``a:b`` kept."""
+    if not _GROUP.match(group):
+        raise FormulaError(
+            f"random term ({whole}) groups by {group!r}; the grouping factor must be a column "
+            "name, an interaction of columns 'a:b', or a nesting 'a/b' (b within a)"
+        )
+    pieces = [p.strip() for p in group.split("/")]
+    levels = [[q.strip() for q in p.split(":")] for p in pieces]
+    out: list[RandomTerm] = []
+    acc: list[str] = []
+    for names in levels:
+        acc = [*acc, *names]
+        if len(set(acc)) != len(acc):
             raise FormulaError(
-                f"random term {t} groups by {t.group!r}; the grouping factor must be a single "
-                "column name (make an interaction column first, e.g. data['g'] = a + '_' + b)"
+                f"random term ({whole}) names a column twice in its grouping {group!r}"
             )
+        out.append(RandomTerm(expr, ":".join(acc)))
+    return out
+
+
+def parse_rhs(rhs: str) -> tuple[str, tuple[RandomTerm, ...]]:
+    """Split a right-hand side into its fixed part and random terms.
+
+    Nested groupings are expanded as in lme4: ``(1 | a/b)`` becomes ``(1 | a) + (1 | a:b)``.
+    """
+    terms: list[RandomTerm] = []
+    for m in _RANDOM.finditer(rhs):
+        terms.extend(_expand_group(m.group(1), m.group(2), m.group(0)[1:-1].strip()))
+    seen: set[tuple[str, str]] = set()
+    for t in terms:
+        key = (t.expr.replace(" ", ""), t.group)
+        if key in seen:
+            raise FormulaError(f"random term {t} appears twice in {rhs!r}")
+        seen.add(key)
     fixed = _RANDOM.sub(" ", rhs)
     # tidy the '+' left behind by removed terms
     fixed = re.sub(r"\+\s*\+", "+", fixed)
@@ -92,7 +192,7 @@ def parse_rhs(rhs: str) -> tuple[str, tuple[RandomTerm, ...]]:
             f"could not read a random term in {rhs!r}; write them as (1 | group), "
             "each in its own parentheses"
         )
-    return (fixed or "1"), terms
+    return (fixed or "1"), tuple(terms)
 
 
 def parse_formula(formula: str, *, require_outcome: bool = True) -> ParsedFormula:
@@ -361,7 +461,10 @@ class ModelFrame:
     fixed : FixedDesign
         The fixed-effects design.
     groups : dict of str to (ndarray of int, pandas.Index)
-        For each random term's grouping factor: codes per row and the level labels.
+        For each random term (keyed by :attr:`RandomTerm.label`: ``"g"``, ``"a:b"`` or
+        ``"x|g"`` for a slope): group codes per row and the level labels.
+    re_values : dict of str to ndarray
+        For each random slope ``(0 + x | g)`` (keyed ``"x|g"``): the values of ``x``.
     weights : ndarray or None
     """
 
@@ -438,18 +541,30 @@ class ModelFrame:
                 "can be written as combinations of other columns; remove them or merge levels"
             )
         self.groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        # row values of each random slope (0 + x | g), keyed by its label "x|g"
+        self.re_values: dict[str, np.ndarray] = {}
         for term in self.parsed.random:
-            if not term.is_intercept:
+            xname = term.slope_variable
+            if not term.is_intercept and xname is None:
                 raise SpecificationError(
-                    f"random term {term} is not supported; only random intercepts (1 | group)"
+                    f"random term {term} is not supported. Fitted are random intercepts "
+                    "(1 | g), crossed (1 | g) + (1 | h) or nested (1 | a/b), and uncorrelated "
+                    "random slopes of a numeric column, (0 + x | g), alone or with (1 | g). "
+                    "Correlated random slopes (1 + x | g) are not implemented: write "
+                    "(1 | g) + (0 + x | g) for independent intercept and slope, or use "
+                    "lme4::glmer in R"
                 )
-            codes, levels = pd.factorize(self.data[term.group], sort=True)
+            codes, levels = pd.factorize(group_labels(self.data, term.group), sort=True)
             if len(levels) < 2:
                 raise SpecificationError(
                     f"grouping factor {term.group!r} has a single level ({levels[0]!r}); a "
                     "random intercept needs at least two groups — drop the term"
                 )
-            self.groups[term.group] = (codes.astype(np.int64), pd.Index(levels))
+            if term.label in self.groups:
+                raise SpecificationError(f"random term {term} appears twice")
+            self.groups[term.label] = (codes.astype(np.int64), pd.Index(levels))
+            if xname is not None:
+                self.re_values[term.label] = _slope_values(self.data, xname, term, codes)
         self.weights_name = weights
         self.weights = (
             check_weights(self.data[weights].to_numpy(), f"weights column {weights!r}")
@@ -486,6 +601,33 @@ class ModelFrame:
         """``"a|b"`` labels of the thresholds between adjacent categories."""
         c = [str(x) for x in self.categories]
         return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
+
+
+def _slope_values(data: pd.DataFrame, xname: str, term: RandomTerm, codes: np.ndarray):
+    """The numeric column of a random slope; an error if it is not numeric or does not vary
+    within any group (the slope is then not identified)."""
+    from .exceptions import DataError
+
+    col = data[xname]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        raise DataError(
+            f"random slope {term}: column {xname!r} must be numeric (dtype {col.dtype}); a "
+            "random slope of a factor is not available"
+        )
+    x = col.to_numpy(dtype=float)
+    if not np.isfinite(x).all():
+        raise DataError(f"random slope {term}: column {xname!r} has infinite values")
+    m = int(codes.max()) + 1
+    lo = np.full(m, np.inf)
+    hi = np.full(m, -np.inf)
+    np.minimum.at(lo, codes, x)
+    np.maximum.at(hi, codes, x)
+    if not (hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi))).any():
+        raise DataError(
+            f"random slope {term}: {xname!r} is constant within every group of "
+            f"{term.group!r}, so a slope per group is not identified; drop the term"
+        )
+    return x
 
 
 def _ordinal_codes(raw: pd.Series, name: str) -> tuple[np.ndarray, list]:

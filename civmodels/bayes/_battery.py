@@ -13,7 +13,7 @@ import pandas as pd
 from .._links import LINKS
 from .._validation import check_columns, check_dataframe, drop_incomplete
 from ..exceptions import DataError, SpecificationError
-from ..formula import FixedDesign, parse_formula
+from ..formula import FixedDesign, parse_formula, refuse_interaction_groups
 from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
@@ -158,6 +158,7 @@ class Battery:
         self.Xc = X - self.x_mean
         self.slope_names = list(self.fixed.names)
         self.groups, self.group_levels = [], {}
+        refuse_interaction_groups(parsed.random, "the Bayesian battery model")
         for term in parsed.random:
             if not term.is_intercept:
                 raise SpecificationError(f"only random intercepts are supported, got {term}")

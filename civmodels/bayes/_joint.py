@@ -13,7 +13,7 @@ import pandas as pd
 from .._links import LINKS
 from .._validation import check_columns, check_dataframe, drop_incomplete
 from ..exceptions import DataError, SpecificationError
-from ..formula import FixedDesign, _ordinal_codes, parse_formula
+from ..formula import FixedDesign, _ordinal_codes, parse_formula, refuse_interaction_groups
 from ..results import Summary
 from . import _backend
 from . import _numeric as num
@@ -146,6 +146,7 @@ class JointResponse:
         self.Wc = W - self.w_mean
         self.r_names = [self.rfixed.names[i] for i in ri]
         self.groups, self.group_levels = [], {}
+        refuse_interaction_groups(parsed.random, "the Bayesian joint model")
         for t in parsed.random:
             if not t.is_intercept:
                 raise SpecificationError(f"only random intercepts are supported, got {t}")

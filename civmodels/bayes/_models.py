@@ -14,7 +14,7 @@ import pandas as pd
 from .._links import LINKS
 from .._validation import check_positive_int
 from ..exceptions import DataError, SpecificationError
-from ..formula import ModelFrame
+from ..formula import ModelFrame, refuse_interaction_groups
 from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
@@ -166,6 +166,7 @@ class _Hierarchical:
         self.x_mean = Xs.mean(axis=0) if Xs.shape[1] else np.zeros(0)
         self.Xc = Xs - self.x_mean
         self.slope_names = [self.x_names[i] for i in self._slope_idx]
+        refuse_interaction_groups(frame.parsed.random, "the Bayesian models")
         self.groups = [
             GroupSpec(name, codes, len(levels)) for name, (codes, levels) in frame.groups.items()
         ]

@@ -43,6 +43,7 @@ from .._mixed_fit import (
     mixed_weights,
     result_fields,
     run_glmm,
+    slope_values,
     start_log_sd,
 )
 from .._mixed_results import MixedResultBase
@@ -116,6 +117,7 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name, reflect=True),
         w=wrow,
         w2=w2,
+        zvals=[None if z is None else z[rows] for z in slope_values(model)],
     )
     out = run_glmm(
         d,
@@ -205,7 +207,8 @@ class MixedLogisticResult(MixedResultBase):
         kind : {"prob", "linear"}
         conditional : bool, default True
             ``True``: given the random intercepts (conditional modes for levels seen in the
-            fit, 0 for new levels or an absent grouping column). ``False``: marginal
+            fit, 0 for new levels or an absent grouping column; a nested term ``a:b`` needs
+            both columns). ``False``: marginal
             probability, integrating the random intercepts over their normal distribution.
         se : bool, default False
             Return a table with delta-method standard errors instead (index ``(rowid,

@@ -38,6 +38,7 @@ from .._mixed_fit import (
     mixed_weights,
     result_fields,
     run_glmm,
+    slope_values,
     start_log_sd,
 )
 from .._mixed_results import MixedResultBase
@@ -119,6 +120,7 @@ def fit_mixed(
         dist=_glmm.get_dist(model.link_name),
         w=w1,
         w2=w2,
+        zvals=slope_values(model),
     )
     out = run_glmm(
         d,
@@ -212,9 +214,10 @@ class MixedOrdinalResult(MixedResultBase):
         conditional : bool, default True
             ``True``: given the random intercepts — the conditional modes for levels seen in
             the fit, 0 (the average group) for new levels or when the grouping column is
-            absent. ``False``: marginal (population-averaged) probabilities, integrating
-            the random intercepts over their normal distribution by Gauss–Hermite
-            quadrature; the marginal linear predictor is ``x'beta``.
+            absent (for a nested term ``a:b``, when ``a`` or ``b`` is). ``False``:
+            marginal (population-averaged) probabilities, integrating the random
+            intercepts over their normal distribution by Gauss–Hermite quadrature; the
+            marginal linear predictor is ``x'beta``.
         se : bool, default False
             Return a table with delta-method standard errors instead (index ``(rowid,
             outcome)``, columns ``estimate``, ``std_error``); marginal predictions include

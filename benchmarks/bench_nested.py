@@ -1,0 +1,124 @@
+"""Speed of nested random intercepts ``(1 | a/b)`` and uncorrelated random slopes against R
+``ordinal::clmm`` and ``lme4::glmer``.
+
+Fits ``y ~ x + (1 | a/b)`` (ordinal, Laplace) and ``high ~ x + (1 | a/b)`` (binary,
+Laplace) on the nested data of ``tests/reference/mixed/nested.csv`` (600 rows, 15 regions,
+60 units), and ``yb ~ x + (1 | g) + (0 + x | g)`` (binary, Laplace) on
+``tests/reference/mixed/slopes.csv`` (600 rows, 40 groups), end to end (formula and
+DataFrame to estimates and standard errors). Prints the
+median time per fit, R's median time on the same data in the same run (when ``Rscript``
+exists; R's timing excludes its start-up; R's default controls), their ratio (R /
+civmodels) and the largest difference between the estimates relative to max(|estimate|, SE).
+
+Run:  /work/devenv/bin/python benchmarks/bench_nested.py [--repeat 7] [--no-r]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a source checkout
+
+import civmodels as cm  # noqa: E402
+
+DATA = HERE.parent / "tests" / "reference" / "mixed" / "nested.csv"
+SLOPES = DATA.with_name("slopes.csv")
+
+R_SCRIPT = """
+suppressPackageStartupMessages({{library(ordinal); library(lme4)}})
+d <- read.csv("{csv}", stringsAsFactors = TRUE)
+d$y <- factor(d$y, ordered = TRUE)
+d$high <- as.integer(as.integer(as.character(d$y)) >= 3)
+tm <- function(expr) system.time(expr)[["elapsed"]]
+t <- numeric({reps}); for (i in seq_len({reps})) t[i] <- tm(f <- clmm(y ~ x + (1 | a/b), data = d))
+cat("ordinal", median(t), format(c(f$alpha, f$beta), digits = 15), "\\n")
+t <- numeric({reps})
+for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(high ~ x + (1 | a/b), data = d,
+                                                 family = binomial); v <- vcov(g)}})
+cat("binary", median(t), format(fixef(g), digits = 15), "\\n")
+s <- read.csv("{slopes}")
+t <- numeric({reps})
+for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(yb ~ x + (1 | g) + (0 + x | g), data = s,
+                                                 family = binomial); v <- vcov(g)}})
+cat("slope", median(t), format(fixef(g), digits = 15), "\\n")
+"""
+
+
+def load() -> pd.DataFrame:
+    df = pd.read_csv(DATA)
+    df["y"] = pd.Categorical(df["y"], ordered=True)
+    df["high"] = (df["y"].astype(int) >= 3).astype(int)
+    return df
+
+
+def fit(df: pd.DataFrame, kind: str):
+    if kind == "slope":
+        res = cm.Logistic("yb ~ x + (1 | g) + (0 + x | g)", data=pd.read_csv(SLOPES)).fit()
+    elif kind == "ordinal":
+        res = cm.Ordinal("y ~ x + (1 | a/b)", data=df).fit()
+    else:
+        res = cm.Logistic("high ~ x + (1 | a/b)", data=df).fit()
+    _ = res.std_errors
+    return res
+
+
+def timed(df: pd.DataFrame, kind: str, repeat: int) -> tuple[float, object]:
+    fit(df, kind)  # warm-up (imports, caches)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = fit(df, kind)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), res
+
+
+def fit_r(repeat: int) -> dict[str, tuple[float, np.ndarray]] | None:
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bench.R"
+        script.write_text(
+            R_SCRIPT.format(csv=DATA.as_posix(), slopes=SLOPES.as_posix(), reps=repeat)
+        )
+        out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True)
+    if out.returncode != 0:
+        print("R failed:", out.stderr[-500:])
+        return None
+    res = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        res[parts[0]] = (float(parts[1]), np.array([float(v) for v in parts[2:]]))
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--no-r", action="store_true")
+    args = ap.parse_args()
+    df = load()
+    r = None if args.no_r else fit_r(args.repeat)
+    print(f"{'model':<10}{'civmodels s':>14}{'R s':>10}{'R / civmodels':>16}{'max rel diff':>15}")
+    for kind in ("ordinal", "binary", "slope"):
+        t, res = timed(df, kind, args.repeat)
+        if r is None or kind not in r:
+            print(f"{kind:<10}{t:>14.3f}{'—':>10}{'—':>16}{'—':>15}")
+            continue
+        tr, est = r[kind]
+        ours = res.params.to_numpy()
+        diff = np.max(np.abs(ours - est) / np.maximum(np.abs(est), res.std_errors.to_numpy()))
+        print(f"{kind:<10}{t:>14.3f}{tr:>10.3f}{tr / t:>16.1f}{diff:>15.1e}")
+
+
+if __name__ == "__main__":
+    main()
