@@ -111,6 +111,15 @@ def test_battery_summary_blocks(battery_fit):
     assert s.stats["outcome"] == "mot_0, mot_1, mot_2"
     assert s.stats["nobs"] == 199 and s.stats["n_dropped"] == 1
     assert list(s.blocks["Items"].columns) == ["answered", "ved_ikke"]
+    # every display of the summary shows the loadings (counts-only Items block included)
+    from civmodels.report import summary_to_docx, summary_to_latex
+
+    load = f"{s.blocks['Loadings'].loc['loading[mot_1]', 'estimate']:.{s.digits}f}"
+    for text in (str(s), s.to_markdown(), s.to_html(), summary_to_latex(s)):
+        assert "Loadings" in text and load in text and "ved" in text
+    doc = summary_to_docx(s)
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "loading[mot_1]" in cells and load in cells
     # to_frame keeps the posterior names
     assert list(res.to_frame().columns[:4]) == ["mean", "sd", "lower", "upper"]
 
