@@ -229,3 +229,29 @@ def test_ordinal_battery_and_joint_fits_share_a_table_in_every_output(
     cells = _docx_cells(docx.Document(str(path)).tables[0])
     assert ["loading[mot_1]", "", load, ""] in cells
     assert ["lambda", "", "", f"{joint_fit.params['lambda']:.3f}"] in cells
+
+
+@pytest.mark.bayes
+@pytest.mark.slow
+@pytest.mark.latex
+def test_the_bayesian_table_compiles_with_its_loadings_and_response_model(
+    bayes_ordinal, battery_fit, joint_fit, tmp_path
+):
+    from civmodels.report import latex_document
+    from tests._tools import require_tool
+    from tests.report.test_formats import _run
+
+    require_tool(
+        "pdflatex", "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended"
+    )
+    require_tool("pdftotext", "poppler-utils")
+    fits = (bayes_ordinal, battery_fit, joint_fit)
+    body = regression_table(*fits, output="latex", labels="da")
+    (tmp_path / "t.tex").write_text(latex_document(body), encoding="utf-8")
+    _run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], tmp_path)
+    _run(["pdftotext", "-layout", "-enc", "UTF-8", "t.pdf", "t.txt"], tmp_path)
+    text = (tmp_path / "t.txt").read_text(encoding="utf-8")
+    assert "Ladninger" in text and "Svarmodel" in text and "sd(response)" in text
+    assert "loading[mot_1]" in text
+    assert f"{battery_fit.params['loading[mot_1]']:.3f}" in text
+    assert f"{joint_fit.params['lambda']:.3f}" in text
