@@ -152,8 +152,20 @@ def markdown_escape(text: object) -> str:
 
 
 #: Block names a model summary may use, in display order. Fixed, mixed, weighted, design-based
-#: and Bayesian fits all use these, so tables treat them alike.
-MODEL_BLOCKS = ("Thresholds", "Location", "Coefficients", "Nominal", "Scale", "Random effects")
+#: and Bayesian fits all use these, so tables treat them alike. ``Loadings`` are the item
+#: loadings of a Bayesian battery (:class:`civmodels.bayes.Battery`); ``Response model`` is
+#: the response-propensity part of :class:`civmodels.bayes.JointResponse` (its coefficients,
+#: intercept and the loading ``lambda`` of the shared effect).
+MODEL_BLOCKS = (
+    "Thresholds",
+    "Location",
+    "Coefficients",
+    "Nominal",
+    "Scale",
+    "Loadings",
+    "Response model",
+    "Random effects",
+)
 #: Columns every model-summary block has (posterior mean, posterior SD and credible
 #: limits for Bayesian results); frequentist blocks add ``statistic`` and ``p_value``.
 MODEL_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper")

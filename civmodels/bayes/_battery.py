@@ -14,6 +14,7 @@ from .._links import LINKS
 from .._validation import check_columns, check_dataframe, drop_incomplete
 from ..exceptions import DataError, SpecificationError
 from ..formula import FixedDesign, parse_formula, refuse_interaction_groups
+from ..results import Summary
 from . import _backend
 from . import _numeric as num
 from ._graph import GroupSpec
@@ -24,7 +25,7 @@ from ._models import (
     sample_posterior,
 )
 from ._priors import Prior, check_cutpoint_prior, resolve_priors
-from ._results import BayesResult, mrp_from_probs, ppc_figure
+from ._results import _SUMMARY_COLUMNS, BayesResult, mrp_from_probs, ppc_figure
 
 __all__ = ["Battery"]
 
@@ -49,6 +50,13 @@ def _item_codes(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
     raise DataError(
         f"item {name!r} holds {col.dtype} values; make it an ordered categorical (lowest first)"
     )
+
+
+def _items_label(items: Sequence[str]) -> str:
+    """The battery's items as an outcome label: all of them when few, else first and last."""
+    if len(items) <= 3:
+        return ", ".join(items)
+    return f"{items[0]} ... {items[-1]} ({len(items)} items)"
 
 
 class Battery:
@@ -366,14 +374,23 @@ class BatteryResult(BayesResult):
         """Posterior means of the item loadings."""
         return self.params[[f"loading[{it}]" for it in self.model.items]]
 
-    def summary(self, level: float = 0.95):
-        from ..results import Summary
+    def summary(self, level: float = 0.95) -> Summary:
+        """Posterior summary in the shared :class:`~civmodels.results.Summary` contract.
 
+        Blocks ``Location`` (covariate effects on the latent trait, in respondent
+        residual-SD units), ``Loadings``, ``Thresholds`` (``"<item>: a|b"``) and ``Random
+        effects`` (``sd(<group>)`` with ``n_levels``) have the columns ``estimate``
+        (posterior mean), ``std_error`` (posterior SD), ``ci_lower``, ``ci_upper`` (equal-tailed
+        ``level`` interval) and the chain diagnostics; ``Items`` counts the answers and 'Ved
+        ikke' per item (no estimates). ``stats["nobs"]`` is the number of respondents who
+        answered at least one item; ``stats["outcome"]`` names the items.
+        """
         m = self.model
-        tab = self.to_frame(level)
+        # the column names of the shared Summary contract (posterior mean and SD, limits)
+        tab = self.to_frame(level).rename(columns=_SUMMARY_COLUMNS)
         items = pd.DataFrame({"answered": m.n_answered, "ved_ikke": m.dont_know}, index=m.items)
         blocks = {
-            "Latent trait regression": tab.loc[m.slope_names],
+            "Location": tab.loc[m.slope_names],
             "Loadings": tab.loc[[f"loading[{it}]" for it in m.items]],
             "Thresholds": tab.loc[m.threshold_names()],
             "Random effects": self._sd_table(
@@ -393,12 +410,17 @@ class BatteryResult(BayesResult):
             "Divergences": dg.n_divergent,
         }
         notes = (
+            f"Posterior means and SDs; {level:.0%} equal-tailed credible intervals.",
             "Latent trait in units of the respondent residual SD; 'Ved ikke' and unanswered "
             "items are missing (likelihood over answered items only).",
             *dg.problems(),
         )
         return Summary(
-            title=f"Bayesian battery model ({m.link})", info=info, blocks=blocks, notes=notes
+            title=f"Bayesian battery model ({m.link})",
+            info=info,
+            blocks=blocks,
+            notes=notes,
+            stats=self._summary_stats(level, outcome=_items_label(m.items)),
         )
 
     def predict(self, newdata=None, kind="prob", *, item=None, random_seed=None):

@@ -26,7 +26,7 @@ from ._models import (
     sample_posterior,
 )
 from ._priors import Prior, check_cutpoint_prior, resolve_priors
-from ._results import BayesResult, _interval
+from ._results import _SUMMARY_COLUMNS, BayesResult, _interval
 
 __all__ = ["JointResponse"]
 
@@ -391,8 +391,19 @@ class JointResult(BayesResult):
         )
 
     def summary(self, level: float = 0.95) -> Summary:
+        """Posterior summary in the shared :class:`~civmodels.results.Summary` contract.
+
+        The outcome model's blocks (``Thresholds``, ``Location``), then ``Response model``
+        (``response: Intercept``, ``response: <term>`` and ``lambda``, the loading of the
+        shared effect in the outcome model), and ``Random effects`` with the outcome model's
+        group SDs and ``sd(response)``; every block has the columns ``estimate``, ``std_error``
+        (posterior SD), ``ci_lower``, ``ci_upper``. ``stats["nobs"]`` counts the positions of
+        the frame (respondents and nonrespondents: each enters the likelihood through its
+        response indicator), as :attr:`nobs` does; ``info`` also gives the respondents with
+        the outcome.
+        """
         base = super().summary(level)
-        tab = self.to_frame(level)
+        tab = self.to_frame(level).rename(columns=_SUMMARY_COLUMNS)
         m = self.model
         rnames = ["response: Intercept", *[f"response: {n}" for n in m.r_names], "lambda"]
         blocks = {
@@ -400,7 +411,7 @@ class JointResult(BayesResult):
             for k, v in base.blocks.items()
         }
         blocks["Response model"] = tab.loc[rnames]
-        re = blocks.get("Random effects")
+        re = blocks.pop("Random effects", None)
         extra = self._sd_table(
             [("sd(response)", self._post["sd_response"], len(m.group_levels[m.shared]))], level
         )
@@ -409,11 +420,17 @@ class JointResult(BayesResult):
         info["Positions (frame)"] = m.nobs
         info["Respondents with outcome"] = len(m.y)
         info["Respondents without outcome"] = m.n_item_missing
+        notes = (
+            *base.notes,
+            f"N counts the {m.nobs} positions of the frame (respondents and nonrespondents); "
+            f"{len(m.y)} respondents have the outcome.",
+        )
         return Summary(
             title="Joint response-outcome model (shared municipality effect)",
             info=info,
             blocks=blocks,
-            notes=base.notes,
+            notes=notes,
+            stats=dict(base.stats),
         )
 
     def poststratify(self, frame=None, by=None, **kwargs):

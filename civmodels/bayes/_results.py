@@ -261,13 +261,19 @@ class BayesResult(SummaryDisplay):
             info=info,
             blocks=blocks,
             notes=tuple(notes),
-            stats=model_stats(
-                self,
-                estimator="bayes",
-                se_type=f"posterior SD; {level:.0%} equal-tailed credible intervals",
-                n_groups={g.name: int(g.n_levels) for g in m.groups} or None,
-            ),
+            stats=self._summary_stats(level),
         )
+
+    def _summary_stats(self, level: float, **facts: Any) -> dict[str, Any]:
+        """:attr:`Summary.stats` of this posterior (estimator, N, groups, the meaning of its
+        "standard errors"); ``facts`` add or override entries."""
+        groups = {g.name: int(g.n_levels) for g in self.model.groups}
+        base = {
+            "estimator": "bayes",
+            "se_type": f"posterior SD; {level:.0%} equal-tailed credible intervals",
+            "n_groups": groups or None,
+        }
+        return model_stats(self, **(base | facts))
 
     # -- predictions ------------------------------------------------------------------------
     def _eta_new(

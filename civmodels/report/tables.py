@@ -1,8 +1,9 @@
 """Publication tables: several fitted models side by side.
 
 :func:`regression_table` reads each result's :class:`~civmodels.results.Summary` (the shared
-contract: blocks ``Thresholds``, ``Location``/``Coefficients``, ``Nominal``, ``Scale`` and
-``Random effects`` with the columns ``estimate, std_error, ci_lower, ci_upper``, and the
+contract: blocks ``Thresholds``, ``Location``/``Coefficients``, ``Nominal``, ``Scale``,
+``Loadings`` (Bayesian batteries), ``Response model`` (Bayesian joint response-outcome models)
+and ``Random effects`` with the columns ``estimate, std_error, ci_lower, ci_upper``, and the
 fit facts in ``Summary.stats``), so fixed, mixed, weighted, design-based and Bayesian results
 mix freely: a Bayesian column shows posterior means, posterior SDs and credible intervals, and
 gets no significance stars. Intercepts, thresholds and random-effect SDs never get stars
@@ -77,6 +78,8 @@ _BLOCK_NAMES = {
     "nominal": {"da": "Nominelle effekter", "en": "Nominal effects"},
     "scale": {"da": "Skalaeffekter", "en": "Scale effects"},
     "thresholds": {"da": "Tærskler", "en": "Thresholds"},
+    "loadings": {"da": "Ladninger", "en": "Loadings"},
+    "response": {"da": "Svarmodel", "en": "Response model"},
     "re_sd": {"da": "Tilfældige effekter (SD)", "en": "Random effects (SD)"},
     "stats": {"da": "Modelstatistik", "en": "Model statistics"},
 }
@@ -87,9 +90,20 @@ _SUMMARY_BLOCKS = {
     "Nominal": "nominal",
     "Scale": "scale",
     "Thresholds": "thresholds",
+    "Loadings": "loadings",
+    "Response model": "response",
     "Random effects": "re_sd",
 }
-_BLOCK_ORDER = ["coef", "nominal", "scale", "thresholds", "re_sd", "stats"]
+_BLOCK_ORDER = [
+    "coef",
+    "nominal",
+    "scale",
+    "thresholds",
+    "loadings",
+    "response",
+    "re_sd",
+    "stats",
+]
 _STAT_NAMES = {
     "nobs": {"da": "N", "en": "N"},
     "n_dropped": {"da": "Udeladte rækker", "en": "Rows dropped"},
@@ -328,7 +342,8 @@ def regression_table(
         exponentiated with them and shown as the *baseline odds* (the odds at the reference
         levels and zero covariates), labelled "Intercept (baseline odds)" / "Konstantled
         (basisodds)", so every number in the coefficient block is on the odds scale.
-        Thresholds, scale effects and random-effect SDs are never exponentiated.
+        Thresholds, scale effects, item loadings, the response model of a joint
+        response-outcome model and random-effect SDs are never exponentiated.
     stars : bool, default True
         Mark p < 0.05, 0.01, 0.001 with ``*``, ``**``, ``***`` on effects of results that
         have p-values. Intercepts, thresholds, random-effect SDs and Bayesian columns get
@@ -405,7 +420,7 @@ def regression_table(
         if block == "stats":
             key, _, group = term.partition(":")
             return _STAT_NAMES[key][lang] + (f" ({group})" if group else "")
-        if block in ("thresholds", "re_sd"):
+        if block in ("thresholds", "loadings", "re_sd"):
             return term
         text = term_label(term, labels, cb)
         if exponentiate and block == "coef" and _is_intercept(term):

@@ -12,6 +12,7 @@ import pytest
 
 from civmodels import bayes
 from civmodels.exceptions import DataError, SamplingWarning, SpecificationError
+from civmodels.results import MODEL_BLOCKS, MODEL_COLUMNS, STAT_KEYS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tests.bayes._sim import CATS, simulate_battery
@@ -68,9 +69,59 @@ def test_battery_fit_contract_and_recovery(battery_fit, battery_data):
     post = res.idata.posterior
     assert list(post["loading"].coords["item"].values) == ITEMS
     assert post["cutpoints"].dims[-2:] == ("item", "threshold")
-    assert "Items" in res.summary().blocks
+    _check_summary(res, res.summary())
     p = res.predict(battery_data[0].head(5), item="mot_1", random_seed=1)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+
+
+def _check_summary(res, s, level=0.95):
+    """The shared Summary contract: contract blocks and columns, values equal to the
+    result's own (posterior means, SDs, equal-tailed limits), fit facts in ``stats``."""
+    model_blocks = {k: v for k, v in s.blocks.items() if k in MODEL_BLOCKS}
+    assert set(s.blocks) - set(model_blocks) <= {"Items"}, list(s.blocks)
+    assert set(s.stats) <= set(STAT_KEYS), set(s.stats) - set(STAT_KEYS)
+    assert s.stats["estimator"] == "bayes" and s.stats["nobs"] == res.nobs
+    assert s.stats["n_dropped"] == res.n_dropped
+    assert s.stats["se_type"] == f"posterior SD; {level:.0%} equal-tailed credible intervals"
+    ci = res.conf_int(level)
+    for name, block in model_blocks.items():
+        assert set(MODEL_COLUMNS) <= set(block.columns), (name, list(block.columns))
+        if name == "Random effects":
+            continue
+        idx = block.index
+        np.testing.assert_array_equal(block["estimate"], res.params[idx])
+        np.testing.assert_array_equal(block["std_error"], res.std_errors[idx])
+        np.testing.assert_array_equal(block["ci_lower"], ci.loc[idx, "lower"])
+        np.testing.assert_array_equal(block["ci_upper"], ci.loc[idx, "upper"])
+    re = s.blocks["Random effects"]
+    assert re["n_levels"].dtype == np.int64 and "levels" not in re
+    for g in res.model.groups:
+        row = re.loc[f"sd({g.name})"]
+        assert row["n_levels"] == g.n_levels == s.stats["n_groups"][g.name]
+        assert row["estimate"] == pytest.approx(res.re_sd[g.name], rel=1e-12)
+
+
+def test_battery_summary_blocks(battery_fit):
+    res = battery_fit
+    s = res.summary(level=0.9)
+    _check_summary(res, s, level=0.9)
+    assert list(s.blocks) == ["Location", "Loadings", "Thresholds", "Random effects", "Items"]
+    assert list(s.blocks["Location"].index) == res.model.slope_names
+    assert list(s.blocks["Loadings"].index) == [f"loading[{i}]" for i in ITEMS]
+    assert s.stats["outcome"] == "mot_0, mot_1, mot_2"
+    assert s.stats["nobs"] == 199 and s.stats["n_dropped"] == 1
+    assert list(s.blocks["Items"].columns) == ["answered", "ved_ikke"]
+    # every display of the summary shows the loadings (counts-only Items block included)
+    from civmodels.report import summary_to_docx, summary_to_latex
+
+    load = f"{s.blocks['Loadings'].loc['loading[mot_1]', 'estimate']:.{s.digits}f}"
+    for text in (str(s), s.to_markdown(), s.to_html(), summary_to_latex(s)):
+        assert "Loadings" in text and load in text and "ved" in text
+    doc = summary_to_docx(s)
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "loading[mot_1]" in cells and load in cells
+    # to_frame keeps the posterior names
+    assert list(res.to_frame().columns[:4]) == ["mean", "sd", "lower", "upper"]
 
 
 def test_battery_poststratify_and_ppc(battery_fit, battery_data):
@@ -137,7 +188,25 @@ def test_joint_contract(joint_fit, joint_frame):
     assert set(lam.index) == {"mean", "sd", "lower", "upper", "prob_positive"}
     assert lam["lower"] < lam["mean"] < lam["upper"]
     s = res.summary()
-    assert "Response model" in s.blocks and "sd(response)" in s.blocks["Random effects"].index
+    _check_summary(res, s)
+    assert list(s.blocks) == ["Thresholds", "Location", "Response model", "Random effects"]
+    response_terms = [f"response: {n}" for n in res.model.r_names]
+    assert list(s.blocks["Response model"].index) == [
+        "response: Intercept",
+        *response_terms,
+        "lambda",
+    ]
+    assert "response: pressure[T.low]" in response_terms
+    assert s.blocks["Response model"].loc["lambda", "estimate"] == lam["mean"]
+    # N counts the frame's positions, as res.nobs does; the outcome is the ordinal one
+    assert s.stats["nobs"] == len(joint_frame) and s.stats["outcome"] == "y"
+    sd_resp = s.blocks["Random effects"].loc["sd(response)"]
+    n_muni = joint_frame["municipality"].nunique()
+    assert sd_resp["n_levels"] == n_muni
+    d = res._post["sd_response"]
+    assert sd_resp["estimate"] == pytest.approx(d.mean(), rel=1e-12)
+    assert sd_resp["std_error"] == pytest.approx(d.std(ddof=1), rel=1e-12)
+    assert sd_resp["ci_lower"] < sd_resp["estimate"] < sd_resp["ci_upper"]
     ps = res.poststratify(by="pressure")
     assert ps.n_units == len(joint_frame)
     np.testing.assert_allclose(ps.overall["estimate"].sum(), 1.0, atol=1e-10)

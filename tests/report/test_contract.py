@@ -1,6 +1,7 @@
 """regression_table and the Summary contract: results whose summaries break it are refused
 (never shown as a partial or mislabelled column), and real Bayesian fits mix with
-frequentist ones. The Bayesian fits are small seeded MCMC runs (marked bayes and slow)."""
+frequentist ones, batteries and joint response-outcome models included. The Bayesian fits are
+small seeded MCMC runs (marked bayes and slow)."""
 
 from __future__ import annotations
 
@@ -43,18 +44,44 @@ def test_summary_without_fit_facts_is_refused():
 def test_estimate_blocks_outside_the_contract_are_refused_not_dropped():
     blocks = {
         "Thresholds": _block([-1, 1], ["A|B", "B|C"]),
-        "Response model": _block([0.3], ["lambda"]),
+        "Latent trait regression": _block([0.3], ["x1"]),
     }
-    with pytest.raises(TypeError, match=r"estimate blocks \['Response model'\]"):
+    with pytest.raises(TypeError, match=r"estimate blocks \['Latent trait regression'\]"):
         regression_table(_Fake(blocks, STATS))
-    # a block in the old posterior column names (mean/sd) counts as an estimate block too
-    old = _block([0.3], ["loading[a]"]).rename(columns={"estimate": "mean"})
-    with pytest.raises(TypeError, match=r"estimate blocks \['Loadings'\]"):
-        regression_table(_Fake({"Thresholds": _block([0], ["A|B"]), "Loadings": old}, STATS))
+    # a block outside the contract in the old posterior column names (mean/sd) counts as an
+    # estimate block too
+    old = _block([0.3], ["x1"]).rename(columns={"estimate": "mean"})
+    with pytest.raises(TypeError, match=r"estimate blocks \['Trait'\]"):
+        regression_table(_Fake({"Thresholds": _block([0], ["A|B"]), "Trait": old}, STATS))
+    # a contract block in the old names is refused for its missing columns
+    loadings = _block([0.8], ["loading[a]"]).rename(columns={"estimate": "mean", "std_error": "sd"})
+    with pytest.raises(TypeError, match=r"block 'Loadings' .* lacks columns \['estimate', 'std_"):
+        regression_table(_Fake({"Thresholds": _block([0], ["A|B"]), "Loadings": loadings}, STATS))
     # a block without estimates (counts per item) is not a parameter block: allowed
     items = pd.DataFrame({"answered": [90], "ved_ikke": [5]}, index=["a"])
     tab = regression_table(_Fake({"Thresholds": _block([0], ["A|B"]), "Items": items}, STATS))
     assert list(tab.index.get_level_values("term").unique()) == ["A|B", "N"]
+
+
+def test_loadings_and_response_model_blocks_are_neither_starred_nor_exponentiated():
+    def with_p(block):
+        return block.assign(p_value=1e-6)
+
+    blocks = {
+        "Coefficients": with_p(_block([0.5], ["x1"])),
+        "Loadings": with_p(_block([0.8], ["loading[a]"])),
+        "Response model": with_p(_block([-0.4, 0.3], ["response: Intercept", "lambda"])),
+    }
+    stats = dict(STATS, estimator="ml", se_type="model-based")
+    tab = regression_table(_Fake(blocks, stats), exponentiate=True, names=["m"])
+    est = tab.xs("est", level="row")["m"]
+    assert est[("Coefficients", "x1")] == f"{np.exp(0.5):.3f}***"
+    assert est[("Loadings", "loading[a]")] == "0.800"
+    assert est[("Response model", "response: Intercept")] == "-0.400"
+    assert est[("Response model", "lambda")] == "0.300"
+    da = regression_table(_Fake(blocks, stats), labels="da", names=["m"])
+    assert {"Ladninger", "Svarmodel"} <= set(da.index.get_level_values("block"))
+    assert ("Ladninger", "loading[a]", "est") in da.index  # item names are not relabelled
 
 
 def test_a_parameter_without_estimate_is_refused_not_left_empty():
@@ -81,16 +108,53 @@ def _quietly(fit):
         return fit()
 
 
-@pytest.mark.bayes
-@pytest.mark.slow
-def test_bayesian_and_maximum_likelihood_fits_share_a_table(sim444):
+@pytest.fixture(scope="module")
+def bayes_ordinal(sim444):
     from civmodels import bayes
 
     f = "y ~ x1 + pressure + (1 | municipality)"
-    ml = cm.Ordinal(f, data=sim444).fit()
-    post = _quietly(
+    return _quietly(
         lambda: bayes.Ordinal(f, sim444).fit(draws=150, tune=150, chains=2, random_seed=5)
     )
+
+
+@pytest.fixture(scope="module")
+def battery_fit():
+    from civmodels import bayes
+    from tests.bayes._sim import simulate_battery
+
+    items = ["mot_0", "mot_1", "mot_2"]
+    df, _ = simulate_battery(n_resp=150, n_muni=20, n_items=3, random_seed=2)
+    return _quietly(
+        lambda: bayes.Battery(items, "~ x1 + (1 | municipality)", df).fit(
+            draws=100, tune=100, chains=2, random_seed=3
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def joint_fit(sim444):
+    from civmodels import bayes
+    from tests.bayes.conftest import CATS
+
+    non = sim444.sample(n=200, replace=True, random_state=9).reset_index(drop=True)
+    non["y"] = pd.Categorical([None] * len(non), categories=CATS, ordered=True)
+    frame = pd.concat(
+        [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
+    )
+    return _quietly(
+        lambda: bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure", frame).fit(
+            draws=100, tune=100, chains=2, random_seed=4
+        )
+    )
+
+
+@pytest.mark.bayes
+@pytest.mark.slow
+def test_bayesian_and_maximum_likelihood_fits_share_a_table(sim444, bayes_ordinal):
+    f = "y ~ x1 + pressure + (1 | municipality)"
+    ml = cm.Ordinal(f, data=sim444).fit()
+    post = bayes_ordinal
     tab = regression_table(ml, post, names=["ML", "Bayes"])
     est = tab.xs("est", level="row")
     s = post.summary()
@@ -106,40 +170,88 @@ def test_bayesian_and_maximum_likelihood_fits_share_a_table(sim444):
     assert "bayesianske modeller" in note
 
 
+#: Summary block -> the table's block name (English).
+_TABLE_BLOCK = {
+    "Thresholds": "Thresholds",
+    "Location": "Coefficients",
+    "Coefficients": "Coefficients",
+    "Loadings": "Loadings",
+    "Response model": "Response model",
+    "Random effects": "Random effects (SD)",
+}
+
+
 @pytest.mark.bayes
 @pytest.mark.slow
-def test_battery_and_joint_fits_are_shown_whole_or_refused(sim444):
-    """Never a partial table: every estimate of the summary is in the table, or the result
-    is refused (BatteryResult and JointResult summaries break the contract today)."""
-    from civmodels import bayes
-    from tests.bayes._sim import simulate_battery
-    from tests.bayes.conftest import CATS
+def test_ordinal_battery_and_joint_fits_share_a_table_in_every_output(
+    bayes_ordinal, battery_fit, joint_fit, tmp_path
+):
+    """Every estimate of every summary is in its own column, in the right block, and nothing
+    else is; the N row says what each model counts; every output format renders it."""
+    import docx
 
-    items = ["mot_0", "mot_1", "mot_2"]
-    df, _ = simulate_battery(n_resp=150, n_muni=20, n_items=3, random_seed=2)
-    battery = _quietly(
-        lambda: bayes.Battery(items, "~ x1 + (1 | municipality)", df).fit(
-            draws=100, tune=100, chains=2, random_seed=3
-        )
+    from tests.report.test_formats import _docx_cells, _markdown_rows
+
+    fits = {"Ordinal": bayes_ordinal, "Battery": battery_fit, "Joint": joint_fit}
+    tab = regression_table(*fits.values(), names=list(fits))
+    # the outcomes differ (y and the items): the header names them
+    assert list(tab.columns.get_level_values("outcome")) == ["y", "mot_0, mot_1, mot_2", "y"]
+    tab.columns = tab.columns.get_level_values("model")
+    est = tab.xs("est", level="row")
+    for name, res in fits.items():
+        s = res.summary()
+        expected = {}
+        for bname, block in s.blocks.items():
+            if bname in _TABLE_BLOCK:
+                for term, row in block.iterrows():
+                    expected[(_TABLE_BLOCK[bname], term)] = f"{row['estimate']:.3f}"
+        shown = {k: v for k, v in est[name].items() if v and k[0] != "Model statistics"}
+        assert shown == expected, name
+        assert est[name][("Model statistics", "N")] == str(res.nobs)
+    # what N counts: respondents with an answer (battery), frame positions (joint)
+    assert battery_fit.nobs == 150 - battery_fit.n_dropped
+    assert joint_fit.nobs == len(joint_fit.model.r)
+    assert est.loc[("Response model", "lambda"), "Joint"] == f"{joint_fit.params['lambda']:.3f}"
+    assert est.loc[("Random effects (SD)", "sd(response)"), "Joint"] != ""
+    assert "Bayesian models" in tab.attrs["note"]
+
+    md = _markdown_rows(regression_table(*fits.values(), names=list(fits), output="markdown"))
+    assert {len(r) for r in md} == {4}
+    assert ["lambda", "", "", f"{joint_fit.params['lambda']:.3f}"] in md
+    load = f"{battery_fit.params['loading[mot_1]']:.3f}"
+    assert ["loading[mot_1]", "", load, ""] in md
+    html = regression_table(*fits.values(), names=list(fits), output="html")
+    assert "Response model" in html and "Loadings" in html and ">lambda<" in html
+    tex = regression_table(*fits.values(), names=list(fits), output="latex")
+    assert f"loading[mot\\_1] &  & {load} &  \\\\" in tex
+    path = tmp_path / "bayes.docx"
+    regression_table(*fits.values(), names=list(fits), output="docx", path=path)
+    cells = _docx_cells(docx.Document(str(path)).tables[0])
+    assert ["loading[mot_1]", "", load, ""] in cells
+    assert ["lambda", "", "", f"{joint_fit.params['lambda']:.3f}"] in cells
+
+
+@pytest.mark.bayes
+@pytest.mark.slow
+@pytest.mark.latex
+def test_the_bayesian_table_compiles_with_its_loadings_and_response_model(
+    bayes_ordinal, battery_fit, joint_fit, tmp_path
+):
+    from civmodels.report import latex_document
+    from tests._tools import require_tool
+    from tests.report.test_formats import _run
+
+    require_tool(
+        "pdflatex", "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended"
     )
-    non = sim444.sample(n=200, replace=True, random_state=9).reset_index(drop=True)
-    non["y"] = pd.Categorical([None] * len(non), categories=CATS, ordered=True)
-    frame = pd.concat(
-        [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
-    )
-    joint = _quietly(
-        lambda: bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure", frame).fit(
-            draws=100, tune=100, chains=2, random_seed=4
-        )
-    )
-    for res in (battery, joint):
-        try:
-            tab = regression_table(res)
-        except TypeError as err:
-            assert type(res).__name__ in str(err)
-            continue
-        terms = set(tab.index.get_level_values("term"))
-        for name, block in res.summary().blocks.items():
-            if {"estimate", "mean"} & set(block.columns):
-                assert set(block.index) <= terms, name
-        assert "Bayesian models" in tab.attrs["note"]
+    require_tool("pdftotext", "poppler-utils")
+    fits = (bayes_ordinal, battery_fit, joint_fit)
+    body = regression_table(*fits, output="latex", labels="da")
+    (tmp_path / "t.tex").write_text(latex_document(body), encoding="utf-8")
+    _run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], tmp_path)
+    _run(["pdftotext", "-layout", "-enc", "UTF-8", "t.pdf", "t.txt"], tmp_path)
+    text = (tmp_path / "t.txt").read_text(encoding="utf-8")
+    assert "Ladninger" in text and "Svarmodel" in text and "sd(response)" in text
+    assert "loading[mot_1]" in text
+    assert f"{battery_fit.params['loading[mot_1]']:.3f}" in text
+    assert f"{joint_fit.params['lambda']:.3f}" in text
