@@ -20,6 +20,7 @@ __all__ = [
     "check_positive_int",
     "check_weights",
     "drop_incomplete",
+    "refuse_infinite",
 ]
 
 
@@ -114,6 +115,27 @@ class MissingReport:
         return f"{self.n_dropped} of {self.n_total} rows dropped for missing values ({cols})"
 
 
+def refuse_infinite(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise a :class:`DataError` naming the first of ``columns`` holding ``inf`` or ``-inf``.
+
+    An infinite value is not a missing one: it is neither dropped nor used, but refused, with
+    the number of rows affected, so that the user decides what it should be.
+    """
+    for c in dict.fromkeys(columns):
+        col = data[c]
+        if not pd.api.types.is_float_dtype(col.dtype):
+            continue
+        inf = np.isinf(col.to_numpy(dtype=float, na_value=np.nan))
+        if inf.any():
+            first = data.index[inf].tolist()[0]
+            raise DataError(
+                f"column {c!r} has {int(inf.sum())} infinite values (inf or -inf; first at "
+                f"index {first!r}); a model cannot use them. Replace them with finite values, "
+                "or set them to missing (NaN: those rows are then dropped and counted), or "
+                "drop those rows before fitting"
+            )
+
+
 def drop_incomplete(
     data: pd.DataFrame, columns: Sequence[str]
 ) -> tuple[pd.DataFrame, MissingReport]:
@@ -134,6 +156,7 @@ def drop_incomplete(
         What was dropped, per column.
     """
     cols = list(dict.fromkeys(columns))
+    refuse_infinite(data, cols)
     # column by column on arrays: a DataFrame-wide isna() costs more than the fit itself
     na_cols = {c: data[c].isna().to_numpy() for c in cols}
     by_col = {c: int(v.sum()) for c, v in na_cols.items()}

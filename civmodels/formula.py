@@ -534,6 +534,14 @@ class ModelFrame:
             self.y = remap[self.y]
             self.categories = [self.categories[i] for i in keep]
         self.fixed = FixedDesign(self.parsed.fixed, self.data, intercept=intercept)
+        finite = np.isfinite(self.fixed.X)
+        if not finite.all():
+            j = int(np.flatnonzero(~finite.all(axis=0))[0])
+            raise DataError(
+                f"design column {self.fixed.names[j]!r} has {int((~finite[:, j]).sum())} "
+                "non-finite values (a transformation such as log(0) gives -inf); fix or drop "
+                "those rows before fitting"
+            )
         bad = self.fixed.collinear()
         if bad:
             raise SpecificationError(

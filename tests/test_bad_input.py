@@ -1,0 +1,72 @@
+"""Bad input is refused with a message naming the user's columns (issue 12, "Bad input")."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import civmodels as cm
+from civmodels import bayes
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    rng = np.random.default_rng(12)
+    n = 240
+    x = rng.normal(size=n)
+    eta = 0.8 * x + rng.logistic(size=n)
+    return pd.DataFrame(
+        {
+            "y": pd.Categorical(np.digitize(eta, [-1.0, 0.0, 1.0]), ordered=True),
+            "z": (eta > 0).astype(int),
+            "x": x,
+            "g": rng.choice(["a", "b", "c"], n),
+            "grp": rng.integers(0, 12, n),
+            "cl": rng.integers(0, 20, n),
+        }
+    )
+
+
+MODELS = {
+    "Ordinal": lambda d, f: cm.Ordinal("y ~ " + f, data=d),
+    "Logistic": lambda d, f: cm.Logistic("z ~ " + f, data=d),
+    "MixedOrdinal": lambda d, f: cm.Ordinal("y ~ " + f + " + (1 | grp)", data=d),
+    "MixedLogistic": lambda d, f: cm.Logistic("z ~ " + f + " + (1 | grp)", data=d),
+    "BayesOrdinal": lambda d, f: bayes.Ordinal("y ~ " + f + " + (1 | grp)", data=d),
+    "BayesLogistic": lambda d, f: bayes.Logistic("z ~ " + f + " + (1 | grp)", data=d),
+}
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_predictor_named_and_refused(df, make, value):
+    d = df.copy()
+    d.loc[[5, 9, 30], "x"] = value
+    with pytest.raises(cm.DataError, match=r"column 'x' has 3 infinite values.*first at index 5"):
+        make(d, "x + g")
+
+
+def test_infinite_value_in_random_slope_column_refused(df):
+    d = df.assign(s=df["x"])
+    d.loc[7, "s"] = np.inf
+    with pytest.raises(cm.DataError, match="column 's' has 1 infinite"):
+        cm.Logistic("z ~ x + (1 | grp) + (0 + s | grp)", data=d)
+
+
+def test_infinite_design_column_from_a_transformation_named(df):
+    d = df.assign(w=np.exp(df["x"]))
+    d.loc[4, "w"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's "divide by zero in log"
+        with pytest.raises(cm.DataError, match=r"design column 'np.log\(w\)' has 1 non-finite"):
+            cm.Logistic("z ~ np.log(w) + g", data=d)
+
+
+def test_infinite_battery_predictor_refused(df):
+    d = df.assign(y2=df["y"])
+    d.loc[3, "x"] = np.inf
+    with pytest.raises(cm.DataError, match="column 'x' has 1 infinite"):
+        bayes.Battery(["y", "y2"], "~ x + (1 | grp)", d)
