@@ -144,9 +144,11 @@ def _newton_step(g: Array, H: Array) -> Array:
 
 
 def cluster_codes(
-    data: pd.DataFrame, cluster: str | np.ndarray | pd.Series, index: pd.Index
+    data: pd.DataFrame, cluster: str | np.ndarray | pd.Series, rows: np.ndarray
 ) -> np.ndarray:
-    """Cluster labels of the rows ``index`` of ``data``; an error if any is missing."""
+    """Cluster labels of the rows at positions ``rows`` of ``data``; an error if any is
+    missing. Rows are matched by position, not index label, so a duplicated index is fine
+    (a ``cluster`` Series is taken in the data's row order, as an array would be)."""
     if isinstance(cluster, str):
         if cluster not in data.columns:
             from ._validation import _suggest
@@ -154,13 +156,13 @@ def cluster_codes(
             raise DataError(
                 f"cluster={cluster!r} is not a column of the data{_suggest(cluster, data.columns)}"
             )
-        values = data.loc[index, cluster]
+        values = data[cluster].iloc[rows]
         label = f"cluster column {cluster!r}"
     else:
-        arr = pd.Series(np.asarray(cluster), index=data.index)
+        arr = np.asarray(cluster)
         if len(arr) != len(data):
             raise DataError(f"cluster has length {len(arr)} but data have {len(data)} rows")
-        values = arr.loc[index]
+        values = pd.Series(arr[rows])
         label = "cluster"
     if values.isna().any():
         raise DataError(

@@ -100,12 +100,16 @@ class MissingReport:
         Number of missing values in each used column (a row may count in several).
     dropped_index : pandas.Index
         Labels of the excluded rows.
+    kept_positions : ndarray of int or None
+        Positions (0-based, in the input order) of the rows kept; unlike labels these are
+        unambiguous when the input's index has duplicates.
     """
 
     n_total: int
     n_dropped: int
     by_column: dict[str, int] = field(default_factory=dict)
     dropped_index: pd.Index = field(default_factory=lambda: pd.Index([]))
+    kept_positions: np.ndarray | None = None
 
     def describe(self) -> str:
         """One line, e.g. ``"12 of 444 rows dropped for missing values (x1: 10, y: 3)"``."""
@@ -165,12 +169,17 @@ def drop_incomplete(
         bad |= v
     if not bad.any():
         return data.copy(deep=False), MissingReport(
-            n_total=len(data), n_dropped=0, by_column=by_col, dropped_index=data.index[:0]
+            n_total=len(data),
+            n_dropped=0,
+            by_column=by_col,
+            dropped_index=data.index[:0],
+            kept_positions=np.arange(len(data)),
         )
     report = MissingReport(
         n_total=len(data),
         n_dropped=int(bad.sum()),
         by_column=by_col,
         dropped_index=data.index[bad],
+        kept_positions=np.flatnonzero(~bad),
     )
     return data.loc[~bad].copy(), report

@@ -454,6 +454,9 @@ class ModelFrame:
         Complete-case rows (original index).
     missing : MissingReport
         Rows dropped for missing values, by column.
+    rows : ndarray of int
+        Positions of the complete-case rows in the input data (unambiguous even when the
+        input's index has duplicate labels).
     y : ndarray of int
         Outcome codes ``0 .. n_categories - 1``.
     categories : list
@@ -491,6 +494,8 @@ class ModelFrame:
         others = [c for c in [weights, *extra] if c is not None]
         check_columns(data, others, what="the model options")
         self.data, self.missing = drop_incomplete(data, [*cols, *others])
+        assert self.missing.kept_positions is not None
+        self.rows = self.missing.kept_positions
         if len(self.data) == 0:
             raise DataError(f"no complete rows remain: {self.missing.describe()}")
         name = self.parsed.outcome

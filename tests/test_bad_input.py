@@ -70,3 +70,28 @@ def test_infinite_battery_predictor_refused(df):
     d.loc[3, "x"] = np.inf
     with pytest.raises(cm.DataError, match="column 'x' has 1 infinite"):
         bayes.Battery(["y", "y2"], "~ x + (1 | grp)", d)
+
+
+@pytest.mark.parametrize(
+    ("make", "formula"),
+    [(cm.Ordinal, "y ~ x + g"), (cm.Logistic, "z ~ x + g")],
+    ids=["Ordinal", "Logistic"],
+)
+@pytest.mark.parametrize("as_array", [False, True], ids=["column", "array"])
+def test_duplicated_index_with_cluster_matches_positions(df, make, formula, as_array):
+    d = df.copy()
+    d.loc[[2, 50], "x"] = np.nan  # dropped rows must not shift the clusters
+    clean = d.reset_index(drop=True)
+    dup = d.set_axis(np.r_[np.arange(120), np.arange(120)])
+    assert dup.index.has_duplicates
+
+    def cl(data):
+        return data["cl"].to_numpy() if as_array else "cl"
+
+    ref = make(formula, data=clean).fit(cov_type="cluster", cluster=cl(clean))
+    got = make(formula, data=dup).fit(cov_type="cluster", cluster=cl(dup))
+    np.testing.assert_allclose(got.params, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(got.std_errors, ref.std_errors, rtol=1e-10)
+    assert got.n_clusters == ref.n_clusters == 20
+    assert got.nobs == ref.nobs == 238
+    got.summary()

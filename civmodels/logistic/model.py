@@ -249,7 +249,7 @@ def _fit_fixed(
         if model.weight_kind == "sampling":
             # the scale of sampling weights is arbitrary: fit with mean-1 weights
             w = w / w.mean()
-    groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
+    groups = cluster_codes(model.data, cluster, frame.rows) if cluster is not None else None
     link = model.link
     names = model.param_names
 

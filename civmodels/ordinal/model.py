@@ -353,7 +353,7 @@ def _fit_fixed(
         assert weights is not None
         # the scale of sampling weights is arbitrary: fit with mean-1 weights
         weights = weights / weights.mean()
-    groups = cluster_codes(model.data, cluster, frame.data.index) if cluster is not None else None
+    groups = cluster_codes(model.data, cluster, frame.rows) if cluster is not None else None
     d = model.core_data(weights)
     link = model.link
 
