@@ -324,28 +324,33 @@ class FixedDesign:
                 terms["Intercept" if str(term) == "1" else str(term)] = cols
         return terms
 
-    def collinear(self, tol: float = 1e-7) -> list[str]:
+    def collinear(self, tol: float = 1e-7, *, constant: bool = False) -> list[str]:
         """Names of columns that are linear combinations of earlier columns.
 
         Works on the k x k cross-product of the column-normalised design (a QR of the
         n x k matrix costs far more on large data): a column is collinear when its residual
-        norm after projection on the earlier independent columns is below ``tol``.
+        norm after projection on the earlier independent columns is below ``tol``. With
+        ``constant=True`` a column of ones is put first (for designs without an intercept
+        column whose model has one implicitly, as the thresholds of a cumulative-link model).
         """
         if self.k == 0:
             return []
         X = self.X
+        if constant:
+            X = np.column_stack([np.ones(len(X)), X])
         scale = np.sqrt((X * X).sum(axis=0))
         scale[scale == 0] = 1.0
         G = (X.T @ X) / np.outer(scale, scale)
+        names = ["(constant)", *self.names] if constant else self.names
         kept: list[int] = []
         bad: list[str] = []
-        for i in range(self.k):
+        for i in range(len(names)):
             resid = G[i, i]
             if kept:
                 g = G[kept, i]
                 resid = resid - g @ np.linalg.solve(G[np.ix_(kept, kept)], g)
             if resid < tol * tol or G[i, i] == 0:
-                bad.append(self.names[i])
+                bad.append(names[i])
             else:
                 kept.append(i)
         return bad
@@ -538,6 +543,7 @@ class ModelFrame:
             remap[keep] = np.arange(len(keep))
             self.y = remap[self.y]
             self.categories = [self.categories[i] for i in keep]
+        _refuse_constant_predictors(self.data, self.parsed.fixed)
         self.fixed = FixedDesign(self.parsed.fixed, self.data, intercept=intercept)
         finite = np.isfinite(self.fixed.X)
         if not finite.all():
@@ -549,10 +555,12 @@ class ModelFrame:
             )
         bad = self.fixed.collinear()
         if bad:
-            raise SpecificationError(
-                f"predictors are perfectly collinear: {bad} "
-                "can be written as combinations of other columns; remove them or merge levels"
-            )
+            raise SpecificationError(_collinear_message(self.fixed, bad))
+        if not intercept:
+            # the thresholds play the intercept's role: no predictors may add up to a constant
+            bad = self.fixed.collinear(constant=True)
+            if bad:
+                raise SpecificationError(_collinear_message(self.fixed, bad, constant=True))
         self.groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
         # row values of each random slope (0 + x | g), keyed by its label "x|g"
         self.re_values: dict[str, np.ndarray] = {}
@@ -614,6 +622,52 @@ class ModelFrame:
         """``"a|b"`` labels of the thresholds between adjacent categories."""
         c = [str(x) for x in self.categories]
         return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
+
+
+def _refuse_constant_predictors(data: pd.DataFrame, rhs: str) -> None:
+    """A fixed-effect column with one value in the rows used carries no information: name it."""
+    from .exceptions import SpecificationError
+
+    for v in _rhs_variables(rhs):
+        values = pd.unique(data[v].dropna())
+        if len(values) == 1:
+            value = values[0].item() if isinstance(values[0], np.generic) else values[0]
+            raise SpecificationError(
+                f"predictor column {v!r} is constant (every one of the {len(data)} rows used "
+                f"has the value {value!r}), so its effect cannot be estimated; remove it "
+                "from the formula"
+            )
+
+
+def _collinear_message(fixed: FixedDesign, bad: list[str], *, constant: bool = False) -> str:
+    """Name the user's columns behind the collinear design columns ``bad``."""
+    parts = []
+    for term, cols in fixed.term_columns().items():
+        hit = [c for c in cols if c in bad]
+        if not hit:
+            continue
+        variables = [] if term == "Intercept" else _rhs_variables(term)
+        who = (
+            f"column {term!r}"
+            if variables == [term]
+            else f"term {term!r} (column{'s' if len(variables) > 1 else ''} "
+            f"{', '.join(repr(v) for v in variables)})"
+        )
+        if len(hit) < len(cols):
+            who += f", levels {hit}"
+        parts.append(who)
+    if constant:
+        return (
+            f"predictors add up to a constant: {'; '.join(parts)} can be written as a "
+            "combination of a constant and the predictors before it in the formula (design "
+            f"columns {bad}). The thresholds already play the intercept's role: remove it "
+            "from the formula, and write the formula without '0 +' / '- 1'"
+        )
+    return (
+        f"predictors are perfectly collinear: {'; '.join(parts)} can be written as a "
+        f"combination of the predictors before it in the formula (design columns {bad}); "
+        "remove it from the formula, or merge levels that always occur together"
+    )
 
 
 def _slope_values(data: pd.DataFrame, xname: str, term: RandomTerm, codes: np.ndarray):

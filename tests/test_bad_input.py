@@ -95,3 +95,48 @@ def test_duplicated_index_with_cluster_matches_positions(df, make, formula, as_a
     assert got.n_clusters == ref.n_clusters == 20
     assert got.nobs == ref.nobs == 238
     got.summary()
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+@pytest.mark.parametrize("value", [1.0, "k"], ids=["number", "text"])
+def test_constant_predictor_named(df, make, value):
+    d = df.assign(c=value)
+    d.loc[0, "c"] = np.nan  # constant among the rows used
+    with pytest.raises(
+        cm.SpecificationError,
+        match=rf"predictor column 'c' is constant .*239 rows used has the value {value!r}",
+    ):
+        make(d, "x + g + c")
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_collinear_numeric_predictor_named(df, make):
+    # w = 2x - 1: collinear with x and the intercept (the thresholds, for ordinal models)
+    match = r"(collinear|add up to a constant): column 'w' can be written"
+    with pytest.raises(cm.SpecificationError, match=match):
+        make(df.assign(w=2 * df["x"] - 1), "x + g + w")
+
+
+@pytest.mark.parametrize("make", [cm.Ordinal, bayes.Ordinal], ids=["Ordinal", "BayesOrdinal"])
+def test_ordinal_predictors_adding_up_to_a_constant_named(df, make):
+    d = df.assign(w=2 * df["x"] - 1)
+    with pytest.raises(cm.SpecificationError, match=r"add up to a constant: column 'w' can"):
+        make("y ~ x + w", data=d)
+    with pytest.raises(cm.SpecificationError, match=r"column 'g', levels \['g\[c\]'\]"):
+        make("y ~ 0 + g + x", data=d)
+
+
+def test_collinear_factor_named_by_its_column(df):
+    with pytest.raises(
+        cm.SpecificationError,
+        match=r"collinear: column 'h' can be written.*design columns \['h\[T.b\]', 'h\[T.c\]'\]",
+    ):
+        cm.Ordinal("y ~ x + g + h", data=df.assign(h=df["g"]))
+
+
+def test_collinear_transformed_term_names_the_column(df):
+    d = df.assign(w=np.exp(df["x"]))
+    with pytest.raises(
+        cm.SpecificationError, match=r"collinear: term 'np.log\(w\)' \(column 'w'\) can be"
+    ):
+        cm.Logistic("z ~ x + np.log(w) + C(g)", data=d)

@@ -176,7 +176,6 @@ class Ordinal:
         self.group_weights = group_weight_column(self, group_weights)
         if self.group_weights is not None and self.weight_kind is None:
             self.weight_kind = "sampling"
-        _check_no_implicit_intercept(self.frame.X, formula)
         n_thr = self.frame.n_categories - 1
         try:
             self._tjac, alpha_names = _core.threshold_jacobian(n_thr, thresholds)
@@ -315,24 +314,6 @@ class Ordinal:
         return (
             f"Ordinal({self.formula!r}, link={self.link_name!r}, "
             f"thresholds={self.thresholds!r}, nobs={self.frame.nobs})"
-        )
-
-
-def _check_no_implicit_intercept(X: np.ndarray, formula: str) -> None:
-    """The thresholds absorb the intercept: a design spanning the constant is not identified.
-
-    This happens with ``"y ~ 0 + factor"``, where every level of the factor gets a column.
-    """
-    if X.shape[1] == 0:
-        return
-    G = X.T @ X
-    b = np.linalg.lstsq(G, X.sum(axis=0), rcond=None)[0]
-    resid = len(X) - float(X.sum(axis=0) @ b)  # squared distance of the constant from span(X)
-    if resid < 1e-8 * len(X):
-        raise SpecificationError(
-            f"the location design of {formula!r} contains a constant (for example '0 + f' "
-            "codes every level of f); the thresholds already play the intercept's role, so "
-            "write the formula without '0 +' / '- 1'"
         )
 
 
