@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import _glmm
+from .design import not_estimable
 from .exceptions import DataError, SpecificationError
 
 __all__ = [
@@ -356,6 +357,8 @@ def result_fields(
     cov = out.cov
     if cov_type == "cluster":
         cov, n_clusters = mixed_covariance(d, out, method, n_nodes)
+        all_names = [*par_names, *(f"log SD of {g}" for g in names)]
+        cov = not_estimable(cov, out.cov, all_names, "cluster-robust sandwich")
     params = pd.Series(out.phi[:k], index=par_names, name="estimate")
     vcov = pd.DataFrame(cov[:k, :k], index=par_names, columns=par_names)
     log_sd = pd.Series(out.phi[k:], index=names, name="log_sd")

@@ -17,7 +17,13 @@ import pandas as pd
 from scipy import linalg
 
 from ._postfit import PostFitMixin
-from .design import ReplicateDesign, SurveyDesign, replicate_fit_vcov, sandwich
+from .design import (
+    ReplicateDesign,
+    SurveyDesign,
+    not_estimable,
+    replicate_fit_vcov,
+    sandwich,
+)
 from .exceptions import (
     ConvergenceWarning,
     DataError,
@@ -558,6 +564,8 @@ def fixed_result_fields(
         params=opt.params,
         refit=refit,
     )
+    if design is not None or cov_type != "nonrobust":
+        vc = not_estimable(vc, bread_inv, names, label.split(" (")[0].split(",")[0])
     return {
         "model": model,
         "params": pd.Series(opt.params, index=names, name="estimate"),

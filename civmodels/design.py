@@ -32,6 +32,7 @@ __all__ = [
     "DesignEstimate",
     "ReplicateDesign",
     "SurveyDesign",
+    "not_estimable",
     "replicate_factors",
     "replicate_fit_vcov",
     "sandwich",
@@ -1545,6 +1546,55 @@ class DesignEstimate(SummaryDisplay):
 
     def __repr__(self) -> str:
         return f"DesignEstimate({self.kind})\n{self.to_frame().to_string()}"
+
+
+def not_estimable(
+    vc: np.ndarray, reference: np.ndarray, names: Sequence[str], label: str = "sandwich"
+) -> np.ndarray:
+    """Mark the parameters whose sandwich variance is zero as not estimable.
+
+    A robust, cluster-robust or design-based variance that comes out 0 (to rounding: a
+    standard error below 1e-8 of the model-based one, ``reference``) does not mean the
+    estimate is certain; the data cannot measure its variability (separation, or a cluster
+    holding all of a category). Those rows and columns become NaN, with a warning naming the
+    parameters.
+
+    Parameters
+    ----------
+    vc : ndarray of shape (k, k)
+        The sandwich-type covariance.
+    reference : ndarray of shape (k, k)
+        The model-based covariance (inverse information) of the same fit.
+    names : sequence of str
+        Parameter names, in order.
+    label : str, default "sandwich"
+        What ``vc`` is, for the warning.
+
+    Returns
+    -------
+    ndarray of shape (k, k)
+        ``vc``, or a copy with NaN rows and columns for the parameters not estimable.
+    """
+    import warnings
+
+    var = np.diag(vc)
+    with np.errstate(invalid="ignore"):
+        zero = (var <= 0) | (var <= 1e-16 * np.abs(np.diag(reference)))
+    if not zero.any():
+        return vc
+    out = np.array(vc, dtype=float, copy=True)
+    out[zero, :] = np.nan
+    out[:, zero] = np.nan
+    terms = [str(n) for n, z in zip(names, zero, strict=True) if z]
+    warnings.warn(
+        f"the {label} standard error of {terms} is 0, so it is not estimable and is reported "
+        "as NaN (as are their tests and intervals). This happens with separation, or when one "
+        "cluster holds all rows of a category; see the model-based standard errors, merge "
+        "sparse categories or use fewer, larger clusters",
+        UserWarning,
+        stacklevel=4,
+    )
+    return out
 
 
 def sandwich(

@@ -140,3 +140,43 @@ def test_collinear_transformed_term_names_the_column(df):
         cm.SpecificationError, match=r"collinear: term 'np.log\(w\)' \(column 'w'\) can be"
     ):
         cm.Logistic("z ~ x + np.log(w) + C(g)", data=d)
+
+
+def test_zero_sandwich_variance_is_not_estimable():
+    from civmodels.design import not_estimable
+
+    vc = np.array([[0.04, 0.0, 0.01], [0.0, 0.0, 0.0], [0.01, 0.0, 0.09]])
+    vc[1, 1] = 1e-40  # zero up to rounding
+    ref = np.diag([0.05, 0.02, 0.1])
+    with pytest.warns(UserWarning, match=r"standard error of \['d'\] is 0, so it is not est"):
+        out = not_estimable(vc, ref, ["a", "d", "b"])
+    assert np.isnan(out[1]).all() and np.isnan(out[:, 1]).all()
+    np.testing.assert_array_equal(out[np.ix_([0, 2], [0, 2])], vc[np.ix_([0, 2], [0, 2])])
+    ok = np.diag([1e-6, 0.02, 0.1])  # small but not negligible against the reference
+    assert not_estimable(ok, ref, ["a", "d", "b"]) is ok
+
+
+@pytest.mark.parametrize(
+    ("make", "formula", "terms"),
+    [(cm.Logistic, "z ~ x", "'Intercept', 'x'"), (cm.Ordinal, "y ~ x", "'0|1', .*'x'")],
+    ids=["Logistic", "Ordinal"],
+)
+def test_cluster_sandwich_of_identical_clusters_is_nan_not_zero(make, formula, terms):
+    # every cluster is a copy of the same rows: the weighted score totals of the clusters
+    # are identical, so the design-based (centred) meat is exactly 0
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    eta = 0.7 * x + rng.logistic(size=30)
+    base = pd.DataFrame(
+        {
+            "z": (eta > 0).astype(int),
+            "x": x,
+            "y": pd.Categorical(np.digitize(eta, [-1.0, 0.0, 1.0]), ordered=True),
+        }
+    )
+    df = pd.concat([base.assign(cl=c) for c in range(5)], ignore_index=True).assign(w=2.0)
+    with pytest.warns(UserWarning, match=rf"cluster-robust sandwich standard error of \[{terms}\]"):
+        res = make(formula, data=df, weights="w").fit(cov_type="cluster", cluster="cl")
+    assert res.std_errors.isna().all()
+    assert np.isfinite(res.params).all()
+    res.summary()
