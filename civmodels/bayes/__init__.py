@@ -3,12 +3,13 @@ municipalities, battery models, MRP and a joint nonresponse model.
 
 The only civmodels package that imports PyMC, nutpie and ArviZ — and only when a model is
 fitted, so importing it is cheap. Version-specific sampler and ArviZ code lives in
-:mod:`civmodels.bayes._backend`.
+:mod:`civmodels.bayes._backend`. The ``poststratify`` methods of the results return
+:class:`civmodels.nonresponse.Poststratified`, the same MRP object as the frequentist
+poststratification.
 """
 
 from __future__ import annotations
 
-from ..nonresponse.poststratification import Poststratified
 from ._battery import Battery, BatteryResult
 from ._joint import JointResponse, JointResult
 from ._models import Logistic, Ordinal
@@ -23,7 +24,6 @@ __all__ = [
     "JointResult",
     "Logistic",
     "Ordinal",
-    "Poststratified",
     "Prior",
     "compare",
 ]

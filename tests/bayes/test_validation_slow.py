@@ -35,7 +35,10 @@ def test_sbc_ranks_are_uniform(family):
     res = run_sbc(30, family, random_seed=3, draws=400)
     ranks = np.array(res["ranks"])
     assert ranks.shape == (30 - res["n_skipped"], len(res["names"]))
-    assert res["n_skipped"] <= 2
+    # a prior draw whose simulated outcome has a single category cannot be fitted and is
+    # skipped; that happens to about 4 % of the binary data sets (8 of 200 in the full run), so
+    # more than 5 of 30 (probability about 0.002 at 4 %) means something else is wrong
+    assert res["n_skipped"] <= 5
     # uniformity per parameter (chi-square over 10 bins); with 6 parameters a 0.001 level
     # flags a real miscalibration, not chance
     for name, p in res["chisq_pvalues"].items():

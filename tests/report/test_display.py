@@ -152,11 +152,15 @@ def test_bayesian_fit_keeps_the_contract_and_mixes_with_ml_fits(survey, survey_f
     frame = survey.drop_duplicates("municipality_code")
     mrp = bayes_fit.poststratify(frame, by="pressure_high", random_seed=4)
     ms = mrp.summary()
-    assert list(ms.blocks) == ["Population", "By pressure_high"]
-    assert set(MODEL_COLUMNS) <= set(ms.blocks["Population"].columns)
-    np.testing.assert_allclose(ms.blocks["Population"]["estimate"].sum(), 1.0, atol=1e-9)
+    # one MRP API (issue 13): the Bayesian MRP is the frequentist Poststratified, whose summary
+    # has one block with the MRP columns (the level is stated in its own column)
+    assert list(ms.blocks) == ["Estimates"]
+    assert {"estimate", "std_error", "lower", "upper", "level"} <= set(
+        ms.blocks["Estimates"].columns
+    )
+    np.testing.assert_allclose(mrp.overall["estimate"].sum(), 1.0, atol=1e-9)
     text = _check_html(mrp._repr_html_())
-    assert "MRP" in text and "I høj grad" in text
+    assert "Poststratified" in text and "I høj grad" in text
     assert isinstance(ms.to_frame(), pd.DataFrame)
 
 
