@@ -365,6 +365,7 @@ class SummaryDisplay:
     """Mixin: notebook display of a result through its ``summary()`` (HTML and Markdown)."""
 
     def summary(self) -> Summary:  # provided by the host class
+        """The host result's :class:`Summary` (every class using this mixin defines it)."""
         raise NotImplementedError
 
     def _repr_html_(self) -> str:

@@ -202,10 +202,12 @@ class Battery:
         return len(self.categories)
 
     def threshold_names(self) -> list[str]:
+        """Names of the thresholds, after the categories they separate."""
         c = self.categories
         return [f"{it}: {a}|{b}" for it in self.items for a, b in itertools.pairwise(c)]
 
     def coords(self) -> dict[str, list]:
+        """ArviZ coordinates of the model's parameters (dimension name to labels)."""
         c = self.categories
         out = {
             "term": list(self.slope_names),
@@ -236,6 +238,7 @@ class Battery:
 
     # -- graph ----------------------------------------------------------------------------
     def build_model(self) -> Any:
+        """Build the PyMC model (the reference graph the fast log density is checked against)."""
         pm = _backend.import_pymc()
         pt = _backend.import_pytensor_tensor()
 
@@ -277,6 +280,7 @@ class Battery:
         return self._compiled
 
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Derived quantities computed from the raw (unconstrained) posterior draws."""
         S = raw["loading"].shape[0]
         k = len(self.slope_names)
         coef = num.coef_from_raw(raw, [self.priors[n] for n in self.slope_names])
@@ -296,11 +300,13 @@ class Battery:
         return out
 
     def pointwise_loglik(self, post: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Pointwise log-likelihood per draw and observation (for LOO)."""
         eta = post["loading"][:, self.item] * post["trait"][:, self.resp]
         cut = post["cutpoints"][:, self.item, :]
         return num.ordinal_loglik(cut, eta, self.y, self.link)
 
     def param_draws(self, post: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Posterior draws of the reported parameters, one column per parameter."""
         cols: dict[str, np.ndarray] = {}
         names = self.threshold_names()
         flat = post["cutpoints"].reshape(post["cutpoints"].shape[0], -1)

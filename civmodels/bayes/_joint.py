@@ -195,10 +195,12 @@ class JointResponse:
         return False
 
     def threshold_names(self) -> list[str]:
+        """Names of the thresholds, after the categories they separate."""
         c = [str(x) for x in self.categories]
         return [f"{a}|{b}" for a, b in itertools.pairwise(c)]
 
     def coords(self) -> dict[str, list]:
+        """ArviZ coordinates of the model's parameters (dimension name to labels)."""
         out = {
             "term": list(self.slope_names),
             "threshold": self.threshold_names(),
@@ -223,6 +225,7 @@ class JointResponse:
         return coords, dims
 
     def build_model(self) -> Any:
+        """Build the PyMC model (the reference graph the fast log density is checked against)."""
         pm = _backend.import_pymc()
         pt = _backend.import_pytensor_tensor()
 
@@ -293,6 +296,7 @@ class JointResponse:
         return num.coef_from_raw(raw, [self.priors[slot(n)] for n in names], prefix)
 
     def derived(self, raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Derived quantities computed from the raw (unconstrained) posterior draws."""
         coef = self._vec(raw, "coef", self.slope_names, lambda n: n)
         rcoef = self._vec(raw, "rcoef", self.r_names, lambda n: f"response: {n}")
         shift = coef @ self.x_mean if coef.shape[1] else 0.0
@@ -318,15 +322,18 @@ class JointResponse:
         return eta
 
     def linear_predictor(self, post) -> np.ndarray:
+        """Linear predictor per draw and fitted row."""
         return self._eta_all(post)[:, self.obs_rows]
 
     def linear_predictor_new(self, post, newdata: pd.DataFrame, rng) -> np.ndarray:
+        """Linear predictor per draw for the rows of ``newdata`` (new groups from the prior)."""
         X = self.fixed.transform(newdata)
         return post["coef"] @ X.T + new_group_effects(
             post, self.groups, self.group_levels, newdata, rng
         )
 
     def pointwise_loglik(self, post) -> np.ndarray:
+        """Pointwise log-likelihood per draw and observation (for LOO)."""
         return num.ordinal_loglik(post["cutpoints"], self.linear_predictor(post), self.y, self.link)
 
     def _simulate_y(self, post, rng):
