@@ -1,10 +1,12 @@
-"""Speed of nested random intercepts ``(1 | a/b)`` and uncorrelated random slopes against R
+"""Speed of nested random intercepts ``(1 | a/b)`` and random slopes against R
 ``ordinal::clmm`` and ``lme4::glmer``.
 
 Fits ``y ~ x + (1 | a/b)`` (ordinal, Laplace) and ``high ~ x + (1 | a/b)`` (binary,
 Laplace) on the nested data of ``tests/reference/mixed/nested.csv`` (600 rows, 15 regions,
-60 units), and ``yb ~ x + (1 | g) + (0 + x | g)`` (binary, Laplace) on
-``tests/reference/mixed/slopes.csv`` (600 rows, 40 groups), end to end (formula and
+60 units), ``y ~ x + (1 + x | a)`` (ordinal, correlated slope, Laplace) on the same data,
+and ``yb ~ x + (1 | g) + (0 + x | g)`` (uncorrelated) and ``yb ~ x + (1 + x | g)``
+(correlated; binary, Laplace) on ``tests/reference/mixed/slopes.csv`` (600 rows, 40
+groups), end to end (formula and
 DataFrame to estimates and standard errors). Prints the
 median time per fit, R's median time on the same data in the same run (when ``Rscript``
 exists; R's timing excludes its start-up; R's default controls), their ratio (R /
@@ -51,6 +53,13 @@ t <- numeric({reps})
 for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(yb ~ x + (1 | g) + (0 + x | g), data = s,
                                                  family = binomial); v <- vcov(g)}})
 cat("slope", median(t), format(fixef(g), digits = 15), "\\n")
+t <- numeric({reps})
+for (i in seq_len({reps})) t[i] <- tm({{g <- glmer(yb ~ x + (1 + x | g), data = s,
+                                                 family = binomial); v <- vcov(g)}})
+cat("slope_corr", median(t), format(fixef(g), digits = 15), "\\n")
+t <- numeric({reps})
+for (i in seq_len({reps})) t[i] <- tm(f <- clmm(y ~ x + (1 + x | a), data = d))
+cat("ord_slope", median(t), format(c(f$alpha, f$beta), digits = 15), "\\n")
 """
 
 
@@ -64,6 +73,10 @@ def load() -> pd.DataFrame:
 def fit(df: pd.DataFrame, kind: str):
     if kind == "slope":
         res = cm.Logistic("yb ~ x + (1 | g) + (0 + x | g)", data=pd.read_csv(SLOPES)).fit()
+    elif kind == "slope_corr":
+        res = cm.Logistic("yb ~ x + (1 + x | g)", data=pd.read_csv(SLOPES)).fit()
+    elif kind == "ord_slope":
+        res = cm.Ordinal("y ~ x + (1 + x | a)", data=df).fit()
     elif kind == "ordinal":
         res = cm.Ordinal("y ~ x + (1 | a/b)", data=df).fit()
     else:
@@ -108,16 +121,16 @@ def main() -> None:
     args = ap.parse_args()
     df = load()
     r = None if args.no_r else fit_r(args.repeat)
-    print(f"{'model':<10}{'civmodels s':>14}{'R s':>10}{'R / civmodels':>16}{'max rel diff':>15}")
-    for kind in ("ordinal", "binary", "slope"):
+    print(f"{'model':<12}{'civmodels s':>14}{'R s':>10}{'R / civmodels':>16}{'max rel diff':>15}")
+    for kind in ("ordinal", "binary", "slope", "slope_corr", "ord_slope"):
         t, res = timed(df, kind, args.repeat)
         if r is None or kind not in r:
-            print(f"{kind:<10}{t:>14.3f}{'—':>10}{'—':>16}{'—':>15}")
+            print(f"{kind:<12}{t:>14.3f}{'—':>10}{'—':>16}{'—':>15}")
             continue
         tr, est = r[kind]
         ours = res.params.to_numpy()
         diff = np.max(np.abs(ours - est) / np.maximum(np.abs(est), res.std_errors.to_numpy()))
-        print(f"{kind:<10}{t:>14.3f}{tr:>10.3f}{tr / t:>16.1f}{diff:>15.1e}")
+        print(f"{kind:<12}{t:>14.3f}{tr:>10.3f}{tr / t:>16.1f}{diff:>15.1e}")
 
 
 if __name__ == "__main__":

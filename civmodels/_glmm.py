@@ -209,8 +209,14 @@ class GLMMData:
         likelihood is multiplied by its weight (pseudo-likelihood; ones if omitted).
     zvals : sequence of (ndarray or None), optional
         Per term, the row values multiplying its random effect: ``None`` (ones) for a random
-        intercept, the covariate for an uncorrelated random slope ``(0 + x | g)``. Slopes
-        are fitted by the Laplace approximation only.
+        intercept, the covariate for a random slope ``(0 + x | g)``. Slopes are fitted by
+        the Laplace approximation only.
+    corr : sequence of sequence of int, optional
+        Correlated blocks: the positions of terms on the same grouping factor whose random
+        effects share an unstructured covariance (``(1 + x | g)`` gives one block of two
+        terms). Their effects are ``u_g = L b_g`` with ``L`` lower triangular: its diagonal
+        ``exp(tau_k)`` and its off-diagonal entries the extra parameters ``c`` at the end
+        of ``phi`` (per block, row by row).
     """
 
     y: Array
@@ -223,6 +229,7 @@ class GLMMData:
     w: Any = None  # an (n,) array after __post_init__
     w2: Any = None  # an (m,) array after __post_init__
     zvals: Any = None  # a list of (n,) arrays after __post_init__
+    corr: Any = None  # correlated blocks of term positions
     n_levels: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -278,7 +285,56 @@ class GLMMData:
         # flat positions of each row's contributions to the q x q matrix Z' D Z
         lev = [self.offsets[k] + g for k, g in enumerate(self.groups)]
         self.pair_idx = np.concatenate([a * self.q + b for a in lev for b in lev])
-        self.P = self.k_alpha + self.p + self.K
+        self._set_blocks()
+        self.P = self.k_alpha + self.p + self.K + self.n_off
+
+    def _set_blocks(self) -> None:
+        """Index the correlated blocks: their terms, off-diagonal parameters and the
+        positions of the Cholesky factor's entries in the q x q matrix ``Lambda``."""
+        blocks = [list(map(int, b)) for b in (self.corr or [])]
+        self.has_corr = bool(blocks)
+        if self.has_corr and self.has_w2:
+            raise ValueError("group weights are not available with correlated random effects")
+        used = [k for b in blocks for k in b]
+        if len(set(used)) != len(used) or any(len(b) < 2 for b in blocks):
+            raise ValueError("correlated blocks need two or more distinct terms each")
+        for b in blocks:
+            for k in b[1:]:
+                if not np.array_equal(self.groups[k], self.groups[b[0]]):
+                    raise ValueError("the terms of a correlated block share one grouping factor")
+        self.blocks = blocks
+        # one entry per off-diagonal parameter: (block, row i, column j) with i > j
+        self.off = [
+            (bi, i, j) for bi, b in enumerate(blocks) for i in range(len(b)) for j in range(i)
+        ]
+        self.n_off = len(self.off)
+        self.n_theta = self.K + self.n_off
+
+    def lam(self, sigma: Array, cvals: Array) -> sparse.csr_matrix:
+        """``Lambda`` (q x q): ``u = Lambda b`` for spherical ``b`` (diagonal without blocks)."""
+        diag = sigma[self.level_term]
+        rows = [np.arange(self.q)]
+        cols = [np.arange(self.q)]
+        vals = [diag]
+        for (bi, i, j), c in zip(self.off, cvals, strict=True):
+            ki, kj = self.blocks[bi][i], self.blocks[bi][j]
+            m = self.n_levels[ki]
+            rows.append(self.offsets[ki] + np.arange(m))
+            cols.append(self.offsets[kj] + np.arange(m))
+            vals.append(np.full(m, c))
+        return sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(self.q, self.q),
+        )
+
+    def block_chol(self, sigma: Array, cvals: Array, bi: int) -> Array:
+        """The lower Cholesky factor ``L`` of block ``bi``'s covariance ``L L'``."""
+        b = self.blocks[bi]
+        L = np.diag(sigma[b])
+        for (bj, i, j), c in zip(self.off, cvals, strict=True):
+            if bj == bi:
+                L[i, j] = c
+        return L
 
     def ztdz(self, D: Array) -> Array:
         """Dense ``Z' diag(D) Z`` (several grouping factors)."""
@@ -287,9 +343,14 @@ class GLMMData:
         return np.bincount(self.pair_idx, vals, minlength=self.q * self.q).reshape(self.q, self.q)
 
     def split(self, phi: Array) -> tuple[Array, Array, Array]:
-        """``(alpha, beta, sigma)`` from the parameter vector."""
+        """``(alpha, beta, sigma)`` from the parameter vector (``sigma``: the diagonal of
+        ``Lambda`` per term, the SDs when no block is correlated)."""
         a, p = self.k_alpha, self.p
-        return phi[:a], phi[a : a + p], np.exp(phi[a + p :])
+        return phi[:a], phi[a : a + p], np.exp(phi[a + p : a + p + self.K])
+
+    def offdiag(self, phi: Array) -> Array:
+        """The off-diagonal Cholesky entries of the correlated blocks."""
+        return phi[self.k_alpha + self.p + self.K :]
 
     def cuts(self, alpha: Array) -> tuple[Array, Array]:
         """Upper and lower threshold per row (0 where the cut is infinite; masked later)."""
@@ -389,6 +450,38 @@ def _joint(d: GLMMData, tu: Array, tl: Array, s: Array, b: Array, order: int):
     return c, _s_derivs(c, order)
 
 
+@dataclass
+class _Maps:
+    """``Lambda`` and ``M = Z Lambda`` of a model with correlated random effects."""
+
+    lam: sparse.csr_matrix
+    lamT: sparse.csr_matrix
+    M: sparse.csr_matrix
+    MT: sparse.csr_matrix
+
+
+def _re_maps(d: GLMMData, phi: Array, sigma: Array) -> _Maps | None:
+    """The maps of the random effects with correlated blocks (None without: then
+    ``Lambda = diag(sigma)`` is applied element-wise)."""
+    if not d.has_corr:
+        return None
+    lam = d.lam(sigma, d.offdiag(phi))
+    M = (d.Z @ lam).tocsr()
+    return _Maps(lam, lam.T.tocsr(), M, M.T.tocsr())
+
+
+def _hmat(d: GLMMData, D: Array, sig_lev: Array, maps: _Maps | None) -> Array:
+    """``H = I + Lambda' Z' diag(D) Z Lambda`` (dense, several terms)."""
+    Q = d.ztdz(D)
+    if maps is None:
+        Hm = Q * np.outer(sig_lev, sig_lev)
+    else:
+        Hm = np.asarray(maps.lamT @ np.asarray(maps.lamT @ Q).T)
+        Hm = 0.5 * (Hm + Hm.T)
+    Hm[np.diag_indices_from(Hm)] += 1.0
+    return Hm
+
+
 def find_modes(
     d: GLMMData, phi: Array, b0: Array | None = None, *, tol: float = 1e-10, max_iter: int = 60
 ) -> _Mode:
@@ -403,8 +496,10 @@ def find_modes(
     g0 = d.groups[0]
     z0sq = d.zvals[0] ** 2
 
+    maps = _re_maps(d, phi, sigma)
+
     def state(bv: Array):
-        s = xb + d.Z @ (sig_lev * bv)
+        s = xb + (maps.M @ bv if maps is not None else d.Z @ (sig_lev * bv))
         c, sd = _joint(d, tu, tl, s, bv, 2)
         return c, sd
 
@@ -414,7 +509,10 @@ def find_modes(
     converged = False
     c, sd = state(b)
     for _ in range(max_iter):
-        grad = sig_lev * (d.ZT @ (w * sd["ls"])) - b
+        if maps is not None:
+            grad = maps.MT @ (w * sd["ls"]) - b
+        else:
+            grad = sig_lev * (d.ZT @ (w * sd["ls"])) - b
         if one:
             negH = 1.0 - sig_lev**2 * np.bincount(g0, w * z0sq * sd["lss"], minlength=d.q)
             # non-log-concave links (cauchit) can make the curvature non-positive
@@ -435,9 +533,7 @@ def find_modes(
                 t = np.where(bad, 0.5 * t, t)
             b, c, sd = bn, cn, sdn
         else:
-            D = -(w * sd["lss"])
-            Hm = d.ztdz(D) * np.outer(sig_lev, sig_lev)
-            Hm[np.diag_indices_from(Hm)] += 1.0
+            Hm = _hmat(d, -(w * sd["lss"]), sig_lev, maps)
             if np.max(np.abs(grad)) < tol:
                 converged = True
                 break
@@ -460,9 +556,7 @@ def find_modes(
         negH = 1.0 - sig_lev**2 * np.bincount(g0, w * z0sq * sd["lss"], minlength=d.q)
         negH = np.where(negH > 1e-8, negH, 1.0 + np.abs(negH))
         return _Mode(b, negH, None, h, converged, group_obj(c, b))
-    D = -(w * sd["lss"])
-    Hm = d.ztdz(D) * np.outer(sig_lev, sig_lev)
-    Hm[np.diag_indices_from(Hm)] += 1.0
+    Hm = _hmat(d, -(w * sd["lss"]), sig_lev, maps)
     try:
         chol = linalg.cholesky(Hm, lower=True)
     except linalg.LinAlgError:
@@ -511,30 +605,53 @@ def laplace_loglik(
         return out
     w = d.w
     tu, tl = d.cuts(alpha)
-    s = _location(d, beta, sig_lev, b)
+    maps = _re_maps(d, phi, sigma)
+    if maps is None:
+        s = _location(d, beta, sig_lev, b)
+    else:
+        s = (d.X @ beta if d.p else np.zeros(d.n)) + maps.M @ b
     c, sd = _joint(d, tu, tl, s, b, 3)
     ka, p, K = d.k_alpha, d.p, d.K
-    # derivative of s w.r.t. tau_k at fixed b: sigma_k b_{k, g_k(i)}
-    V = np.column_stack([sigma[k] * d.zvals[k] * b[d.offsets[k] + d.groups[k]] for k in range(K)])
+    # derivative of s w.r.t. tau_k at fixed b: sigma_k b_{k, g_k(i)}; w.r.t. the
+    # off-diagonal entry (i, j) of a block's factor: z_i b_{j, g}
+    V = np.column_stack(
+        [sigma[k] * d.zvals[k] * b[d.offsets[k] + d.groups[k]] for k in range(K)]
+        + [_off_column(d, b, o) for o in range(d.n_off)]
+    )
     L1, L2, L3 = w * sd["ls"], w * sd["lss"], w * sd["lsss"]
     Lth = w[:, None] * (c["lA"][:, None] * d.Du + c["lB"][:, None] * d.Dl)
     Lths = w[:, None] * (sd["lAs"][:, None] * d.Du + sd["lBs"][:, None] * d.Dl)
     Lthss = w[:, None] * (sd["lAss"][:, None] * d.Du + sd["lBss"][:, None] * d.Dl)
     envelope = np.concatenate([Lth.sum(0), d.X.T @ L1, V.T @ L1])
 
-    def Mt(R: Array) -> Array:  # M' R with M = Z diag(sig_lev)
+    def Mt(R: Array) -> Array:  # M' R with M = Z Lambda
+        if maps is not None:
+            return np.asarray(maps.MT @ R)
         return sig_lev[:, None] * np.asarray(d.ZT @ R)
 
     def Mv(R: Array) -> Array:
+        if maps is not None:
+            return np.asarray(maps.M @ R)
         return np.asarray(d.Z @ (sig_lev[:, None] * R))
 
     G = np.empty((d.q, d.P))
     G[:, :ka] = Mt(Lths)
     G[:, ka : ka + p] = Mt(L2[:, None] * d.X)
     tauG = Mt(L2[:, None] * V)
-    for k in range(K):
-        sel = d.level_term == k
-        tauG[sel, k] += b[sel]
+    if maps is None:
+        # (d Lambda / d tau_k)' Z' L1 = sigma_k (Z' L1)_k, which is b_k at the mode
+        for k in range(K):
+            sel = d.level_term == k
+            tauG[sel, k] += b[sel]
+    else:
+        zl = np.asarray(d.ZT @ L1)
+        for k in range(K):
+            sel = d.level_term == k
+            tauG[sel, k] += sigma[k] * zl[sel]
+        for o, (bi, i, j) in enumerate(d.off):
+            ki, kj = d.blocks[bi][i], d.blocks[bi][j]
+            rows = slice(d.offsets[kj], d.offsets[kj + 1])
+            tauG[rows, K + o] += zl[d.offsets[ki] : d.offsets[ki + 1]]
     G[:, ka + p :] = tauG
     if one:
         HinvG = G / mode.hdiag[:, None]
@@ -546,12 +663,14 @@ def laplace_loglik(
         Hinv = Linv.T @ Linv
         hinv_diag = np.diag(Hinv)
         cdiag = np.zeros(d.n)
-        for k in range(K):
+        for k in range(K if maps is None else 0):
             ik = d.offsets[k] + d.groups[k]
             for k2 in range(K):
                 ik2 = d.offsets[k2] + d.groups[k2]
                 zz = d.zvals[k] * d.zvals[k2]
                 cdiag += sigma[k] * sigma[k2] * zz * Hinv[ik, ik2]
+        if maps is not None:
+            cdiag = np.asarray(maps.M.multiply(maps.M @ Hinv).sum(axis=1)).ravel()
     ds = Mv(HinvG)  # d s_hat / d phi through the mode
     ds[:, ka : ka + p] += d.X
     ds[:, ka + p :] += V
@@ -568,9 +687,12 @@ def laplace_loglik(
         grad[ka + p] -= float(d.w2 @ (1.0 - hinv_diag))
     else:
         grad = envelope - 0.5 * (cdiag @ dD)
-        for k in range(K):
-            sel = d.level_term == k
-            grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
+        if maps is None:
+            for k in range(K):
+                sel = d.level_term == k
+                grad[ka + p + k] -= sel.sum() - hinv_diag[sel].sum()
+        else:
+            grad[ka + p :] -= _logdet_lambda_terms(d, sigma, d.offdiag(phi), Hinv)
     if sensitivity and one:
         out["dmode"] = HinvG
         dnegH = sigma[0] ** 2 * np.asarray(d.ZkT[0] @ (d.zvals[0][:, None] ** 2 * dD))
@@ -586,9 +708,54 @@ def laplace_loglik(
         Hh = (a * (wl * c["lAA"][:, None])).T @ a + (cc * (wl * c["lBB"][:, None])).T @ cc
         cross = (a * (wl * c["lAB"][:, None])).T @ cc
         Hh += cross + cross.T
-        Hh[ka + p :, ka + p :] += np.diag(V.T @ (L1 * rw))
+        # second derivative of s in tau_k at fixed b is V_k (s is linear in the c's)
+        Hh[ka + p : ka + p + K, ka + p : ka + p + K] += np.diag(V[:, :K].T @ (L1 * rw))
         GW = HinvG * d.w2[:, None] if d.has_w2 else HinvG
         out["hess"] = Hh + G.T @ GW
+    return out
+
+
+def _off_column(d: GLMMData, b: Array, o: int) -> Array:
+    """``d s / d c_o`` at fixed ``b`` for off-diagonal parameter ``o`` = (block, i, j):
+    ``z_i(row) b_{j, g(row)}``."""
+    bi, i, j = d.off[o]
+    ki, kj = d.blocks[bi][i], d.blocks[bi][j]
+    return d.zvals[ki] * b[d.offsets[kj] + d.groups[kj]]
+
+
+def _logdet_lambda_terms(d: GLMMData, sigma: Array, cvals: Array, Hinv: Array) -> Array:
+    """``tr(A_j) - tr(H^-1 A_j)`` with ``A_j = Lambda^-1 d Lambda / d theta_j`` for every
+    variance parameter (log-diagonals, then off-diagonals): half the derivative of
+    ``log det H`` through ``Lambda`` at fixed ``D``, since ``Lambda' Q dLambda =
+    (H - I) A_j``. ``A_j`` repeats one small block per group, so only the diagonal blocks
+    of ``H^-1`` by group are needed."""
+    out = np.empty(d.n_theta)
+    in_block = {k for blk in d.blocks for k in blk}
+    hdiag = np.diag(Hinv)
+    for k in range(d.K):
+        if k not in in_block:
+            sl = slice(d.offsets[k], d.offsets[k + 1])
+            out[k] = d.n_levels[k] - hdiag[sl].sum()
+    for bi, blk in enumerate(d.blocks):
+        r = len(blk)
+        m = d.n_levels[blk[0]]
+        pos = np.array([d.offsets[k] + np.arange(m) for k in blk])  # (r, m)
+        # sum over groups of the r x r diagonal blocks of H^-1
+        Hs = np.array([[Hinv[pos[a], pos[c2]].sum() for c2 in range(r)] for a in range(r)])
+        L = d.block_chol(sigma, cvals, bi)
+        params: list[tuple[int, Array]] = []
+        for i, k in enumerate(blk):
+            dL = np.zeros((r, r))
+            dL[i, i] = L[i, i]
+            params.append((k, dL))
+        for o, (bj, i, j) in enumerate(d.off):
+            if bj == bi:
+                dL = np.zeros((r, r))
+                dL[i, j] = 1.0
+                params.append((d.K + o, dL))
+        for idx, dL in params:
+            A = linalg.solve_triangular(L, dL, lower=True)
+            out[idx] = m * np.trace(A) - float((Hs * A.T).sum())
     return out
 
 
@@ -884,7 +1051,9 @@ def _fit_glmm(
     fun = _objective(d, method, n_quad)
     phi = np.asarray(start, dtype=float).copy()
     ka, p = d.k_alpha, d.p
-    tau_idx = np.arange(ka + p, d.P)
+    # the log-diagonals of Lambda (log SDs without correlated blocks); they alone have a
+    # boundary, at SD = 0 (the off-diagonal entries of a block's factor are unbounded)
+    tau_idx = np.arange(ka + p, ka + p + d.K)
     cur = fun(phi, None, 2)
     messages: list[str] = []
     converged = False
@@ -1000,14 +1169,26 @@ def _fit_glmm(
     )
 
 
-def warn_boundary(out: FitOutput, names: list[str]) -> None:
-    """Warn when a random-effect SD was estimated at 0 (a singular fit)."""
-    if out.boundary:
-        which = [names[j] for j in out.boundary]
+def warn_boundary(out: FitOutput, names: list[str], d: GLMMData | None = None) -> None:
+    """Warn when a random-effect SD was estimated at 0, or (with ``d``) a correlated
+    block's covariance matrix is singular (a correlation of +-1)."""
+    later = set() if d is None else {b[i] for b in d.blocks for i in range(1, len(b))}
+    zero = [names[j] for j in out.boundary if j not in later]
+    singular = [names[j] for j in out.boundary if j in later]
+    if zero:
         warnings.warn(
-            f"boundary (singular) fit: the random-intercept SD of {which} is estimated at 0, "
+            f"boundary (singular) fit: the random-effect SD of {zero} is estimated at 0, "
             "so those groups add nothing beyond the fixed effects; its standard error is not "
             "available. Consider dropping the term.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if singular:
+        warnings.warn(
+            f"boundary (singular) fit: the random-effect covariance matrix is singular at "
+            f"{singular} (a correlation of +-1: that effect is a multiple of the ones before "
+            "it in its block); the fit is valid but those standard errors are not available. "
+            "Consider separate uncorrelated terms (1 | g) + (0 + x | g).",
             UserWarning,
             stacklevel=3,
         )

@@ -36,6 +36,7 @@ from .exceptions import DataError, SpecificationError
 
 __all__ = [
     "check_mixed_options",
+    "correlated_terms",
     "fit_options",
     "group_arrays",
     "mixed_covariance",
@@ -168,6 +169,50 @@ def slope_values(model: Any) -> list[np.ndarray | None]:
     intercept (the engine's ``zvals``)."""
     values = getattr(model.frame, "re_values", {})
     return [values.get(g) for g in model.frame.groups]
+
+
+def correlated_terms(model: Any) -> list[list[int]]:
+    """Positions (among the random terms) of each correlated block ``(1 + x | g)`` (the
+    engine's ``corr``)."""
+    labels = list(model.frame.groups)
+    return [[labels.index(g) for g in blk] for blk in getattr(model.frame, "re_blocks", [])]
+
+
+def variance_report(d: _glmm.GLMMData, theta: np.ndarray) -> np.ndarray:
+    """The reported variance parameters from the engine's: the log SD of every term, then
+    the correlation of each off-diagonal pair of a correlated block (same order as
+    ``d.off``). Without blocks the engine's parameters are the log SDs themselves."""
+    K = d.K
+    out = np.array(theta[:K], dtype=float)
+    if not d.has_corr:
+        return out
+    sigma, cvals = np.exp(theta[:K]), theta[K:]
+    cors = np.empty(d.n_off)
+    for bi, blk in enumerate(d.blocks):
+        L = d.block_chol(sigma, cvals, bi)
+        S = L @ L.T
+        sd = np.sqrt(np.diag(S))
+        out[blk] = np.log(sd)
+        for o, (bj, i, j) in enumerate(d.off):
+            if bj == bi:
+                cors[o] = S[i, j] / (sd[i] * sd[j])
+    return np.r_[out, cors]
+
+
+def variance_covariance(d: _glmm.GLMMData, theta: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Covariance of :func:`variance_report` by the delta method (central differences of
+    the smooth map; NaN rows stay NaN)."""
+    if not d.has_corr:
+        return cov
+    J = _glmm.numerical_jacobian(lambda t: variance_report(d, t), theta, rel_step=1e-6)
+    J[np.abs(J) < 1e-12] = 0.0  # exact zeros across blocks (differences leave round-off)
+    unknown = ~np.isfinite(np.diag(cov))
+    out = J @ np.where(np.isfinite(cov), cov, 0.0) @ J.T
+    # a reported parameter that depends on one without a variance has none either
+    bad = (J[:, unknown] != 0).any(axis=1)
+    out[bad, :] = np.nan
+    out[:, bad] = np.nan
+    return out
 
 
 def start_log_sd(k: int) -> np.ndarray:
@@ -361,19 +406,42 @@ def result_fields(
         cov = not_estimable(cov, out.cov, all_names, "cluster-robust sandwich")
     params = pd.Series(out.phi[:k], index=par_names, name="estimate")
     vcov = pd.DataFrame(cov[:k, :k], index=par_names, columns=par_names)
-    log_sd = pd.Series(out.phi[k:], index=names, name="log_sd")
-    log_sd_se = pd.Series(np.sqrt(np.diag(cov)[k:]), index=names, name="std_error")
-    sigma = np.exp(out.phi[k:])
+    theta = out.phi[k:]
+    K = d.K
+    rep = variance_report(d, theta)
+    with np.errstate(invalid="ignore"):
+        rep_cov = variance_covariance(d, theta, cov[k:, k:])
+    rep_se = np.sqrt(np.clip(np.diag(rep_cov), 0, None))
+    rep_se[~np.isfinite(np.diag(rep_cov))] = np.nan
+    log_sd = pd.Series(rep[:K], index=names, name="log_sd")
+    log_sd_se = pd.Series(rep_se[:K], index=names, name="std_error")
+    cor_names = [f"{names[d.blocks[bi][j]]}, {names[d.blocks[bi][i]]}" for bi, i, j in d.off]
+    re_corr = pd.Series(rep[K:], index=cor_names, name="correlation", dtype=float)
+    re_corr_se = pd.Series(rep_se[K:], index=cor_names, name="std_error", dtype=float)
+    sigma = np.exp(theta[:K])
     b = out.mode.b
     if out.mode.negH_diag is not None:
         hinv_diag = 1.0 / out.mode.negH_diag
+        u, u_var = sigma[d.level_term] * b, sigma[d.level_term] ** 2 * hinv_diag
     else:
         Linv = np.linalg.inv(out.mode.hchol)
-        hinv_diag = (Linv * Linv).sum(axis=0)
+        if d.has_corr:
+            # u = Lambda b, Var(u | y) ~ Lambda H^-1 Lambda'
+            lam = d.lam(sigma, d.offdiag(out.phi)).toarray()
+            LL = lam @ Linv.T
+            u, u_var = lam @ b, (LL * LL).sum(axis=1)
+        else:
+            hinv_diag = (Linv * Linv).sum(axis=0)
+            u, u_var = sigma[d.level_term] * b, sigma[d.level_term] ** 2 * hinv_diag
     modes = {}
     for j, g in enumerate(names):
         sl = slice(d.offsets[j], d.offsets[j + 1])
-        modes[g] = (levels[j], sigma[j] * b[sl], sigma[j] ** 2 * hinv_diag[sl])
+        modes[g] = (levels[j], u[sl], u_var[sl])
+    # a log-diagonal held at its boundary: the SD is 0 for a term on its own or first in
+    # its block; for a later term of a block it makes the block's covariance singular
+    later = {blk[i] for blk in d.blocks for i in range(1, len(blk))}
+    boundary = tuple(names[j] for j in out.boundary if j not in later)
+    singular = tuple(names[j] for j in out.boundary if j in later)
     sampling = getattr(model, "weight_kind", None) == "sampling" or d.has_w2
     return {
         "model": model,
@@ -392,7 +460,11 @@ def result_fields(
         "modes": modes,
         "dist": d.dist,
         "k_alpha": d.k_alpha,
-        "boundary": tuple(names[j] for j in out.boundary),
+        "boundary": boundary,
+        "singular": singular,
+        "re_corr": re_corr,
+        "re_corr_se": re_corr_se,
+        "re_theta": np.asarray(theta, dtype=float),
         "messages": tuple(out.messages),
         "weights": model.weights,
         "engine_data": d,

@@ -65,6 +65,13 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     pseudo : bool
         Whether the fit used sampling weights (a pseudo-likelihood: no AIC/BIC, no
         likelihood-ratio or profile intervals).
+    re_corr : pandas.Series
+        Correlations of the random effects within correlated blocks ``(1 + x | g)``,
+        indexed ``"g, x|g"`` (empty without such blocks); ``re_corr_se`` their standard
+        errors (delta method).
+    singular : tuple of str
+        Terms of a correlated block whose Cholesky diagonal was estimated at 0: the block's
+        covariance matrix is singular (a correlation of +-1), as lme4's singular fits.
     """
 
     model: Any
@@ -91,6 +98,10 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     cov_type: str = "nonrobust"
     n_clusters: int | None = None
     pseudo: bool = False
+    singular: tuple[str, ...] = ()
+    re_corr: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
+    re_corr_se: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
+    re_theta: np.ndarray | None = field(default=None, repr=False)
 
     # -- result contract --------------------------------------------------------------------
     @cached_property
@@ -121,8 +132,9 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
     @property
     def k_params(self) -> int:
-        """Estimated parameters: fixed effects plus one SD per grouping factor."""
-        return len(self.params) + len(self.log_sd)
+        """Estimated parameters: fixed effects, one SD per random term and the correlations
+        of correlated blocks."""
+        return len(self.params) + len(self.log_sd) + len(self.re_corr)
 
     @property
     def aic(self) -> float:
@@ -241,9 +253,19 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         from ._glmm import fit_glmm
 
         d = self.engine_data
+        later = {blk[i] for blk in getattr(d, "blocks", []) for i in range(1, len(blk))}
+        if self.group_names.index(group) in later:
+            from .exceptions import SpecificationError
+
+            raise SpecificationError(
+                f"the SD of {group!r} is not a parameter of the fit: within a correlated "
+                "block it combines the block's Cholesky factor, so no profile interval is "
+                "computed; use the Wald interval of re_sd_conf_int() (or fit the block's "
+                "terms separately)"
+            )
         crit = stats.chi2.ppf(level, 1)
         idx = len(self.params) + self.group_names.index(group)
-        phi_hat = np.r_[self.params.to_numpy(), self.log_sd.to_numpy()]
+        phi_hat = np.r_[self.params.to_numpy(), self._variance_params()]
         ll_hat = self.loglik - self.loglik_offset
         hold = np.zeros(len(phi_hat), dtype=bool)
         hold[idx] = True
@@ -278,6 +300,54 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         while deviance(hi) < 0 and hi < tau_hat + 12:
             hi += 1.0
         return low, float(np.exp(optimize.brentq(deviance, tau_hat, hi, xtol=1e-6)))
+
+    @property
+    def re_cov(self) -> dict[str, pd.DataFrame]:
+        """Covariance matrix of the random effects per grouping factor (latent scale).
+
+        Keyed by the grouping factor (``"g"``, ``"a:b"``); rows and columns are its terms
+        (``"g"`` for the intercept, ``"x|g"`` for a slope of ``x``). Terms of one correlated
+        block ``(1 + x | g)`` have their estimated covariance; separate terms on the same
+        factor, ``(1 | g) + (0 + x | g)``, have 0 off the diagonal (as R ``VarCorr``).
+        """
+        sd = self.re_sd
+        terms = self.model.frame.parsed.random
+        out: dict[str, pd.DataFrame] = {}
+        for t in terms:
+            out.setdefault(t.group, pd.DataFrame())
+        for grp in out:
+            labels = [t.label for t in terms if t.group == grp]
+            S = np.diag(sd[labels].to_numpy() ** 2)
+            for pair, r in self.re_corr.items():
+                a, b = str(pair).split(", ")
+                if a in labels and b in labels:
+                    i, j = labels.index(a), labels.index(b)
+                    S[i, j] = S[j, i] = r * sd[a] * sd[b]
+            out[grp] = pd.DataFrame(S, index=labels, columns=labels)
+        return out
+
+    def re_corr_conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals of the random-effect correlations on Fisher's z scale
+        (``atanh``), so they stay inside (-1, 1)."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        df = self.df_resid
+        z = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
+        r = self.re_corr.to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zr = np.arctanh(r)
+            se = self.re_corr_se.to_numpy(dtype=float) / (1.0 - r * r)
+        return pd.DataFrame(
+            {"ci_lower": np.tanh(zr - z * se), "ci_upper": np.tanh(zr + z * se)},
+            index=self.re_corr.index,
+        )
+
+    def _variance_params(self) -> np.ndarray:
+        """The engine's variance parameters (log SDs; with correlated blocks the log
+        Cholesky diagonal and its off-diagonal entries), aligned with ``cov_full``."""
+        if self.re_theta is not None:
+            return np.asarray(self.re_theta, dtype=float)
+        return self.log_sd.to_numpy(dtype=float)
 
     @property
     def re_variance(self) -> pd.Series:
@@ -328,7 +398,7 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     def _random_block(self, level: float) -> pd.DataFrame:
         ci = self.re_sd_conf_int(level)
         # the columns and "sd(group)" rows of the shared Summary contract (as Bayesian fits)
-        return pd.DataFrame(
+        sds = pd.DataFrame(
             {
                 "estimate": self.re_sd.to_numpy(),
                 "std_error": self.re_sd_se.to_numpy(),
@@ -339,6 +409,26 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
                 "icc": self.icc.to_numpy(),
             },
             index=[f"sd({g})" for g in self.group_names],
+        )
+        if not len(self.re_corr):
+            return sds
+        return pd.concat([sds, self._corr_rows(level)])
+
+    def _corr_rows(self, level: float) -> pd.DataFrame:
+        """``cor(g, x|g)`` rows: correlation, its SE and the Fisher-z interval."""
+        cci = self.re_corr_conf_int(level)
+        first = [str(p).split(", ")[0] for p in self.re_corr.index]
+        return pd.DataFrame(
+            {
+                "estimate": self.re_corr.to_numpy(),
+                "std_error": self.re_corr_se.to_numpy(),
+                "ci_lower": cci["ci_lower"].to_numpy(),
+                "ci_upper": cci["ci_upper"].to_numpy(),
+                "n_levels": [len(self.modes[g][0]) for g in first],
+                "variance": np.nan,
+                "icc": np.nan,
+            },
+            index=[f"cor({p})" for p in self.re_corr.index],
         )
 
     @abstractmethod
@@ -371,6 +461,13 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
                 index=[f"sd({g})" for g in self.group_names],
             )
         )
+        if len(self.re_corr):
+            cr = self._corr_rows(level)
+            rows.append(
+                cr[["estimate", "std_error", "ci_lower", "ci_upper"]].assign(
+                    statistic=np.nan, p_value=np.nan, block="Random effects"
+                )
+            )
         out = pd.concat(rows)
         return out[["block", *[c for c in out.columns if c != "block"]]]
 
@@ -457,6 +554,17 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
             notes.append(
                 "Sampling weights: the fit maximises a pseudo-log-likelihood (Pfeffermann et "
                 "al. 1998); AIC, BIC and likelihood-ratio tests do not apply."
+            )
+        if self.singular:
+            notes.append(
+                f"The random-effect covariance of {list(self.singular)} is singular (boundary): "
+                "a correlation is estimated at +-1, so its standard errors are not available. "
+                "Consider separate terms (1 | g) + (0 + x | g) or dropping the slope."
+            )
+        if len(self.re_corr):
+            notes.append(
+                "Random-effect correlations: Wald intervals on Fisher's z scale (delta-method "
+                "standard errors from the Cholesky parametrisation)."
             )
         if self.boundary:
             notes.append(

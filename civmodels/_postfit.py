@@ -131,7 +131,7 @@ def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
             # the engine's distribution is the reflected link: P(Y = 1) = 1 - F*(-eta)
             return (1.0 - cdf(-eta_of(t, d), t))[:, None]
 
-    theta = np.r_[result.params.to_numpy(float), result.log_sd.to_numpy(float)]
+    theta = np.r_[result.params.to_numpy(float), result._variance_params()]
     V = np.asarray(result.cov_full, float)
     if V.shape != (len(theta), len(theta)):
         raise SpecificationError(

@@ -23,9 +23,11 @@ __all__ = [
     "FixedDesign",
     "ParsedFormula",
     "RandomTerm",
+    "correlated_blocks",
     "group_labels",
     "parse_formula",
     "parse_rhs",
+    "random_formula",
     "refuse_interaction_groups",
 ]
 
@@ -41,10 +43,16 @@ class RandomTerm:
     ``group`` is a column name or an interaction of columns ``"a:b"`` (its levels are the
     observed combinations, labelled ``"a1:b1"``); the nested term ``(1 | a/b)`` is read as
     ``(1 | a) + (1 | a:b)``, as lme4 does.
+
+    A correlated term ``(1 + x | g)`` (also written ``(x | g)``) is read as the terms
+    ``(1 | g)`` and ``(0 + x | g)`` whose random effects share one unstructured covariance
+    matrix; both carry the original expression as ``block`` (``"1 + x | g"``), which is
+    empty for a term on its own.
     """
 
     expr: str
     group: str
+    block: str = ""
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -75,6 +83,32 @@ class RandomTerm:
 
     def __str__(self) -> str:
         return f"({self.expr} | {self.group})"
+
+
+def random_formula(terms: tuple[RandomTerm, ...] | list[RandomTerm]) -> str:
+    """The random part of a formula rebuilt from parsed terms, correlated blocks kept whole.
+
+    ``(1 | g) + (0 + x | g)`` parsed from ``(1 + x | g)`` is written back as
+    ``(1 + x | g)``, so a refit keeps the correlation.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for t in terms:
+        if not t.block:
+            out.append(str(t))
+        elif t.block not in seen:
+            seen.add(t.block)
+            out.append(f"({t.block})")
+    return " + ".join(out)
+
+
+def correlated_blocks(terms: tuple[RandomTerm, ...] | list[RandomTerm]) -> list[list[int]]:
+    """Positions (in ``terms``) of the terms of each correlated block ``(1 + x | g)``."""
+    blocks: dict[str, list[int]] = {}
+    for i, t in enumerate(terms):
+        if t.block:
+            blocks.setdefault(t.block, []).append(i)
+    return list(blocks.values())
 
 
 @dataclass(frozen=True)
@@ -148,8 +182,33 @@ def refuse_interaction_groups(random: tuple[RandomTerm, ...], what: str) -> None
         )
 
 
+def _split_expr(expr: str, whole: str) -> list[str]:
+    """The parts of a random term's expression: ``"1"`` for an intercept, then each slope's
+    column (``"1 + x"`` and ``"x"`` give ``["1", "x"]``, ``"0 + x"`` gives ``["x"]``)."""
+    e = expr.replace(" ", "").replace("-1", "+0")
+    parts = [p for p in e.split("+") if p]
+    if not parts:
+        raise FormulaError(f"random term ({whole}) has an empty expression before '|'")
+    no_intercept = "0" in parts
+    if no_intercept and "1" in parts:
+        raise FormulaError(f"random term ({whole}) both adds (1) and removes (0) the intercept")
+    slopes = [p for p in parts if p not in ("0", "1")]
+    bad = [p for p in slopes if not _NAME.match(p)]
+    if bad:
+        raise FormulaError(
+            f"random term ({whole}): {bad} is not a column name; a random slope takes a "
+            "numeric column as it is (make transformed or interacted columns first)"
+        )
+    if len(set(slopes)) != len(slopes):
+        raise FormulaError(f"random term ({whole}) names a column twice")
+    return ([] if no_intercept else ["1"]) + slopes
+
+
 def _expand_group(expr: str, group: str, whole: str) -> list[RandomTerm]:
-    """``(expr | a/b/c)`` -> ``(expr | a) + (expr | a:b) + (expr | a:b:c)``; ``a:b`` kept."""
+    """``(expr | a/b/c)`` -> ``(expr | a) + (expr | a:b) + (expr | a:b:c)``; ``a:b`` kept.
+
+    An expression with several parts (``1 + x``, ``x``, ``0 + x + z``) becomes one term per
+    part, marked as one correlated block per grouping."""
     if not _GROUP.match(group):
         raise FormulaError(
             f"random term ({whole}) groups by {group!r}; the grouping factor must be a column "
@@ -165,7 +224,13 @@ def _expand_group(expr: str, group: str, whole: str) -> list[RandomTerm]:
             raise FormulaError(
                 f"random term ({whole}) names a column twice in its grouping {group!r}"
             )
-        out.append(RandomTerm(expr, ":".join(acc)))
+        grp = ":".join(acc)
+        parts = _split_expr(expr, whole)
+        if len(parts) == 1:
+            out.append(RandomTerm(expr, grp))
+            continue
+        block = f"{' + '.join(parts)} | {grp}"
+        out.extend(RandomTerm("1" if p == "1" else f"0 + {p}", grp, block) for p in parts)
     return out
 
 
@@ -473,6 +538,9 @@ class ModelFrame:
         ``"x|g"`` for a slope): group codes per row and the level labels.
     re_values : dict of str to ndarray
         For each random slope ``(0 + x | g)`` (keyed ``"x|g"``): the values of ``x``.
+    re_blocks : list of list of str
+        The labels of the terms of each correlated block: ``(1 + x | g)`` gives
+        ``["g", "x|g"]``.
     weights : ndarray or None
     """
 
@@ -566,15 +634,8 @@ class ModelFrame:
         self.re_values: dict[str, np.ndarray] = {}
         for term in self.parsed.random:
             xname = term.slope_variable
-            if not term.is_intercept and xname is None:
-                raise SpecificationError(
-                    f"random term {term} is not supported. Fitted are random intercepts "
-                    "(1 | g), crossed (1 | g) + (1 | h) or nested (1 | a/b), and uncorrelated "
-                    "random slopes of a numeric column, (0 + x | g), alone or with (1 | g). "
-                    "Correlated random slopes (1 + x | g) are not implemented: write "
-                    "(1 | g) + (0 + x | g) for independent intercept and slope, or use "
-                    "lme4::glmer in R"
-                )
+            if not term.is_intercept and xname is None:  # pragma: no cover - parse_rhs splits
+                raise SpecificationError(f"random term {term} is not supported")
             codes, levels = pd.factorize(group_labels(self.data, term.group), sort=True)
             if len(levels) < 2:
                 raise SpecificationError(
@@ -586,6 +647,11 @@ class ModelFrame:
             self.groups[term.label] = (codes.astype(np.int64), pd.Index(levels))
             if xname is not None:
                 self.re_values[term.label] = _slope_values(self.data, xname, term, codes)
+        # labels of the terms of each correlated block (1 + x | g), in formula order
+        labels = [t.label for t in self.parsed.random]
+        self.re_blocks: list[list[str]] = [
+            [labels[i] for i in blk] for blk in correlated_blocks(self.parsed.random)
+        ]
         self.weights_name = weights
         self.weights = (
             check_weights(self.data[weights].to_numpy(), f"weights column {weights!r}")

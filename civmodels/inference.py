@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import SpecificationError
+from .formula import random_formula
 
 __all__ = ["compare", "drop1", "term_parameters", "wald_test", "wald_test_terms"]
 
@@ -200,6 +201,11 @@ def _groups(result: Any) -> list[str]:
     return list(getattr(result, "group_names", []) or [])
 
 
+def _correlations(result: Any) -> list[str]:
+    corr = getattr(result, "re_corr", None)
+    return [] if corr is None else [str(c) for c in corr.index]
+
+
 def _kind(result: Any) -> str:
     return type(result.model).__name__
 
@@ -266,13 +272,16 @@ def _nested(small: Any, big: Any) -> None:
             continue
         missing.append(p)
     gs, gb = set(_groups(small)), set(_groups(big))
-    if missing or not gs <= gb:
+    cs, cb = set(_correlations(small)), set(_correlations(big))
+    if missing or not gs <= gb or not cs <= cb:
         extra = f"; random terms {sorted(gs - gb)} only in the first" if gs - gb else ""
+        if cs - cb:
+            extra += f"; random-effect correlations {sorted(cs - cb)} only in the first"
         raise SpecificationError(
             "the models are not nested: the first model's parameters "
             f"{missing} are not in the second{extra}. Pass the smaller model first"
         )
-    if len(ps) + len(gs) >= len(pb) + len(gb):
+    if len(ps) + len(gs) + len(cs) >= len(pb) + len(gb) + len(cb):
         raise SpecificationError(
             "the second model has no parameters beyond the first; pass the smaller model first"
         )
@@ -383,7 +392,7 @@ def compare(*results: Any, labels: Sequence[str] | None = None) -> pd.DataFrame:
 def _refit(result: Any, fixed_rhs: str) -> Any:
     """Refit ``result``'s model with location part ``fixed_rhs`` on the same rows."""
     m = result.model
-    rand = " + ".join(str(t) for t in m.frame.parsed.random)
+    rand = random_formula(m.frame.parsed.random)
     rhs = " + ".join(x for x in (fixed_rhs, rand) if x)
     formula = f"{m.frame.outcome_name} ~ {rhs}"
     kwargs: dict[str, Any] = {"link": m.link_name, "weights": m.weights_name}

@@ -5,9 +5,9 @@ unit labels b1..b4 repeated in every region, 10 rows per unit).
 lme4 and ordinal expand ``(1 | a/b)`` to ``(1 | b:a) + (1 | a)``; civmodels names the
 interaction grouping ``a:b`` with levels ``"A01:b1"``, so the tests map R's names.
 
-Random slopes: only the uncorrelated ``(0 + x | g)`` (alone or with ``(1 | g)``) is fitted,
-checked against ``glmer`` on slopes.csv (40 groups of 15); correlated ``(1 + x | g)`` is
-refused.
+Random slopes: the uncorrelated ``(0 + x | g)`` (alone or with ``(1 | g)``) is checked here
+against ``glmer`` on slopes.csv (40 groups of 15); correlated ``(1 + x | g)`` in
+tests/test_mixed_slopes.py.
 
 Agreement observed (and tested):
 
@@ -302,13 +302,6 @@ def test_slope_marginal_predictions_refused(slope_fit, slopes_data):
     ):
         with pytest.raises(SpecificationError, match="not available with the random slopes"):
             call()
-
-
-@pytest.mark.parametrize("term", ["(1 + x | g)", "(x | g)", "(x | g/h)"])
-def test_correlated_slopes_are_refused(slopes_data, term):
-    df = slopes_data.assign(h=slopes_data["g"])
-    with pytest.raises(SpecificationError, match=r"Correlated random slopes.*not implemented"):
-        cm.Logistic(f"yb ~ x + {term}", data=df)
 
 
 def test_slope_bad_input(slopes_data):

@@ -38,6 +38,7 @@ from .. import _glmm
 from .._binary import binomial_constant
 from .._mixed_fit import (
     check_mixed_options,
+    correlated_terms,
     fit_options,
     group_arrays,
     mixed_weights,
@@ -118,18 +119,19 @@ def fit_mixed(
         w=wrow,
         w2=w2,
         zvals=[None if z is None else z[rows] for z in slope_values(model)],
+        corr=correlated_terms(model),
     )
     out = run_glmm(
         d,
         options.get("start"),
         lambda: _start_values(d, model, y, w),
-        order="coefficients, then log SDs",
+        order="coefficients, log SDs, then correlation parameters",
         method=method,
         n_nodes=n_nodes,
         opts=opts,
     )
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
-    _glmm.warn_boundary(out, names)
+    _glmm.warn_boundary(out, names, d)
     out = replace(out, loglik=out.loglik + const)
     fields = result_fields(
         model, d, out, list(frame.x_names), names, levels, method, n_nodes, cov_type
@@ -144,7 +146,7 @@ def _start_values(d: _glmm.GLMMData, model: Any, y: np.ndarray, w: np.ndarray) -
     if "Intercept" in names:
         p = float(np.clip((w @ y) / w.sum(), 1e-4, 1 - 1e-4)) if w.sum() > 0 else 0.5
         beta[names.index("Intercept")] = float(model.link.ppf(np.array([p]))[0])
-    return np.concatenate([_glmm.fixed_start(d, beta), start_log_sd(d.K)])
+    return np.concatenate([_glmm.fixed_start(d, beta), start_log_sd(d.K), np.zeros(d.n_off)])
 
 
 @dataclass(frozen=True, repr=False)  # the base's __repr__

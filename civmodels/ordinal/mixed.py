@@ -33,6 +33,7 @@ import pandas as pd
 from .. import _glmm
 from .._mixed_fit import (
     check_mixed_options,
+    correlated_terms,
     fit_options,
     group_arrays,
     mixed_weights,
@@ -121,18 +122,19 @@ def fit_mixed(
         w=w1,
         w2=w2,
         zvals=slope_values(model),
+        corr=correlated_terms(model),
     )
     out = run_glmm(
         d,
         options.get("start"),
         lambda: _start_values(d, model.link),
-        order="thresholds, coefficients, log SDs",
+        order="thresholds, coefficients, log SDs, then correlation parameters",
         method=method,
         n_nodes=n_nodes,
         opts=opts,
     )
     _glmm.warn_convergence(out, f"the {method} fit of {model.formula!r}")
-    _glmm.warn_boundary(out, names)
+    _glmm.warn_boundary(out, names, d)
     par_names = [*frame.threshold_names(), *frame.x_names]
     return MixedOrdinalResult(
         **result_fields(model, d, out, par_names, names, levels, method, n_nodes, cov_type)
@@ -145,7 +147,7 @@ def _start_values(d: _glmm.GLMMData, link: Any) -> np.ndarray:
     cum = np.clip(np.cumsum(counts)[:-1] / counts.sum(), 1e-4, 1 - 1e-4)
     theta = np.asarray(link.ppf(cum), dtype=float)
     ab = _glmm.fixed_start(d, np.concatenate([theta, np.zeros(d.p)]))
-    return np.concatenate([ab, start_log_sd(d.K)])
+    return np.concatenate([ab, start_log_sd(d.K), np.zeros(d.n_off)])
 
 
 @dataclass(frozen=True, repr=False)  # the base's __repr__

@@ -8,8 +8,8 @@
 #   lme4::glmer(high ~ x + (1 | a/b), binomial, nAGQ = 1);
 #   lme4::glmer(yb ~ x + (1 + x | g), binomial, nAGQ = 1) (random slope, correlated) and
 #   lme4::glmer(yb ~ x + (1 | g) + (0 + x | g), ...) (uncorrelated).
-# slopes_glmer_uncorr.json is read by the tests; slopes_glmer_corr.json (correlated slope,
-# which civmodels refuses so far) is kept as the reference for that next step.
+# tests/test_mixed_nested.py reads slopes_glmer_uncorr.json, tests/test_mixed_slopes.py
+# slopes_glmer_corr.json.
 suppressPackageStartupMessages({library(ordinal); library(lme4); library(jsonlite)})
 out_dir <- "tests/reference/mixed"
 versions <- list(R = R.version.string, ordinal = as.character(packageVersion("ordinal")),
