@@ -60,6 +60,7 @@ __all__ = [
     "fit_glmm",
     "get_dist",
     "group_scores",
+    "integrate_cdf",
     "laplace_loglik",
     "latent_variance",
 ]
@@ -874,6 +875,16 @@ def agq_loglik(
         H += (gq * pi.reshape(-1)[:, None]).T @ gq - gbar.T @ gbar
     out["hess"] = H
     return out
+
+
+def integrate_cdf(dist: Dist, t: np.ndarray, sd: np.ndarray, n_nodes: int = 40) -> np.ndarray:
+    """``E F(t_i - sd_i X)``, ``X ~ N(0, 1)``, by ``n_nodes``-point Gauss-Hermite quadrature;
+    ``t`` is ``(n,)`` or ``(n, J-1)`` and ``sd`` ``(n,)``."""
+    x, logw = _gh(n_nodes)
+    wq = np.exp(logw) / np.sqrt(2 * np.pi)
+    sd = np.asarray(sd, dtype=float).reshape((-1,) + (1,) * (np.ndim(t) - 1))
+    vals = dist.cdf(t[..., None] - sd[..., None] * x)
+    return vals @ wq
 
 
 def group_scores(d: GLMMData, phi: Array, method: str, n_quad: int, b0: Array | None) -> Array:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._glmm import Dist, _gh, latent_variance
+from ._glmm import Dist, integrate_cdf, latent_variance
 from ._postfit import MixedPostFitMixin
 from .exceptions import DataError
 from .formula import group_labels
@@ -581,8 +581,6 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         """Fixed design, random shift ``u`` per row (0 if marginal or unknown), index."""
         frame = self.model.frame
         slopes = getattr(frame, "re_values", {})
-        if not conditional and slopes:
-            self._refuse_marginal()
         values: dict[str, np.ndarray] = {}
         if newdata is None:
             X = frame.X
@@ -614,22 +612,50 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
                 u += shift * values[g] if g in values else shift
         return X, u, index
 
-    def _refuse_marginal(self) -> None:
-        from .exceptions import SpecificationError
+    def _re_design(self, newdata: pd.DataFrame | None) -> np.ndarray:
+        """``(n, K)``: per row the value multiplying each random term's effect (1 for an
+        intercept, the column ``x`` for a slope ``x|g``)."""
+        frame = self.model.frame
+        terms = frame.parsed.random
+        n = frame.nobs if newdata is None else len(newdata)
+        Z = np.ones((n, len(terms)))
+        for j, term in enumerate(terms):
+            xname = term.slope_variable
+            if xname is None:
+                continue
+            if newdata is None:
+                Z[:, j] = frame.re_values[term.label]
+                continue
+            if xname not in newdata.columns:
+                raise DataError(
+                    f"newdata has no column {xname!r}, needed by the random slope {term}"
+                )
+            Z[:, j] = newdata[xname].to_numpy(dtype=float)
+        return Z
 
-        slopes = list(getattr(self.model.frame, "re_values", {}))
-        if slopes:
-            raise SpecificationError(
-                f"marginal (population-averaged) predictions are not available with the "
-                f"random slopes {slopes}: the random-effect variance then depends on the "
-                "covariate. Use conditional=True (given the conditional modes)"
-            )
+    def _row_sd(self, theta: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """SD of each row's random part ``sum_k z_k u_k`` over the random effects, from the
+        engine's variance parameters ``theta`` (so the delta method can differentiate it):
+        ``sum_k sigma_k^2 z_k^2`` for separate terms, ``|L' z|^2`` for a correlated block."""
+        d = self.engine_data
+        K = Z.shape[1]
+        sigma = np.exp(np.asarray(theta[:K], dtype=float))
+        blocks = getattr(d, "blocks", []) if d is not None else []
+        in_block = {k for blk in blocks for k in blk}
+        v = np.zeros(len(Z))
+        for k in range(K):
+            if k not in in_block:
+                v = v + sigma[k] ** 2 * Z[:, k] ** 2
+        for bi, blk in enumerate(blocks):
+            L = d.block_chol(sigma, np.asarray(theta[K:], dtype=float), bi)
+            W = Z[:, blk] @ L
+            v = v + (W * W).sum(axis=1)
+        return np.sqrt(v)
 
-    def _integrate_cdf(self, t: np.ndarray, n_nodes: int = 40) -> np.ndarray:
-        """``E_u F(t - u)`` over ``u ~ N(0, sum of the random-intercept variances)``."""
-        self._refuse_marginal()
-        x, logw = _gh(n_nodes)
-        wq = np.exp(logw) / np.sqrt(2 * np.pi)
-        sd = float(np.sqrt(self.re_variance.sum()))
-        vals = self.dist.cdf(t[..., None] - sd * x)
-        return vals @ wq
+    def _integrate_cdf(
+        self, t: np.ndarray, newdata: pd.DataFrame | None, n_nodes: int = 40
+    ) -> np.ndarray:
+        """``E_u F(t - r)`` with each row's random part ``r ~ N(0, v_i)``: the sum of the
+        random-intercept variances, plus the slope terms' share at that row's ``x``."""
+        sd = self._row_sd(self._variance_params(), self._re_design(newdata))
+        return integrate_cdf(self.dist, t, sd, n_nodes)

@@ -82,38 +82,36 @@ def _fixed_model(result: Any) -> PredictionModel:
 def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
     """Mixed results: parameters = fixed effects then log SDs (covariance ``cov_full``).
 
-    Marginal predictions integrate the random intercepts over ``N(0, sum sd^2)`` by 40-node
-    Gauss-Hermite quadrature, so their uncertainty includes that of the SDs; conditional
+    Marginal predictions integrate each row's random part over ``N(0, v_i)`` (the sum of
+    the random-intercept variances plus, with random slopes, the slope terms' share at the
+    row's ``x``) by 40-node Gauss-Hermite quadrature, so their uncertainty includes that of
+    the variance parameters; conditional
     ones add the conditional modes (held fixed: their own uncertainty is not propagated,
     as R ``predict.merMod``) for levels seen in the fit and 0 otherwise.
     """
-    from ._glmm import _gh
+    from ._glmm import integrate_cdf
     from .predictions import DeltaMethod, PredictionModel
 
     m = result.model
-    if not conditional:
-        result._refuse_marginal()
     k = len(result.params)
     ordinal = hasattr(result, "thresholds")
     ka = result.k_alpha
-    x, logw = _gh(40)
-    wq = np.exp(logw) / np.sqrt(2 * np.pi)
     dist = result.dist
 
     def prepare(data: pd.DataFrame) -> Any:
         X, u, _ = result._newdata_parts(data, conditional)
-        return X, u
+        Z = None if conditional else result._re_design(data)
+        return X, u, Z
 
     def eta_of(t: np.ndarray, d: Any) -> np.ndarray:
-        X, u = d
+        X, u, _ = d
         beta = t[ka:k]
         return (X @ beta if X.shape[1] else np.zeros(len(X))) + u
 
-    def cdf(tt: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def cdf(tt: np.ndarray, t: np.ndarray, d: Any) -> np.ndarray:
         if conditional:
             return dist.cdf(tt)
-        sd = float(np.sqrt(np.sum(np.exp(2 * t[k:]))))
-        return dist.cdf(tt[..., None] - sd * x) @ wq
+        return integrate_cdf(dist, tt, result._row_sd(t[k:], d[2]))
 
     if ordinal:
         from .ordinal.model import _cum_to_prob
@@ -122,14 +120,14 @@ def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
 
         def prob(t: np.ndarray, d: Any) -> np.ndarray:
             tt = t[:ka][None, :] - eta_of(t, d)[:, None]
-            return _cum_to_prob(cdf(tt, t))
+            return _cum_to_prob(cdf(tt, t, d))
 
     else:
         outcomes = [str(m.frame.categories[-1])]
 
         def prob(t: np.ndarray, d: Any) -> np.ndarray:
             # the engine's distribution is the reflected link: P(Y = 1) = 1 - F*(-eta)
-            return (1.0 - cdf(-eta_of(t, d), t))[:, None]
+            return (1.0 - cdf(-eta_of(t, d), t, d))[:, None]
 
     theta = np.r_[result.params.to_numpy(float), result._variance_params()]
     V = np.asarray(result.cov_full, float)

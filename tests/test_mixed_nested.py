@@ -294,14 +294,23 @@ def test_slope_conditional_predictions(slope_fit, slopes_data):
         res.predict(rows[["g"]].assign(x2=1.0), conditional=True)
 
 
-def test_slope_marginal_predictions_refused(slope_fit, slopes_data):
-    for call in (
-        lambda: slope_fit.predict(slopes_data.head(2), conditional=False),
-        lambda: slope_fit.predictions(by=True),
-        lambda: slope_fit.comparisons("x"),
-    ):
-        with pytest.raises(SpecificationError, match="not available with the random slopes"):
-            call()
+def test_slope_marginal_predictions_integrate_the_slope(slope_fit, slopes_data):
+    """Marginal P(Y = 1 | x) with independent intercept and slope: the random part
+    u0 + u1 x has variance sd0^2 + sd1^2 x^2, checked by a 2-d tensor Gauss-Hermite rule."""
+    res = slope_fit
+    rows = slopes_data.iloc[[0, 250, 599]]
+    sd0, sd1 = res.re_sd["g"], res.re_sd["x|g"]
+    x, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / w.sum()
+    eta = res.params["Intercept"] + res.params["x"] * rows["x"].to_numpy()
+    want = [
+        (w[:, None] * w[None, :] * expit(e + sd0 * x[:, None] + sd1 * xi * x[None, :])).sum()
+        for e, xi in zip(eta, rows["x"], strict=True)
+    ]
+    got = np.asarray(res.predict(rows, conditional=False), dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    tab = res.predictions(by=True)
+    assert np.isfinite(tab["estimate"]).all() and (tab["std_error"] > 0).all()
 
 
 def test_slope_bad_input(slopes_data):

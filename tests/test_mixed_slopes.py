@@ -199,6 +199,49 @@ def test_conditional_predictions_use_the_block(corr_fit, slopes_data):
     assert (cv.loc["g"] < res.re_sd["g"] ** 2).all()
 
 
+def test_marginal_predictions_integrate_the_block(corr_fit, slopes_data):
+    """Marginal P(Y = 1 | x) = E expit(eta + u0 + u1 x) over (u0, u1) ~ N(0, Sigma),
+    checked by a 2-d tensor Gauss-Hermite rule on the Cholesky factor of re_cov; the
+    delta-method SE against central differences of the prediction in the parameters."""
+    res = corr_fit
+    rows = slopes_data.iloc[[3, 300, 480]]
+    L = np.linalg.cholesky(res.re_cov["g"].to_numpy())
+    x, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / w.sum()
+    b0, b1 = np.meshgrid(x, x, indexing="ij")
+    ww = w[:, None] * w[None, :]
+    u0 = L[0, 0] * b0
+    u1 = L[1, 0] * b0 + L[1, 1] * b1
+    eta = res.params["Intercept"] + res.params["x"] * rows["x"].to_numpy()
+    want = [(ww * expit(e + u0 + u1 * xi)).sum() for e, xi in zip(eta, rows["x"], strict=True)]
+    got = res.predict(rows, conditional=False)
+    np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-10)
+    tab = res.predict(rows, conditional=False, se=True)
+    np.testing.assert_allclose(tab["estimate"].to_numpy(), want, rtol=1e-10)
+    # the SE: gradient of the prediction in all parameters (fixed and variance) by central
+    # differences of the engine parameters, sandwiched with their covariance
+    theta = np.r_[res.params.to_numpy(), res.re_theta]
+
+    def pred(t):
+        sig = np.exp(t[2:4])
+        Lt = np.array([[sig[0], 0.0], [t[4], sig[1]]])
+        v0 = Lt[0, 0] * b0
+        v1 = Lt[1, 0] * b0 + Lt[1, 1] * b1
+        e = t[0] + t[1] * rows["x"].to_numpy()
+        xs = rows["x"].to_numpy()
+        return np.array(
+            [(ww * expit(ei + v0 + v1 * xi)).sum() for ei, xi in zip(e, xs, strict=True)]
+        )
+
+    G = _glmm.numerical_jacobian(pred, theta, rel_step=1e-6)
+    se = np.sqrt(np.einsum("ij,jk,ik->i", G, res.cov_full, G))
+    np.testing.assert_allclose(tab["std_error"].to_numpy(), se, rtol=1e-5)
+    avg = res.predictions(by=True)
+    assert avg["estimate"].iloc[0] == pytest.approx(
+        float(np.mean(res.predict(conditional=False))), rel=1e-12
+    )
+
+
 def test_compare_counts_the_correlation(slopes_data, corr_fit):
     """(1 | g) + (0 + x | g) against (1 + x | g): one correlation added, an interior
     parameter, so chi2(1); (1 | g) against (1 + x | g): one SD on its boundary plus a

@@ -234,5 +234,5 @@ class MixedLogisticResult(MixedResultBase):
         if conditional:
             prob = self.dist.sf(-eta)
         else:
-            prob = 1.0 - self._integrate_cdf(-eta)
+            prob = 1.0 - self._integrate_cdf(-eta, newdata)
         return pd.Series(prob, index=index, name="prob")

@@ -59,9 +59,7 @@ def threshold_jacobian(n_thresholds: int, structure: str) -> tuple[Array, list[s
     if structure == "flexible":
         return np.eye(m), []
     if m < 2:
-        raise ValueError(
-            f"thresholds={structure!r} needs an outcome with at least 3 categories"
-        )
+        raise ValueError(f"thresholds={structure!r} needs an outcome with at least 3 categories")
     if structure == "equidistant":
         return np.column_stack([np.ones(m), np.arange(m, dtype=float)]), [
             "threshold.1",
@@ -350,8 +348,8 @@ def clm_derivatives(
         A += off + off.T
         Htt = d.tjac.T @ A @ d.tjac
         # threshold-dense: tjac[iu]' (W11 D1 + W12 D2) / s + tjac[il]' (W22 D2 + W12 D1) / s
-        R1 = (D1 * (W11 * inv_s)[:, None] + D2 * (W12 * inv_s)[:, None])
-        R2 = (D2 * (W22 * inv_s)[:, None] + D1 * (W12 * inv_s)[:, None])
+        R1 = D1 * (W11 * inv_s)[:, None] + D2 * (W12 * inv_s)[:, None]
+        R2 = D2 * (W22 * inv_s)[:, None] + D1 * (W12 * inv_s)[:, None]
         R1[top] = 0.0
         R2[bot] = 0.0
         Htd = d.tjac.T @ (_bincount_cols(d.iu, R1, J1) + _bincount_cols(d.il, R2, J1))
@@ -490,9 +488,7 @@ def _threshold_rows(d: CLMData, idx: Array) -> Array:
     return np.hstack(parts)
 
 
-def _row_scores(
-    d: CLMData, a1: Array, a2: Array, e1: Array, e2: Array, inv_s: Array
-) -> Array:
+def _row_scores(d: CLMData, a1: Array, a2: Array, e1: Array, e2: Array, inv_s: Array) -> Array:
     """Per-row weighted scores ``w_i d l_i / d par`` (n x p)."""
     n = d.n
     sl = d.slices()
@@ -526,7 +522,5 @@ def start_values(d: CLMData, link: Link) -> Array:
     par[: d.n_alpha] = alpha
     # a non-flexible structure may give unordered thresholds in the projection
     if np.any(np.diff(d.tjac @ alpha) <= 0):
-        par[: d.n_alpha] = np.linalg.lstsq(
-            d.tjac, np.linspace(-1.0, 1.0, d.J - 1), rcond=None
-        )[0]
+        par[: d.n_alpha] = np.linalg.lstsq(d.tjac, np.linspace(-1.0, 1.0, d.J - 1), rcond=None)[0]
     return par

@@ -237,7 +237,7 @@ class MixedOrdinalResult(MixedResultBase):
         if kind == "linear":
             return pd.Series(eta, index=index, name="linear")
         t = self.thresholds.to_numpy()[None, :] - eta[:, None]
-        cum = self.dist.cdf(t) if conditional else self._integrate_cdf(t)
+        cum = self.dist.cdf(t) if conditional else self._integrate_cdf(t, newdata)
         if kind == "cumprob":
             return pd.DataFrame(cum, index=index, columns=list(self.thresholds.index))
         full = np.hstack([np.zeros((len(cum), 1)), cum, np.ones((len(cum), 1))])
