@@ -8,8 +8,9 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from .._postfit import PostFitMixin, _predictors
 from .._validation import check_columns, check_dataframe
-from ..exceptions import DataError
+from ..exceptions import DataError, SpecificationError
 from ..nonresponse.poststratification import Poststratified
 from ..results import Summary, SummaryDisplay, model_stats
 from . import _backend
@@ -31,8 +32,97 @@ def _interval(draws: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarra
     return np.quantile(draws, a, axis=axis), np.quantile(draws, 1 - a, axis=axis)
 
 
-class BayesResult(SummaryDisplay):
+def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
+    """:class:`civmodels.predictions.PredictionModel` of a single-outcome Bayesian fit.
+
+    The parameter vector of a draw is ``(cutpoints or intercept, coefficients, group SDs,
+    group effects)``; ``prepare`` builds the fixed design and each row's group codes (-1 for
+    a level not seen in the fit, or for every row when marginal).
+    """
+    from .._glmm import get_dist, integrate_cdf
+    from .._links import get_link
+    from ..predictions import PosteriorDraws, PredictionModel
+
+    m = result.model
+    post = result._post
+    ordinal = m._outcome == "ordinal"
+    blocks: list[np.ndarray] = []
+    if ordinal:
+        blocks.append(post["cutpoints"])
+    elif m.has_intercept:
+        blocks.append(post["Intercept"][:, None])
+    blocks.append(post["coef"])
+    ka = post["cutpoints"].shape[1] if ordinal else int(m.has_intercept)
+    kc = post["coef"].shape[1]
+    groups = list(m.groups)
+    blocks.extend(post[f"sd_{g.name}"][:, None] for g in groups)
+    sizes = [g.n_levels for g in groups]
+    blocks.extend(post[f"re_{g.name}"] for g in groups)
+    draws = np.hstack(blocks)
+    off_sd = ka + kc
+    off_re = np.r_[0, np.cumsum(sizes)] + off_sd + len(groups)
+    dist = get_dist(m.link)
+    link = get_link(m.link)
+
+    def prepare(data: pd.DataFrame) -> Any:
+        X = m.frame.fixed.transform(data)[:, m._slope_idx]
+        codes = []
+        for g in groups:
+            if conditional:
+                check_columns(data, [g.name], what="the model's grouping factors")
+                codes.append(m.group_levels[g.name].get_indexer(data[g.name]))
+            else:
+                codes.append(np.full(len(data), -1))
+        return X, codes
+
+    def linear(t: np.ndarray, d: Any) -> np.ndarray:
+        X, codes = d
+        eta = X @ t[ka : ka + kc] if kc else np.zeros(len(X))
+        if not ordinal and m.has_intercept:
+            eta = eta + t[0]
+        for j, c in enumerate(codes):
+            re = t[off_re[j] : off_re[j + 1]]
+            eta = eta + np.where(c >= 0, re[np.clip(c, 0, None)], 0.0)
+        return eta
+
+    def prob(t: np.ndarray, d: Any) -> np.ndarray:
+        _, codes = d
+        eta = linear(t, d)
+        var = np.zeros(len(eta))
+        for j, c in enumerate(codes):
+            var = var + np.where(c < 0, t[off_sd + j] ** 2, 0.0)
+        sd = np.sqrt(var)
+        if ordinal:
+            tt = t[:ka][None, :] - eta[:, None]
+            cum = integrate_cdf(dist, tt, sd) if sd.any() else dist.cdf(tt)
+            full = np.hstack([np.zeros((len(cum), 1)), cum, np.ones((len(cum), 1))])
+            return np.diff(full, axis=1)
+        p = integrate_cdf(dist, eta, sd) if sd.any() else dist.cdf(eta)
+        return p[:, None]
+
+    outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
+    return PredictionModel(
+        theta=np.median(draws, axis=0),
+        uncertainty=PosteriorDraws(draws),
+        prepare=prepare,
+        prob=prob,
+        linear=linear,
+        data=m.frame.data,
+        weights=None,
+        outcomes=outcomes,
+        variables=_predictors(result),
+        link=link,
+    )
+
+
+class BayesResult(PostFitMixin, SummaryDisplay):
     """A fitted Bayesian model (frozen): posterior summaries, predictions, checks, MRP.
+
+    The post-fit API of the maximum-likelihood results works on the posterior:
+    ``predictions``, ``comparisons`` and ``slopes`` evaluate their quantity at every
+    posterior draw (estimate = posterior median, ``std_error`` = posterior SD, equal-tailed
+    credible interval; no p-values), and ``wald_test``/``wald_test_terms`` use the posterior
+    mean and covariance (see :meth:`wald_test_terms`).
 
     Built by ``fit()``; do not construct directly.
 
@@ -113,6 +203,94 @@ class BayesResult(SummaryDisplay):
     def std_errors(self) -> pd.Series:
         """Posterior standard deviations."""
         return self._param_draws().std(ddof=1).rename("std_error")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Posterior covariance matrix of :attr:`params`."""
+        return self._param_draws().cov()
+
+    # -- post-fit API on the posterior ------------------------------------------------------
+    def wald_test_terms(self) -> pd.DataFrame:
+        """Joint test of each model term from the posterior mean and covariance.
+
+        The statistic is ``m' S^-1 m`` with ``m`` the posterior means of the term's
+        coefficients and ``S`` their posterior covariance, referred to ``chi2(df)``. With a
+        weakly informative prior and enough data the posterior is close to the sampling
+        distribution of the maximum-likelihood estimate (Bernstein-von Mises), so this is
+        the Wald test's large-sample analogue and agrees closely with the
+        maximum-likelihood ``wald_test_terms``; with strong priors or little data read it
+        as a description of the posterior (how far zero lies in its tails), not as a
+        frequentist test. ``tests/test_predictions.py`` compares both on the same data.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term: ``df``, ``chi2``, ``p_value``.
+        """
+        self._refuse_several_outcomes("wald_test_terms()")
+        return super().wald_test_terms()
+
+    def wald_test(self, terms: str | Sequence[str]) -> pd.DataFrame:
+        """Joint test that the coefficients of ``terms`` are zero, from the posterior mean
+        and covariance (see :meth:`wald_test_terms`).
+
+        Parameters
+        ----------
+        terms : str or sequence of str
+            Term names as in the formula, or parameter names.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: ``df``, ``chi2``, ``p_value``.
+        """
+        self._refuse_several_outcomes("wald_test()")
+        return super().wald_test(terms)
+
+    def _refuse_several_outcomes(self, what: str) -> None:
+        # Battery and JointResponse results model several outcomes at once
+        if type(self) is not BayesResult:
+            raise SpecificationError(
+                f"{what} is available for the single-outcome models (bayes.Ordinal, "
+                f"bayes.Logistic), not for {type(self).__name__}: use its predict(...), "
+                "poststratify(...) and the posterior draws in .idata, or fit one item with "
+                "civmodels.bayes.Ordinal for the post-fit API"
+            )
+
+    def drop1(self) -> pd.DataFrame:
+        """Not available: refits need a likelihood; compare Bayesian fits by LOO.
+
+        Raises
+        ------
+        SpecificationError
+            Always, with what to use instead.
+        """
+        raise SpecificationError(
+            "drop1() refits the model by maximum likelihood for likelihood-ratio tests; a "
+            "Bayesian fit has no such test. Use wald_test_terms() (posterior mean and "
+            "covariance), or fit the smaller model too and compare both by LOO with "
+            "civmodels.bayes.compare(...)"
+        )
+
+    def _prediction_model(self, **options: Any) -> Any:
+        """The posterior as a prediction model: one row of parameters per draw.
+
+        ``conditional`` (models with random intercepts): False (default) integrates every
+        row over its groups' effects, per draw, by Gauss-Hermite quadrature; True uses the
+        posterior draws of the effects of the levels seen in the fit (levels not seen are
+        integrated over, as in :meth:`predict`).
+        """
+        self._refuse_several_outcomes("predictions(), comparisons() and slopes()")
+        m = self.model
+        allowed = {"conditional"} if m.groups else set()
+        bad = sorted(set(options) - allowed)
+        if bad:
+            where = "" if m.groups else " (conditional= applies to models with random terms)"
+            raise SpecificationError(
+                f"unexpected options {bad} for {type(self).__name__}; allowed: "
+                f"{sorted(allowed) or 'none'}{where}"
+            )
+        return _posterior_prediction_model(self, bool(options.get("conditional", False)))
 
     @property
     def thresholds(self) -> pd.Series:

@@ -221,3 +221,17 @@ def test_joint_bad_input(joint_frame):
         bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure + (1 | area)", joint_frame)
     with pytest.raises(SpecificationError, match="random term"):
         bayes.JointResponse("y ~ x1", "~ pressure", joint_frame)
+
+
+def test_several_outcome_results_refuse_the_postfit_api(battery_fit):
+    """Battery results model several items at once: the single-outcome post-fit API says
+    what to use instead, rather than failing inside."""
+    from civmodels.exceptions import SpecificationError
+
+    for call in (
+        battery_fit.wald_test_terms,
+        lambda: battery_fit.predictions(by="pressure"),
+        lambda: battery_fit.comparisons("pressure"),
+    ):
+        with pytest.raises(SpecificationError, match="single-outcome models"):
+            call()
