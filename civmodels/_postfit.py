@@ -87,7 +87,8 @@ def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
     row's ``x``) by 40-node Gauss-Hermite quadrature, so their uncertainty includes that of
     the variance parameters; conditional
     ones add the conditional modes (held fixed: their own uncertainty is not propagated,
-    as R ``predict.merMod``) for levels seen in the fit and 0 otherwise.
+    as R ``predict.merMod``) for levels seen in the fit and 0 otherwise. A variance
+    parameter held on its boundary is treated as known.
     """
     from ._glmm import integrate_cdf
     from .predictions import DeltaMethod, PredictionModel
@@ -136,6 +137,15 @@ def _mixed_model(result: Any, conditional: bool) -> PredictionModel:
             "this mixed result does not carry the joint covariance of its fixed effects and "
             "variance parameters, so predictions cannot have standard errors"
         )
+    # a variance parameter held on its boundary (an SD at 0, or the singular direction of a
+    # correlated block) has no variance: the predictions condition on its value rather
+    # than losing every standard error
+    held = np.zeros(len(theta), dtype=bool)
+    held[k:] = ~np.isfinite(np.diag(V))[k:]
+    if held.any():
+        V = V.copy()
+        V[held, :] = 0.0
+        V[:, held] = 0.0
     return PredictionModel(
         theta=theta,
         uncertainty=DeltaMethod(V, None),

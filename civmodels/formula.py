@@ -741,15 +741,17 @@ def _slope_values(data: pd.DataFrame, xname: str, term: RandomTerm, codes: np.nd
     within any group (the slope is then not identified)."""
     from .exceptions import DataError
 
+    shown = f"({term.block})" if term.block else str(term)
+
     col = data[xname]
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         raise DataError(
-            f"random slope {term}: column {xname!r} must be numeric (dtype {col.dtype}); a "
+            f"random slope {shown}: column {xname!r} must be numeric (dtype {col.dtype}); a "
             "random slope of a factor is not available"
         )
     x = col.to_numpy(dtype=float)
     if not np.isfinite(x).all():
-        raise DataError(f"random slope {term}: column {xname!r} has infinite values")
+        raise DataError(f"random slope {shown}: column {xname!r} has infinite values")
     m = int(codes.max()) + 1
     lo = np.full(m, np.inf)
     hi = np.full(m, -np.inf)
@@ -757,7 +759,7 @@ def _slope_values(data: pd.DataFrame, xname: str, term: RandomTerm, codes: np.nd
     np.maximum.at(hi, codes, x)
     if not (hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi))).any():
         raise DataError(
-            f"random slope {term}: {xname!r} is constant within every group of "
+            f"random slope {shown}: {xname!r} is constant within every group of "
             f"{term.group!r}, so a slope per group is not identified; drop the term"
         )
     return x

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -319,11 +320,46 @@ def test_posterior_draws_hook(glm):
             lambda d, s: cm.Logistic("z ~ x1 + area + (1 | municipality)", d).fit(),
             id="logistic-mixed",
         ),
+        pytest.param(
+            lambda d, s: cm.Logistic("z ~ x1 + area + (1 + x3 | municipality)", d).fit(),
+            id="logistic-random-slope",
+        ),
+        pytest.param(
+            lambda d, s: cm.Ordinal(
+                "y ~ x1 + area + (1 | municipality)",
+                d,
+                weights="weight",
+                group_weights="gw",
+            ).fit(),
+            id="ordinal-mixed-sampling-weights",
+        ),
+        pytest.param(
+            lambda d, s: cm.bayes.Ordinal("y ~ x1 + area + (1 | municipality)", d).fit(
+                draws=200, tune=300, chains=2, random_seed=4
+            ),
+            id="bayes-ordinal",
+            marks=pytest.mark.bayes,
+        ),
+        pytest.param(
+            lambda d, s: cm.bayes.Logistic("z ~ x1 + area", d).fit(
+                draws=200, tune=300, chains=2, random_seed=5
+            ),
+            id="bayes-logistic",
+            marks=pytest.mark.bayes,
+        ),
     ],
 )
 def test_every_result_class_has_the_postfit_api(sim, make):
     design = cm.SurveyDesign(sim, weights="weight", cluster="municipality")
-    res = make(sim, design)
+    # one weight per municipality for the two-level weighted fit
+    # and a respondent-level covariate for the random slope
+    sim = sim.assign(
+        gw=sim.groupby("municipality")["weight"].transform("mean"),
+        x3=np.random.default_rng(1).normal(size=len(sim)),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sampler diagnostics of the short Bayesian runs
+        res = make(sim, design)
     terms = res.wald_test_terms()
     assert "area" in terms.index and (terms["p_value"].between(0, 1)).all()
     for tab in (

@@ -429,9 +429,22 @@ class BatteryResult(BayesResult):
             stats=self._summary_stats(level, outcome=_items_label(m.items)),
         )
 
-    def predict(self, newdata=None, kind="prob", *, item=None, random_seed=None):
+    def predict(
+        self,
+        newdata=None,
+        kind="prob",
+        *,
+        item=None,
+        random_seed=None,
+        se=False,
+        interval=None,
+        level=0.95,
+    ):
         """Posterior-mean category probabilities of one item (``kind="prob"``) for new rows,
-        integrating over the respondent residual."""
+        integrating over the respondent residual (``se=``/``interval=`` are not available
+        for a battery: an error says so)."""
+        if se or interval is not None:
+            self._refuse_several_outcomes("predict(se=True)")
         if kind != "prob":
             raise ValueError("Battery.predict supports kind='prob' only")
         m = self.model

@@ -466,6 +466,9 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         kind: str = "prob",
         *,
         random_seed: Any = None,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
     ) -> pd.DataFrame | pd.Series:
         """Posterior-mean predictions.
 
@@ -479,7 +482,21 @@ class BayesResult(PostFitMixin, SummaryDisplay):
             cumulative probabilities P(Y <= k) (ordinal), or the linear predictor.
         random_seed : int, optional
             For the draws of unseen group levels.
+        se : bool, default False
+            Return a long table (index ``(rowid, outcome)``) with the posterior median
+            ``estimate`` and posterior SD ``std_error`` of each row's prediction instead
+            (``kind="prob"`` or ``"linear"``; levels seen in the fit use their effects,
+            unseen levels are integrated over by quadrature), as the maximum-likelihood
+            results' ``predict(se=True)``.
+        interval : {"confidence"}, optional
+            With the table, also ``ci_lower``/``ci_upper``: the equal-tailed ``level``
+            credible interval.
+        level : float, default 0.95
         """
+        if se or interval is not None:
+            self._refuse_several_outcomes("predict(se=True)")
+            opts = {"conditional": True} if self.model.groups else {}
+            return self._predict_interval(newdata, kind, level, interval, **opts)
         if kind not in {"prob", "cumprob", "linear"}:
             raise ValueError(f"kind must be 'prob', 'cumprob' or 'linear', got {kind!r}")
         m = self.model
