@@ -33,8 +33,9 @@ def test_single_category(wine):
 
 def test_unused_category_warns_and_names_it(wine):
     df = wine.assign(
-        rating=pd.Categorical(wine["rating"].astype(int), categories=[0, 1, 2, 3, 4, 5],
-                              ordered=True)
+        rating=pd.Categorical(
+            wine["rating"].astype(int), categories=[0, 1, 2, 3, 4, 5], ordered=True
+        )
     )
     with pytest.warns(UserWarning, match=r"no observations: \[0\]"):
         m = cm.Ordinal(F, data=df)
@@ -162,8 +163,9 @@ def test_agrees_with_statsmodels_orderedmodel(wine):
 
     res = cm.Ordinal(F, data=wine).fit()
     X = pd.get_dummies(wine[["temp", "contact"]], drop_first=True).astype(float)
-    sm = OrderedModel(wine["rating"], X, distr="logit").fit(method="bfgs", disp=False,
-                                                            maxiter=2000, gtol=1e-10)
+    sm = OrderedModel(wine["rating"], X, distr="logit").fit(
+        method="bfgs", disp=False, maxiter=2000, gtol=1e-10
+    )
     cuts = sm.model.transform_threshold_params(sm.params)[1:-1]
     np.testing.assert_allclose(res.thresholds, cuts, rtol=1e-4)
     np.testing.assert_allclose(res.coef, sm.params.iloc[:2], rtol=1e-4)
