@@ -125,6 +125,54 @@ def new_group_effects(
     return total
 
 
+def expand_freq_weights(
+    data: pd.DataFrame, weights: str | None, freq_weights: str | None, model: str
+) -> pd.DataFrame:
+    """The data with every row repeated ``freq_weights`` times (exactly the likelihood with
+    counts); ``weights=`` (sampling weights) is refused with what to do instead."""
+    from .._validation import check_columns, check_dataframe
+
+    if weights is not None:
+        raise SpecificationError(
+            f"bayes.{model} takes no sampling weights (weights={weights!r}): a likelihood "
+            "raised to sampling weights is not a posterior (its credible intervals have no "
+            "calibrated meaning, and the weights' scale would act as the sample size). For "
+            "nonresponse, model the variables that drive response and poststratify to the "
+            "frame (res.poststratify(frame)), or fit cm.Ordinal / cm.Logistic with "
+            "weights= (sandwich errors). Counts of identical rows go in freq_weights="
+        )
+    if freq_weights is None:
+        return data
+    check_dataframe(data)
+    check_columns(data, [freq_weights], what="the model options")
+    col = data[freq_weights]
+    try:
+        v = col.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"freq_weights column {freq_weights!r} must be numeric counts (dtype {col.dtype})"
+        ) from None
+    bad = ~np.isfinite(v) | (v < 0) | (np.abs(v - np.round(v)) > 1e-9)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"freq_weights column {freq_weights!r} must hold whole numbers >= 0 (counts of "
+            f"identical rows); {int(bad.sum())} rows do not, e.g. row {data.index[i]!r} with "
+            f"{col.iloc[i]!r}. Sampling weights are not available in the Bayesian models"
+        )
+    counts = np.round(v).astype(np.int64)
+    n_zero = int((counts == 0).sum())
+    if n_zero == len(counts):
+        raise DataError(f"freq_weights column {freq_weights!r} is 0 in every row")
+    if n_zero:
+        warnings.warn(
+            f"{n_zero} rows have freq_weights 0 and are left out (a count of 0 rows)",
+            UserWarning,
+            stacklevel=4,
+        )
+    return data.iloc[np.repeat(np.arange(len(data)), counts)]
+
+
 class _Hierarchical:
     """Shared machinery: model frame, centring, group factors, priors, compile cache."""
 
@@ -138,7 +186,10 @@ class _Hierarchical:
         *,
         priors: Mapping[str, Any] | None = None,
         link: str = "logit",
+        weights: str | None = None,
+        freq_weights: str | None = None,
     ) -> None:
+        data = expand_freq_weights(data, weights, freq_weights, type(self).__name__)
         if link not in LINKS:
             raise SpecificationError(f"link must be one of {sorted(LINKS)}, got {link!r}")
         self.link = link
@@ -521,6 +572,12 @@ class Ordinal(_Hierarchical):
     priors : dict, optional
         Slot name -> :class:`Prior` (or ``{"dist": ..., **params}``).
     link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
+    freq_weights : str, optional
+        Column of counts of identical rows (whole numbers >= 0): the likelihood counts each
+        row that many times, exactly as repeating it (``nobs`` is the total count).
+    weights : str, optional
+        Refused with an explanation: sampling weights have no place in a Bayesian
+        likelihood; poststratify to the frame (MRP) or use the frequentist weighted fit.
 
     References
     ----------
@@ -561,6 +618,8 @@ class Logistic(_Hierarchical):
     priors : dict, optional
         Slot name -> :class:`Prior`, as for :class:`Ordinal`.
     link : {"logit", "probit", "cloglog", "loglog", "cauchit"}, default "logit"
+    freq_weights, weights : str, optional
+        As for :class:`Ordinal`.
     """
 
     _outcome = "binary"
@@ -574,9 +633,13 @@ class Logistic(_Hierarchical):
         trials: str | None = None,
         priors: Mapping[str, Any] | None = None,
         link: str = "logit",
+        weights: str | None = None,
+        freq_weights: str | None = None,
     ) -> None:
         self._trials_arg = trials
-        super().__init__(formula, data, priors=priors, link=link)
+        super().__init__(
+            formula, data, priors=priors, link=link, weights=weights, freq_weights=freq_weights
+        )
         if self._counts is not None:
             succ, n = self._counts
             self.trials = self.frame.data[n].to_numpy(float)

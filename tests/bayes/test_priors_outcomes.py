@@ -3,6 +3,8 @@ binomial likelihood (no MCMC here; the fast log density is cheap to evaluate).""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,44 @@ def test_binomial_fit_agrees_with_glmer():
         assert res.std_errors[c_name] == pytest.approx(se, rel=0.3), c_name
     # the herd SD: posterior mean above the ML mode (right skew) but of the same size
     assert 0.5 * ref["re_sd"]["herd"] < res.re_sd["herd"] < 1.6 * ref["re_sd"]["herd"]
+
+
+# -- weights ----------------------------------------------------------------------------------
+def test_freq_weights_are_counts_of_identical_rows():
+    """Individual rows aggregated to (pattern, count) and fitted with freq_weights= give the
+    same likelihood data as the individual rows (as a multiset), and the same posterior
+    within Monte Carlo error."""
+    rng = np.random.default_rng(8)
+    n = 300
+    ind = pd.DataFrame(
+        {
+            "x": rng.integers(0, 3, n).astype(float),
+            "g": rng.choice(list("abcdef"), n),
+        }
+    )
+    ind["y"] = rng.random(n) < 1 / (1 + np.exp(-(-0.3 + 0.7 * ind["x"])))
+    agg = ind.groupby(["x", "g", "y"]).size().rename("n").reset_index()
+    agg = pd.concat([agg, agg.head(1).assign(n=0)], ignore_index=True)  # a zero count
+    with pytest.warns(UserWarning, match="1 rows have freq_weights 0"):
+        m_agg = bayes.Logistic("y ~ x + (1 | g)", data=agg, freq_weights="n")
+    m_ind = bayes.Logistic("y ~ x + (1 | g)", data=ind)
+    key = lambda m: sorted(  # noqa: E731
+        zip(m.y.tolist(), m.frame.X[:, 1].tolist(), m.groups[0].codes.tolist(), strict=True)
+    )
+    assert m_agg.frame.nobs == n and key(m_agg) == key(m_ind)
+    kw = {"draws": 500, "tune": 500, "chains": 2, "random_seed": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = m_agg.fit(**kw), m_ind.fit(**kw)
+    diff = (a.params - b.params).abs()
+    assert (diff < 4 * np.sqrt(2) * b.std_errors / np.sqrt(300)).all()
+
+
+def test_weights_are_refused_with_the_alternatives():
+    df = pd.DataFrame({"y": [0, 1, 1, 0], "x": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 2.5, 1, 1]})
+    with pytest.raises(SpecificationError, match=r"no sampling weights.*poststratify"):
+        bayes.Logistic("y ~ x", data=df, weights="w")
+    with pytest.raises(DataError, match=r"whole numbers >= 0.*2\.5"):
+        bayes.Logistic("y ~ x", data=df, freq_weights="w")
+    with pytest.raises(DataError, match="whole numbers"):
+        bayes.Ordinal("y ~ x", data=df.assign(w=[1, -1, 1, 1]), freq_weights="w")
