@@ -31,9 +31,10 @@ The weights are the inverse response probabilities (as if the response model wer
 ``group_weights = 1 / P(municipality answers)`` and ``weights = 1 / P(employee answers |
 municipality)``, scaled within municipalities to the number of respondents
 (``weight_scaling="size"``). Each data set is fitted unweighted (model-based SEs) and
-weighted (sandwich by municipality, ``G/(G-1)``), by adaptive quadrature (10 nodes) or the
-Laplace approximation. Reported: bias, RMSE and the coverage of 95% Wald intervals (the SD
-on the log scale), each with its Monte Carlo standard error.
+weighted, with two variance estimators: the sandwich by municipality (``G/(G-1)``, the
+default) and the delete-one-municipality jackknife (``cov_type="jackknife"``); by adaptive
+quadrature (10 nodes) or the Laplace approximation. Reported: bias, RMSE and the coverage
+of 95% Wald intervals (the SD on the log scale), each with its Monte Carlo standard error.
 
 Run:  PYTHONPATH=. python benchmarks/coverage_weighted_mixed.py [--n-sims 500]
           [--random-seed 11] [--method agq|laplace] [--model ordinal|logistic]
@@ -108,7 +109,12 @@ def truth(model: str) -> pd.Series:
 
 
 def fit_one(
-    df: pd.DataFrame, model: str, method: str, weighted: bool, scaling: str = "size"
+    df: pd.DataFrame,
+    model: str,
+    method: str,
+    weighted: bool,
+    scaling: str = "size",
+    cov_type: str | None = None,
 ) -> pd.DataFrame:
     """Estimates and 95% intervals (SD on the log scale) of one fit."""
     f = "y ~ x + (1 | municipality)"
@@ -119,6 +125,8 @@ def fit_one(
     else:
         m = cm.Logistic(f, data=df, **kw)
     extra = {"weight_scaling": scaling} if weighted else {}
+    if cov_type is not None:
+        extra["cov_type"] = cov_type
     res = m.fit(method=method, n_quad=10 if method == "agq" else 1, **extra)
     ci = res.conf_int()
     sd_ci = res.re_sd_conf_int()
@@ -126,6 +134,15 @@ def fit_one(
     lo = pd.concat([ci["ci_lower"], sd_ci["ci_lower"].rename({"municipality": "sd"})])
     hi = pd.concat([ci["ci_upper"], sd_ci["ci_upper"].rename({"municipality": "sd"})])
     return pd.DataFrame({"estimate": est, "lower": lo, "upper": hi})
+
+
+# (label, weighted, cov_type): model-based errors unweighted; with the sampling weights the
+# default sandwich by municipality and the delete-one-municipality jackknife
+ESTIMATORS = [
+    ("unweighted", False, None),
+    ("weighted", True, None),
+    ("weighted, jackknife", True, "jackknife"),
+]
 
 
 def simulate_coverage(
@@ -147,11 +164,11 @@ def simulate_coverage(
         df = simulate(np.random.default_rng(s), model, scenario)
         n_resp.append(len(df))
         n_muni.append(df["municipality"].nunique())
-        for weighted in (False, True):
+        for label, weighted, cov in ESTIMATORS:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
-                    r = fit_one(df, model, method, weighted, scaling)
+                    r = fit_one(df, model, method, weighted, scaling, cov)
             except Exception:
                 failed += 1
                 continue
@@ -159,7 +176,7 @@ def simulate_coverage(
             rows.append(
                 pd.DataFrame(
                     {
-                        "estimator": "weighted" if weighted else "unweighted",
+                        "estimator": label,
                         "parameter": true.index,
                         "error": r["estimate"].to_numpy() - true.to_numpy(),
                         "covered": (r["lower"] <= true) & (true <= r["upper"]),

@@ -58,10 +58,11 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
     n_quad : int
         Quadrature nodes (1 for Laplace).
     converged : bool
-    cov_type : {"nonrobust", "cluster"}
-        Inverse observed information, or the sandwich by group.
+    cov_type : {"nonrobust", "cluster", "jackknife"}
+        Inverse observed information, the sandwich by group, or the delete-one-group
+        jackknife (one Newton step per group).
     n_clusters : int or None
-        Groups in the sandwich (``cov_type="cluster"``).
+        Groups in the sandwich or jackknife.
     pseudo : bool
         Whether the fit used sampling weights (a pseudo-likelihood: no AIC/BIC, no
         likelihood-ratio or profile intervals).
@@ -157,7 +158,7 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         """Degrees of freedom of the t reference: ``G - 1`` with the sandwich by group (the
         small-sample choice of Cameron & Miller 2015 for the CR1 sandwich, and R survey's
         for a one-stage cluster design); None (normal reference) otherwise."""
-        if self.cov_type == "cluster" and self.n_clusters is not None:
+        if self.cov_type in ("cluster", "jackknife") and self.n_clusters is not None:
             return float(self.n_clusters - 1)
         return None
 
@@ -504,6 +505,12 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
 
     def _se_type(self) -> str:
         """The standard-error description of the summary (``Summary.stats["se_type"]``)."""
+        if self.cov_type == "jackknife" and self.n_clusters is not None:
+            kind = "sampling weights, " if self.pseudo else ""
+            return (
+                f"delete-one-group jackknife ({kind}{self.n_clusters} groups, one-step; "
+                f"t with {self.n_clusters - 1} df)"
+            )
         if self.cov_type == "cluster" and self.n_clusters is not None:
             kind = "sampling weights, " if self.pseudo else ""
             return (
@@ -539,7 +546,14 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
                 f"{self.n_zero_weight} rows have weight 0: they are not counted as "
                 "observations and do not contribute to the fit."
             )
-        if self.cov_type == "cluster":
+        if self.cov_type == "jackknife":
+            notes.append(
+                f"Standard errors: delete-one-group jackknife over {self.n_clusters} groups "
+                "(one Newton step from the full fit per group, factor (G-1)/G); t reference "
+                f"with {self.df_resid:g} degrees of freedom. SD intervals: Wald on the log-SD "
+                "scale."
+            )
+        elif self.cov_type == "cluster":
             notes.append(
                 f"Standard errors: sandwich with {self.n_clusters} groups as clusters "
                 f"(factor G/(G-1)); t reference with {self.df_resid:g} degrees of freedom. "

@@ -76,9 +76,9 @@ def fit_mixed(
         quadrature (one random intercept), as ``glmer(nAGQ=1)`` and ``glmer(nAGQ=n_quad)``.
     n_quad : int, default 10
         Quadrature nodes for ``method="agq"``.
-    cov_type : {"nonrobust", "cluster"}, optional
+    cov_type : {"nonrobust", "cluster", "jackknife"}, optional
         As :func:`civmodels.ordinal.mixed.fit_mixed`: the sandwich by group is the default
-        (and required) with sampling weights.
+        with sampling weights; ``"jackknife"`` the one-step delete-one-group jackknife.
     cluster : str, optional
     weight_scaling : {"size", "effective", "none"}, default "size"
         Scaling of sampling weights within groups (see :mod:`civmodels._mixed_fit`).

@@ -74,11 +74,14 @@ def fit_mixed(
         adaptive Gauss–Hermite quadrature (exactly one random intercept).
     n_quad : int, default 10
         Quadrature nodes for ``method="agq"``.
-    cov_type : {"nonrobust", "cluster"}, optional
+    cov_type : {"nonrobust", "cluster", "jackknife"}, optional
         ``"nonrobust"`` (default without sampling weights): inverse observed information of
-        the marginal likelihood. ``"cluster"`` (default, and required, with sampling weights
-        ``weights=`` / ``group_weights=``): sandwich with the groups of the single random
-        intercept as clusters and the factor ``G/(G-1)``.
+        the marginal likelihood. ``"cluster"`` (default with sampling weights ``weights=`` /
+        ``group_weights=``): sandwich with the groups of the single random intercept as
+        clusters and the factor ``G/(G-1)`` (Stata's ``meologit`` with pweights).
+        ``"jackknife"``: delete-one-group jackknife, each replicate one Newton step from the
+        full fit; larger than the sandwich where a few groups weigh much (better coverage
+        with few or unequally weighted groups, see ``docs/mixed.md``).
     cluster : str, optional
         Only the grouping factor itself (the sandwich is taken over its groups).
     weight_scaling : {"size", "effective", "none"}, default "size"

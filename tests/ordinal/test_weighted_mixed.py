@@ -188,6 +188,44 @@ def test_bad_weight_options(sample):
         m.fit(method="laplace")
 
 
+@pytest.mark.parametrize(
+    ("engine", "method", "kw"),
+    [
+        ("ordinal", "laplace", {"weights": "w1", "group_weights": "w2"}),
+        ("logistic", "agq", {"weights": "w1", "group_weights": "w2"}),
+        ("ordinal", "agq", {}),
+    ],
+)
+def test_jackknife_equals_refits_without_each_group(sample, engine, method, kw):
+    """cov_type="jackknife" against the definition: refit without each municipality,
+    V = (G-1)/G sum (est_-j - mean)^2, for thresholds/coefficients and the log SD.
+    Observed agreement 2e-4 relative (the refits' own convergence tolerance)."""
+    import warnings
+
+    res = _model(engine, sample, **kw).fit(method=method, cov_type="jackknife")
+    assert res.cov_type == "jackknife" and res.df_resid == res.n_clusters - 1
+    full = np.r_[res.params.to_numpy(), res.log_sd.to_numpy()]
+    reps = []
+    for g in np.unique(sample["municipality"]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = _model(engine, sample[sample["municipality"] != g], **kw).fit(method=method)
+        reps.append(np.r_[r.params.to_numpy(), r.log_sd.to_numpy()] - full)
+    d = np.array(reps)
+    G = len(d)
+    se = np.sqrt((G - 1) / G * ((d - d.mean(0)) ** 2).sum(0))
+    got = np.r_[res.std_errors.to_numpy(), res.log_sd_se.to_numpy()]
+    np.testing.assert_allclose(got, se, rtol=1e-3)
+    assert "delete-one-group jackknife" in str(res.summary())
+
+
+def test_jackknife_options_refused(sample):
+    two = sample.assign(region=sample["municipality"] % 3)
+    m = cm.Ordinal("y ~ x + (1 | municipality) + (1 | region)", data=two)
+    with pytest.raises(SpecificationError, match=r"'jackknife' \(variance by group\)"):
+        m.fit(method="laplace", cov_type="jackknife")
+
+
 @pytest.mark.slow
 def test_weighted_fit_removes_nonresponse_bias_and_covers():
     """60 data sets of the 'drivers' scenario (the documented study runs 500): the unweighted
