@@ -294,6 +294,12 @@ class Crosstab(SummaryDisplay):
             "the design variance of the cell proportions is zero, so no design-based test is "
             "possible"
         )
+        if getattr(d, "pps", None) == "poisson":
+            return (
+                f"{base}: every row of the Poisson-sampling design has inclusion probability "
+                "1 (weights or probs say each unit was sampled with certainty), so there is no "
+                "sampling variance — check probs= / weights="
+            )
         strata = np.unique(d._stratum[d._rows])
         if np.all(d._frac[strata] >= 1 - 1e-12):  # fpc given, and a census of PSUs
             return (
