@@ -296,9 +296,9 @@ class Crosstab(SummaryDisplay):
         )
         if getattr(d, "pps", None) == "poisson":
             return (
-                f"{base}: every row of the Poisson-sampling design has inclusion probability "
-                "1 (weights or probs say each unit was sampled with certainty), so there is no "
-                "sampling variance — check probs= / weights="
+                f"{base}: in a Poisson-sampling design only rows with inclusion probability "
+                "below 1 add variance, and here they add none (for example every row has "
+                "probability 1, i.e. was sampled with certainty) — check probs= / weights="
             )
         strata = np.unique(d._stratum[d._rows])
         if np.all(d._frac[strata] >= 1 - 1e-12):  # fpc given, and a census of PSUs

@@ -145,6 +145,8 @@ def test_ordinal_fit_with_equal_probabilities_is_the_srs_fpc_variance(sim):
 def test_certainty_units_add_no_variance(sim):
     d = SurveyDesign(sim.assign(p=1.0), probs="p", pps="poisson")
     assert d.mean("u").std_error.iloc[0] == 0.0
+    with pytest.raises(DesignError, match="Poisson-sampling design only rows with inclusion"):
+        crosstab(d, "area", "pressure_high").test()
 
 
 # ----------------------------------------------------------------------------- bad input
