@@ -44,7 +44,7 @@ at random among respondents each position's probability of answering the item is
 ``q p̂_i``, ``q = n_item / n_respondents`` (1 in the shared-covariates scenario, where the
 item is answered in full). The raked estimator uses the same p̂_i for its fpc factors, not
 1/raked weight: raking fits a multiplicative response model whose weights fall below 1 for
-the most-responding cells (in nearly every replication of the shared-covariates scenario),
+the most-responding cells (in 95% of the replications of the shared-covariates scenario),
 which as inclusion probabilities would exceed 1; its weights give the estimate and p̂ the
 ``1 − π_i`` (as R keeps a Poisson design's probabilities after ``calibrate``). The raking is
 not credited in the variance (no ``calibrated_on=``; weights treated as fixed), and neither
