@@ -654,6 +654,8 @@ class SurveyDesign:
         new.__dict__.update(self.__dict__)
         new.data = self.data.loc[mask]
         new.weights = self.weights.loc[mask]
+        if self.probs is not None:
+            new.probs = self.probs.loc[mask]
         new._rows = self._rows[mask]
         new._set_counts()
         return new

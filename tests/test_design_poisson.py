@@ -61,7 +61,9 @@ def test_means_totals_proportions_match_r(sim, ref, how):
     by = d.mean("u", by="pressure_high")
     np.testing.assert_allclose(by.estimate.to_numpy(), ref["by_pressure"]["estimate"], rtol=1e-9)
     np.testing.assert_allclose(by.vcov.to_numpy(), ref["by_pressure"]["vcov"], rtol=1e-9)
-    _check(d.subset("area == 'social'").mean("u"), ref["subset_social"])
+    social = d.subset("area == 'social'")
+    _check(social.mean("u"), ref["subset_social"])
+    assert social.probs.index.equals(social.data.index)
     assert "Poisson sampling" in d.mean("u").summary().notes[0]
 
 
