@@ -20,26 +20,45 @@ Estimators (95% intervals), all with the response model / margins
 ``area + size_group + region + pressure_high``:
 
 * ``unweighted``       respondents as they are.
-* ``propensity``       inverse response-propensity weights, treated as fixed.
+* ``propensity``       inverse response-propensity weights, treated as fixed; Poisson-sampling
+  variance with the estimated propensities as inclusion probabilities (see below).
 * ``propensity JK``    the same weights with delete-one-municipality jackknife replicates in
   which the response model is re-estimated (variance includes the weighting step).
-* ``raked``            weights raked to the frame's counts of the four covariates.
+* ``raked``            weights raked to the frame's counts of the four covariates; the same
+  Poisson-sampling variance, with the estimated propensities (not 1/raked weight) as the
+  inclusion probabilities (see below).
 * ``MRP``              proportional-odds model with a municipality random intercept,
   poststratified over the frame (parameter draws).
 * ``MI``               the item imputed for all 838 positions by chained equations (m = 5);
   Rubin's rules (within-imputation variance 0, as the completed data are the population).
 
 Finite-population correction: the target is the 838 positions themselves, and response is
-a Poisson sample of them (each position responds independently given its covariates). The
-linearisation designs therefore treat the positions that answered the item as a sample
-without replacement from the 838 positions (fpc = 838), without clusters: every municipality is in
-the population, so clustering adds no finite-population variance. (A two-stage design —
-census of municipalities, positions sampled within them — conditions on how many responded
-in each municipality and understated the variance in a pilot: SE/SD 0.87.) MI's completed
-data are the whole frame, so its within-imputation variance is 0 and all uncertainty is
-between imputations. The jackknife over municipalities has no fpc (it treats municipalities
-as sampled with replacement, a superpopulation variance), so it is expected to be
-conservative for these finite-population targets.
+a Poisson sample of them (each position responds independently given its covariates, with
+its own probability π_i). The weighted linearisation estimators (``propensity``, ``raked``)
+therefore use ``SurveyDesign(pps="poisson")``, whose variance ``Σ (1 − π_i) z_i²`` has the
+per-unit fpc of Poisson sampling (R ``poisson_sampling``). The inclusion probabilities are the
+estimated response propensities p̂_i (the propensity weights are 1/p̂_i up to normalisation),
+times the item-response rate among unit respondents: a unit respondent who skipped the item
+(or answered 'Ved ikke') is one more nonrespondent for this item, and with item nonresponse
+at random among respondents each position's probability of answering the item is
+``q p̂_i``, ``q = n_item / n_respondents`` (1 in the shared-covariates scenario, where the
+item is answered in full). The raked estimator uses the same p̂_i for its fpc factors, not
+1/raked weight: raking fits a multiplicative response model whose weights fall below 1 for
+the most-responding cells (in 95% of the replications of the shared-covariates scenario),
+which as inclusion probabilities would exceed 1; its weights give the estimate and p̂ the
+``1 − π_i`` (as R keeps a Poisson design's probabilities after ``calibrate``). The raking is
+not credited in the variance (no ``calibrated_on=``; weights treated as fixed), and neither
+is the estimation of p̂.
+
+The ``unweighted`` estimator keeps the equal-probability design: the positions that answered
+the item as a sample without replacement from the 838 (fpc = 838), without clusters — every
+municipality is in the population, so clustering adds no finite-population variance. (A
+two-stage design — census of municipalities, positions sampled within them — conditions on
+how many responded in each municipality and understated the variance in a pilot: SE/SD
+0.87.) MI's completed data are the whole frame, so its within-imputation variance is 0 and
+all uncertainty is between imputations. The jackknife over municipalities has no fpc (it
+treats municipalities as sampled with replacement, a superpopulation variance), so it is
+expected to be conservative for these finite-population targets.
 
 Run (the numbers in docs/nonresponse.md)::
 
@@ -124,6 +143,18 @@ def _fpc_design(data: pd.DataFrame, frame: pd.DataFrame, weights: str | None) ->
     return SurveyDesign(answered.assign(_n_frame=len(frame)), weights=weights, fpc="_n_frame")
 
 
+def _poisson_design(data: pd.DataFrame, weights: str, p_hat: str) -> SurveyDesign:
+    """Responding positions as a Poisson sample of the frame's positions.
+
+    Each position answered the item independently with probability ``q p̂_i``: its
+    estimated response propensity ``p̂_i`` times the item-response rate among unit
+    respondents, ``q = n_item / n_respondents``. ``weights`` give the estimates (a ratio, so
+    their scale does not matter); the fpc factors are ``1 - q p̂_i`` per position."""
+    answered = data[data[ITEM].notna()]
+    q = len(answered) / len(data)
+    return SurveyDesign(answered, weights=weights, probs=q * answered[p_hat], pps="poisson")
+
+
 def _indicators(data: pd.DataFrame) -> pd.DataFrame:
     """One 0/1 column per quantity (missing where the item is missing)."""
     item = data[ITEM]
@@ -194,11 +225,13 @@ def one_replication(seed: int, scenario: str, mnar: float) -> list[dict]:
     results["unweighted"] = _shares(_fpc_design(data, frame, None))
     pw = propensity_weights(frame, FORMULA)
     data["w_prop"] = pw.attach(data)
-    results["propensity"] = _shares(_fpc_design(data, frame, "w_prop"))
+    p_hat = pd.Series(pw.propensity.to_numpy(), index=frame["position_id"].to_numpy())
+    data["p_hat"] = p_hat.reindex(data["position_id"]).to_numpy()
+    results["propensity"] = _shares(_poisson_design(data, "w_prop", "p_hat"))
     results["propensity JK"] = _shares(pw.replicate_design(data, "jk1"))
     margins = margins_from_frame(frame, COVARIATES)
     data["w_rake"] = rake(data, margins)
-    results["raked"] = _shares(_fpc_design(data, frame, "w_rake"))
+    results["raked"] = _shares(_poisson_design(data, "w_rake", "p_hat"))
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -214,7 +247,7 @@ def one_replication(seed: int, scenario: str, mnar: float) -> list[dict]:
         ).table.droplevel("quantity")
         for key, target in (("overall", "overall"), (0, "pressure 0"), (1, "pressure 1")):
             r = ps.loc[key]
-            mrp[(qname, target)] = (r["estimate"], r["std_error"], r["ci_lower"], r["ci_upper"])
+            mrp[(qname, target)] = (r["estimate"], r["std_error"], r["lower"], r["upper"])
     results["MRP"] = mrp
 
     full = frame.merge(data[["position_id", ITEM]], on="position_id", how="left")
@@ -246,6 +279,7 @@ def one_replication(seed: int, scenario: str, mnar: float) -> list[dict]:
                     "truth": truth[key],
                     "mrp_boundary": boundary,
                     "n_respondents": len(data),
+                    "raked_below_1": bool((data["w_rake"] < 1).any()),
                 }
             )
     return rows
@@ -352,6 +386,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         .groupby("scenario")["n_respondents"]
         .mean()
     )
+    below1 = (
+        rows.drop_duplicates(["scenario", "truth", "quantity"])
+        .groupby("scenario")["raked_below_1"]
+        .mean()
+    )
     elapsed = time.perf_counter() - t0
     pd.set_option("display.width", 160)
     print(table.round(4).to_string())
@@ -361,6 +400,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         + ", ".join(f"{k} {v:.0f}" for k, v in resp.items())
         + ". MRP fits with the municipality SD at the boundary (0): "
         + ", ".join(f"{k} {v:.0%}" for k, v in n_boundary.items())
+        + ". Replications with a raked weight below 1 (1/w would be a probability above 1): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in below1.items())
         + "."
     )
     print(footer)

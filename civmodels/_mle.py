@@ -512,7 +512,7 @@ def covariance(
     if design is not None:
         return (
             design.vcov(scores, bread_inv, index=index),
-            f"design-based (Taylor linearisation; {design.weights_kind}; df {design.degf})",
+            f"design-based ({design.variance_method}; {design.weights_kind}; df {design.degf})",
         )
     if sampling_weights is not None:
         vc, g = sampling_sandwich(

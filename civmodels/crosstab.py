@@ -294,6 +294,12 @@ class Crosstab(SummaryDisplay):
             "the design variance of the cell proportions is zero, so no design-based test is "
             "possible"
         )
+        if getattr(d, "pps", None) == "poisson":
+            return (
+                f"{base}: in a Poisson-sampling design only rows with inclusion probability "
+                "below 1 add variance, and here they add none (for example every row has "
+                "probability 1, i.e. was sampled with certainty) — check probs= / weights="
+            )
         strata = np.unique(d._stratum[d._rows])
         if np.all(d._frac[strata] >= 1 - 1e-12):  # fpc given, and a census of PSUs
             return (

@@ -4,7 +4,8 @@ This module sits at the bottom of civmodels (next to ``data``): the models' cova
 the tables and ``civmodels.nonresponse`` all build on it.
 
 * :class:`SurveyDesign` holds weights, primary sampling units (clusters), strata and a finite
-  population correction, and computes the Taylor-linearisation variance of estimated totals.
+  population correction — or, for a Poisson sample (``pps="poisson"``), each unit's inclusion
+  probability — and computes the Taylor-linearisation variance of estimated totals.
   For an M-estimator with weighted estimating equations ``sum_i w_i s_i(b) = 0`` and
   ``A = -d/db sum_i w_i s_i``, the design-based covariance is
   ``A^-1 Var_design(sum_i w_i s_i) A^-1`` — what R's ``survey::svyglm`` and ``svyolr`` report.
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 LonelyPSU = Literal["fail", "certainty", "adjust", "remove"]
+PPS = Literal["poisson"]
 
 
 def _column_or_array(data: pd.DataFrame, value: object, name: str) -> pd.Series | None:
@@ -132,6 +134,84 @@ def check_weight_values(
     return w
 
 
+def _check_pps_arguments(
+    pps: object, probs: object, *, cluster: object, strata: object, fpc: object
+) -> None:
+    """Refuse ``pps``/``probs`` combinations the Poisson-sampling variance does not cover."""
+    if pps is None:
+        if probs is not None:
+            raise DesignError(
+                "probs= gives the inclusion probabilities of a Poisson sample and is used only "
+                "with pps='poisson'; pass pps='poisson' too, or weights=1/probs for a design "
+                "without the per-unit finite population correction"
+            )
+        return
+    if pps != "poisson":
+        raise DesignError(
+            f"pps={pps!r}; the only unequal-probability design offered is pps='poisson' "
+            "(Poisson sampling, R's poisson_sampling)"
+        )
+    given = [
+        name
+        for name, v in (("cluster", cluster), ("strata", strata), ("fpc", fpc))
+        if v is not None
+    ]
+    if given:
+        raise DesignError(
+            f"pps='poisson' with {', '.join(f'{g}=' for g in given)}: Poisson sampling here is a "
+            "one-stage design of units, each included independently, whose finite population "
+            "correction is 1 - π_i per unit (from probs= or 1/weights). Drop "
+            + " and ".join(f"{g}=" for g in given)
+            + ", or drop pps='poisson' to use the clustered/stratified design with one "
+            "sampling fraction per stratum"
+        )
+
+
+def _inclusion_probabilities(
+    values: pd.Series | None, index: pd.Index, name: str | None
+) -> np.ndarray:
+    """Inclusion probabilities of a Poisson sample, validated: finite, in (0, 1]."""
+    assert values is not None
+    label = f"probs column {name!r}" if name else "probs"
+    raw = pd.Series(np.asarray(values, dtype=object), index=index)
+    pi = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    kinds = {
+        "missing or non-numeric": np.isnan(pi),
+        "infinite": np.isinf(pi),
+        "zero or negative": pi <= 0,
+        "above 1": pi > 1,
+    }
+    for what, bad in kinds.items():
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DesignError(
+                f"{label} has {int(bad.sum())} {what} value(s) (first at row {index[i]!r}: "
+                f"{raw.iloc[i]!r}); inclusion probabilities must be in (0, 1] for every row — "
+                "fix them (a unit sampled with certainty has probability 1), or drop those rows "
+                "before building the design and report how many"
+            )
+    return pi
+
+
+def _probs_from_weights(w: pd.Series, name: str | None) -> np.ndarray:
+    """π_i = 1 / w_i for a Poisson design built from weights alone (rows with weight 0 add
+    nothing to any estimate, so their π is set to 1)."""
+    wv = w.to_numpy(float)
+    low = (wv > 0) & (wv < 1)
+    if low.any():
+        i = int(np.flatnonzero(low)[0])
+        label = f"weights column {name!r}" if name else "weights"
+        raise DesignError(
+            f"pps='poisson' takes the inclusion probabilities as 1/weights, but {label} has "
+            f"{int(low.sum())} value(s) below 1 (first at row {w.index[i]!r}: {wv[i]!r}), "
+            "i.e. probabilities above 1. Weights normalised to the sample (mean 1) or rescaled "
+            "must be inverse probabilities scaled to the population (summing to about N); "
+            "or pass the inclusion probabilities themselves with probs="
+        )
+    with np.errstate(divide="ignore"):
+        return np.where(wv > 0, 1.0 / np.where(wv > 0, wv, 1.0), 1.0)
+
+
 class SurveyDesign:
     """A (possibly stratified, clustered, weighted) sample design.
 
@@ -176,6 +256,23 @@ class SurveyDesign:
         categoricals, numerics), for any :func:`~civmodels.nonresponse.calibrate` distance.
     base_weights : str or array_like, optional
         The weights *before* calibration; required with ``calibration="linear"``.
+    pps : {"poisson"}, optional
+        ``"poisson"``: the rows are a Poisson sample of the population's units — each unit
+        was included independently with its own probability ``π_i`` (for example
+        respondents, when every unit of a known frame responds independently with its own
+        response probability). The variance then has a per-unit finite population
+        correction, ``Σ_i (1 − π_i) z_i²`` for weighted linearised values ``z_i``, as R
+        ``svydesign(ids = ~1, probs = ~p, pps = poisson_sampling(p))``. Each row is its own
+        PSU; ``cluster=``, ``strata=`` and ``fpc=`` are refused with it (Poisson sampling is
+        a one-stage design of units; its fpc is ``1 − π_i``). Default: no Poisson sampling.
+    probs : str or array_like, optional
+        With ``pps="poisson"``: the inclusion probabilities ``π_i``, in (0, 1], as a column
+        name, an aligned array or a Series matched by index label. Without ``probs`` they
+        are ``1 / weights`` (so the weights must be at least 1: inverse probabilities scaled
+        to the population, not normalised to the sample). Without ``weights`` the weights
+        are ``1 / probs`` (R's ``probs=``). With both, ``weights`` give the estimates and
+        ``probs`` the fpc factors ``1 − π_i`` — for calibrated weights, say, with the
+        probabilities before calibration (R keeps the design's ``π_i`` after ``calibrate``).
 
     Attributes
     ----------
@@ -194,7 +291,12 @@ class SurveyDesign:
     n_strata : int
         Number of strata with at least one row in ``data``.
     degf : int
-        Design degrees of freedom, ``n_psu - n_strata`` (as R's ``degf``).
+        Design degrees of freedom, ``n_psu - n_strata`` (as R's ``degf``); ``n - 1`` for a
+        Poisson sample, as R.
+    pps : str or None
+        ``"poisson"`` for a Poisson-sampling design, else None.
+    probs : pandas.Series or None
+        Inclusion probabilities ``π_i`` of a Poisson-sampling design (aligned with ``data``).
 
     Notes
     -----
@@ -209,6 +311,17 @@ class SurveyDesign:
     ``survey::svyrecvar`` for one-stage designs. A two-stage design adds, for each PSU,
     ``f_h (1 - f_2) m/(m-1) Σ_j (z_j - z̄)(z_j - z̄)'`` over its ``m`` sampled second-stage
     units (R's ``multistage``).
+
+    With ``pps="poisson"`` the variance is instead the Horvitz–Thompson variance of a Poisson
+    sample, whose joint inclusion probabilities are ``π_i π_j``:
+
+    .. math:: \\hat V(t) = \\sum_i (1 - \\pi_i)\\, z_i z_i^\\top,
+
+    with ``z_i`` weighted (``z_i = w_i u_i``; ``= u_i / π_i`` when ``w_i = 1/π_i``). There is
+    no centring and no ``n/(n-1)``: this is R's ``poisson_sampling`` (``ppsvar`` with the
+    diagonal ``Δ̌ = diag(1 − π)``), to rounding. A unit with ``π_i = 1`` (a certainty unit)
+    contributes no variance. Domains (``by=``, :meth:`subset`) give zero contributions
+    outside the domain, which for a Poisson sample is the same as dropping those rows.
 
     Means and proportions (:meth:`mean`, :meth:`proportion`) are ratio estimators
     ``sum w y / sum w`` linearised as ``z_i = w_i (y_i - ybar) / sum w``. Domain estimates
@@ -233,6 +346,8 @@ class SurveyDesign:
         calibrated_on: Sequence[str] | None = None,
         calibration: Literal["raking", "linear"] = "raking",
         base_weights: str | np.ndarray | pd.Series | None = None,
+        pps: PPS | None = None,
+        probs: str | np.ndarray | pd.Series | None = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -248,6 +363,16 @@ class SurveyDesign:
         self.data = data
         self.lonely_psu = lonely_psu
         self.weights_name = weights if isinstance(weights, str) else None
+        _check_pps_arguments(pps, probs, cluster=cluster, strata=strata, fpc=fpc)
+        self.pps = pps
+        self.probs_name = probs if isinstance(probs, str) else None
+        pi_given = None
+        if pps == "poisson" and probs is not None:
+            pi_given = _inclusion_probabilities(
+                _column_or_array(data, probs, "probs"), data.index, self.probs_name
+            )
+            if weights is None:  # R: weights = 1 / probs
+                weights = pd.Series(1.0 / pi_given, index=data.index)
         stage2 = None
         fpc2 = None
         if isinstance(cluster, (list, tuple)):
@@ -289,6 +414,12 @@ class SurveyDesign:
             raise DesignError("every weight is zero; at least one row needs a positive weight")
         self.weights = w
         self.weights_kind = "sampling weights"
+        self.probs: pd.Series | None = None
+        self._pi_full: np.ndarray | None = None
+        if pps == "poisson":
+            pi = pi_given if pi_given is not None else _probs_from_weights(w, self.weights_name)
+            self._pi_full = pi
+            self.probs = pd.Series(pi, index=data.index, name="probs")
 
         c = _column_or_array(data, cluster, "cluster")
         if c is not None and c.isna().any():
@@ -472,6 +603,8 @@ class SurveyDesign:
         parts = [f"n_obs={self.n_obs}", f"n_psu={self.n_psu}", f"n_strata={self.n_strata}"]
         if self.weights_name:
             parts.append(f"weights={self.weights_name!r}")
+        if self.pps:
+            parts.append(f"pps={self.pps!r}")
         if self.n_obs < self._full_n:
             parts.append(f"domain of {self._full_n} rows")
         if self.n_zero_weight:
@@ -521,6 +654,8 @@ class SurveyDesign:
         new.__dict__.update(self.__dict__)
         new.data = self.data.loc[mask]
         new.weights = self.weights.loc[mask]
+        if self.probs is not None:
+            new.probs = self.probs.loc[mask]
         new._rows = self._rows[mask]
         new._set_counts()
         return new
@@ -566,6 +701,8 @@ class SurveyDesign:
         z = self._scatter(z, index)
         if self._cal is not None:
             z = self._calibration_residuals(z)
+        if self._pi_full is not None:  # Poisson sampling: Σ (1 − π_i) z_i z_i'
+            return (z * (1.0 - self._pi_full)[:, None]).T @ z
         p = z.shape[1]
         totals = np.zeros((self._full_n_psu, p))
         np.add.at(totals, self._psu, z)
@@ -603,6 +740,8 @@ class SurveyDesign:
     @property
     def variance_method(self) -> str:
         """How standard errors are computed (shown in summaries)."""
+        if self.pps == "poisson":
+            return "Taylor linearisation, Poisson sampling (fpc 1 - π_i per unit)"
         return "Taylor linearisation"
 
     def estimate_vcov(
@@ -693,6 +832,13 @@ class SurveyDesign:
             raise DesignError(
                 "replicate() builds first-stage replicates only; drop the second stage "
                 "(cluster=<psu>, fpc=<stage-one fpc>) before replicating"
+            )
+        if self.pps is not None:
+            raise DesignError(
+                "replicate() on a Poisson-sampling design (pps='poisson'): the jackknife and "
+                "bootstrap here have no per-unit finite population correction. Use the "
+                "design's linearisation variance, or build the replicates from a design "
+                "without pps= (with-replacement variance, conservative)"
             )
         if self._cal is not None:
             raise DesignError(

@@ -31,6 +31,7 @@ def _flat(x, out, key=""):
     [
         ("survey", "make_survey.R", "survey_reference.json"),
         ("survey", "make_replicate.R", "replicate_reference.json"),
+        ("survey", "make_poisson.R", "poisson_reference.json"),
         ("mi", "make_pool.R", "pool_reference.json"),
     ],
 )
