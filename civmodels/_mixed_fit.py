@@ -77,7 +77,9 @@ def check_mixed_options(
             "design= is not available for random-intercept models. For sampling weights in a "
             "multilevel model pass weights= (respondents) and group_weights= (groups) to the "
             "model: it is then fitted by pseudo-maximum likelihood with sandwich standard "
-            "errors by group. Or fit the model without the (1 | g) term with design="
+            "errors by group, or cov_type='jackknife' for the delete-one-group jackknife (the "
+            "mixed-model counterpart of a JK1 replicate design by group). Or fit the model "
+            "without the (1 | g) term with design="
         )
     groups = list(model.frame.groups)
     sampling = getattr(model, "weight_kind", None) == "sampling"
