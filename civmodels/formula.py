@@ -90,6 +90,21 @@ def random_formula(terms: tuple[RandomTerm, ...] | list[RandomTerm]) -> str:
 
     ``(1 | g) + (0 + x | g)`` parsed from ``(1 + x | g)`` is written back as
     ``(1 + x | g)``, so a refit keeps the correlation.
+
+    Parameters
+    ----------
+    terms : sequence of RandomTerm
+        As in :attr:`ParsedFormula.random`.
+
+    Returns
+    -------
+    str
+        The terms joined by ``" + "`` (empty for no terms).
+
+    Examples
+    --------
+    >>> random_formula(parse_formula("y ~ x + (x | g) + (1 | h)").random)
+    '(1 + x | g) + (1 | h)'
     """
     out: list[str] = []
     seen: set[str] = set()
@@ -103,7 +118,23 @@ def random_formula(terms: tuple[RandomTerm, ...] | list[RandomTerm]) -> str:
 
 
 def correlated_blocks(terms: tuple[RandomTerm, ...] | list[RandomTerm]) -> list[list[int]]:
-    """Positions (in ``terms``) of the terms of each correlated block ``(1 + x | g)``."""
+    """Positions (in ``terms``) of the terms of each correlated block ``(1 + x | g)``.
+
+    Parameters
+    ----------
+    terms : sequence of RandomTerm
+        As in :attr:`ParsedFormula.random`.
+
+    Returns
+    -------
+    list of list of int
+        One list per block, in formula order; terms on their own are in none.
+
+    Examples
+    --------
+    >>> correlated_blocks(parse_formula("y ~ (1 | h) + (1 + x | g)").random)
+    [[1, 2]]
+    """
     blocks: dict[str, list[int]] = {}
     for i, t in enumerate(terms):
         if t.block:
