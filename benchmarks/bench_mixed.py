@@ -11,7 +11,8 @@ relative difference between the two sets of estimates.
 Then the same model with sampling weights at both levels (respondents and municipalities;
 seeded, see ``with_weights``), fitted by pseudo-maximum likelihood with the sandwich by
 municipality, against the unweighted fit: median times and their ratio (weighted /
-unweighted). R has no weighted clmm, so there is no R column there.
+unweighted), and with the delete-one-municipality jackknife (``cov_type="jackknife"``).
+R has no weighted clmm, so there is no R column there.
 
 Run:  /work/venv/bin/python benchmarks/bench_mixed.py [--repeat 15] [--no-r]
 """
@@ -52,21 +53,27 @@ for (q in c(10L, 1L)) {{
 """
 
 
-def fit_civmodels(df: pd.DataFrame, method: str, weighted: bool = False) -> np.ndarray:
+def fit_civmodels(
+    df: pd.DataFrame, method: str, weighted: bool = False, cov_type: str | None = None
+) -> np.ndarray:
     kw = {"weights": "weight", "group_weights": "muni_weight"} if weighted else {}
-    res = cm.Ordinal(FORMULA, data=df, **kw).fit(method=method, n_quad=10)
+    res = cm.Ordinal(FORMULA, data=df, **kw).fit(method=method, n_quad=10, cov_type=cov_type)
     _ = res.std_errors
     return np.r_[res.params.to_numpy(), res.log_sd.to_numpy()]
 
 
 def timed(
-    df: pd.DataFrame, method: str, repeat: int, weighted: bool = False
+    df: pd.DataFrame,
+    method: str,
+    repeat: int,
+    weighted: bool = False,
+    cov_type: str | None = None,
 ) -> tuple[float, np.ndarray]:
-    out = fit_civmodels(df, method, weighted)  # warm-up: imports, BLAS discovery
+    out = fit_civmodels(df, method, weighted, cov_type)  # warm-up: imports, BLAS discovery
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        out = fit_civmodels(df, method, weighted)
+        out = fit_civmodels(df, method, weighted, cov_type)
         times.append(time.perf_counter() - t0)
     return float(np.median(times)), out
 
@@ -122,13 +129,17 @@ def main() -> None:
         diff = np.max(np.abs(est - est_r) / np.maximum(np.abs(est_r), 1e-2))
         print(f"{label:<10}{t:>15.4f}{tr:>13.4f}{tr / t:>15.1f}{diff:>14.2g}")
     dw = with_weights(df)
-    print("\nsampling weights at both levels (pseudo-ML, sandwich by municipality)")
-    print(f"{'method':<10}{'unweighted (s)':>16}{'weighted (s)':>14}{'weighted / unw.':>17}")
+    print("\nsampling weights at both levels (pseudo-ML; sandwich or jackknife by municipality)")
+    print(
+        f"{'method':<10}{'unweighted (s)':>16}{'weighted (s)':>14}{'weighted / unw.':>17}"
+        f"{'jackknife (s)':>15}{'jk / unw.':>11}"
+    )
     for method in ("agq", "laplace"):
         t0, _ = timed(dw, method, args.repeat)
         t1, _ = timed(dw, method, args.repeat, weighted=True)
+        t2, _ = timed(dw, method, args.repeat, weighted=True, cov_type="jackknife")
         label = "AGQ-10" if method == "agq" else "Laplace"
-        print(f"{label:<10}{t0:>16.4f}{t1:>14.4f}{t1 / t0:>17.2f}")
+        print(f"{label:<10}{t0:>16.4f}{t1:>14.4f}{t1 / t0:>17.2f}{t2:>15.4f}{t2 / t0:>11.1f}")
 
 
 if __name__ == "__main__":
