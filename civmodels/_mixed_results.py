@@ -477,7 +477,11 @@ class MixedResultBase(MixedPostFitMixin, SummaryDisplay, ABC):
         method = _METHOD_LABEL[self.method]
         if self.method == "agq":
             method += f", {self.n_quad} nodes"
-        groups = ", ".join(f"{g} ({len(self.modes[g][0])})" for g in self.group_names)
+        # one entry per grouping factor (a slope term x|g shares the groups of g)
+        factors: dict[str, int] = {}
+        for term in m.frame.parsed.random:
+            factors.setdefault(term.group, len(self.modes[term.label][0]))
+        groups = ", ".join(f"{g} ({k})" for g, k in factors.items())
         info: dict[str, Any] = {
             "Formula": m.formula,
             "Link": m.link_name,
