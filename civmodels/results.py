@@ -233,10 +233,17 @@ def model_stats(result: Any, **facts: Any) -> dict[str, Any]:
         out["n_clusters"] = int(n_clusters)
     modes = getattr(result, "modes", None)
     if isinstance(modes, Mapping) and modes:
-        out["n_groups"] = {str(g): len(m[0]) for g, m in modes.items()}
+        # one count per grouping factor: a random slope "x|g" shares the groups of "g"
+        groups: dict[str, int] = {}
+        for g, m in modes.items():
+            groups.setdefault(str(g).rsplit("|", 1)[-1], len(m[0]))
+        out["n_groups"] = groups
     icc = getattr(result, "icc", None)
     if isinstance(icc, pd.Series) and len(icc):
-        out["icc"] = {str(g): float(v) for g, v in icc.items()}
+        # NaN (a random slope, or the cauchit link) is not shown as a number
+        finite = {str(g): float(v) for g, v in icc.items() if np.isfinite(v)}
+        if finite:
+            out["icc"] = finite
     out.update({k: v for k, v in facts.items() if v is not None})
     return out
 

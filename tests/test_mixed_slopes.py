@@ -335,3 +335,20 @@ def test_bad_input(slopes_data):
     res = cm.Logistic("yb ~ x + (1 + x | g)", data=df).fit()
     with pytest.raises(SpecificationError, match="not a parameter of the fit"):
         res.profile_re_sd()
+
+
+def test_publication_table_rows(corr_fit, slopes_data):
+    """regression_table: the correlation sits with the SDs under a block that says so, the
+    slope adds no second 'Groups' row, and an undefined ICC is left out rather than 'nan'."""
+    from civmodels import report
+
+    small = cm.Logistic("yb ~ x + (1 | g)", data=slopes_data).fit()
+    tab = report.regression_table(small, corr_fit)
+    block = "Random effects (SD, correlation)"
+    assert tab.loc[(block, "cor(g, x|g)", "est")].tolist() == ["", "0.938"]
+    terms = tab.index.get_level_values("term")
+    assert list(terms).count("Groups (g)") == 1 and "Groups (x|g)" not in terms
+    assert tab.loc[("Model statistics", "ICC (g)", "est")].tolist() == ["0.130", ""]
+    assert "nan" not in report.regression_table(small, corr_fit, output="latex")
+    # without correlations the block keeps its name
+    assert "Random effects (SD)" in report.regression_table(small).index.get_level_values(0)

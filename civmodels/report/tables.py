@@ -83,6 +83,10 @@ _BLOCK_NAMES = {
     "re_sd": {"da": "Tilfældige effekter (SD)", "en": "Random effects (SD)"},
     "stats": {"da": "Modelstatistik", "en": "Model statistics"},
 }
+_RE_SD_COR = {
+    "da": "Tilfældige effekter (SD, korrelation)",
+    "en": "Random effects (SD, correlation)",
+}
 #: Summary block -> table block.
 _SUMMARY_BLOCKS = {
     "Location": "coef",
@@ -427,8 +431,16 @@ def regression_table(
             text += f" ({_BASELINE_ODDS[lang]})"
         return text
 
+    with_cor = any(b == "re_sd" and t.startswith("cor(") for b, t, _ in order)
+
+    def block_name(block: str) -> str:
+        # random-effect correlations (a correlated slope) share the SD block
+        if block == "re_sd" and with_cor:
+            return _RE_SD_COR[lang]
+        return _BLOCK_NAMES[block][lang]
+
     index = pd.MultiIndex.from_tuples(
-        [(_BLOCK_NAMES[b][lang], label(b, t), r) for b, t, r in order],
+        [(block_name(b), label(b, t), r) for b, t, r in order],
         names=["block", "term", "row"],
     )
     outcomes = [c.outcome for c in cols]
