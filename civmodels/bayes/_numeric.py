@@ -50,6 +50,35 @@ def cut_from_raw(raw: np.ndarray) -> np.ndarray:
     return np.cumsum(inc, axis=-1)
 
 
+def helmert(n: int) -> np.ndarray:
+    """Orthonormal Helmert basis (n, n): column 0 is ``1 / sqrt(n)``; column ``i`` contrasts
+    level ``i`` with levels ``0 .. i - 1``. ``u = Q @ w`` maps independent ``w ~ N(0, s^2)``
+    to independent ``u ~ N(0, s^2)`` with the overall mean in ``w[0]`` alone."""
+    Q = np.zeros((n, n))
+    Q[:, 0] = 1.0 / np.sqrt(n)
+    for i in range(1, n):
+        Q[:i, i] = 1.0
+        Q[i, i] = -float(i)
+        Q[:, i] /= np.sqrt(i * (i + 1.0))
+    return Q
+
+
+def anchored_to_raw(free: np.ndarray, anchor: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Battery cutpoints from the sampled anchored form to the first-cutpoint form.
+
+    ``free[..., j, 0]`` is cutpoint ``anchor[j]`` of item j minus ``shift[..., j]``, and
+    ``free[..., j, l]`` (l >= 1) the log gap between cutpoints ``l - 1`` and ``l``; the result
+    holds the first cutpoint in place of the anchored one (the layout of
+    :func:`cut_from_raw`), shift included.
+    """
+    free = np.asarray(free, float)
+    out = free.copy()
+    for j, a in enumerate(np.asarray(anchor, int)):
+        below = np.exp(free[..., j, 1 : a + 1]).sum(-1)
+        out[..., j, 0] = free[..., j, 0] + shift[..., j] - below
+    return out
+
+
 def cumprobs(cut: np.ndarray, eta: np.ndarray, link: str) -> np.ndarray:
     """P(Y <= k) for k < K-1: ``F(cut_k - eta)``; cut (S, C), eta (S, n) -> (S, n, C)."""
     return get_link(link).cdf(cut[:, None, :] - eta[:, :, None])

@@ -183,14 +183,15 @@ def _battery_point(model, fast, x):
     for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
         if idx:
             pt[name] = (x[idx], np.asarray(idx))
-    pt["cutpoints_raw"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
+    pt["cutpoints_free"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
     off_l = k + J * C
     pt["loading_log__"] = (x[off_l : off_l + J], np.arange(off_l, off_l + J))
     off = off_l + J
     pos = off + len(model.groups)
     for gi, g in enumerate(model.groups):
         pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
-        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        eff = f"w_{g.name}" if model.centred_groups[gi] else f"z_{g.name}"
+        pt[eff] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
         pos += g.n_levels
     pt["trait_raw"] = (x[pos : pos + n], np.arange(pos, pos + n))
     return pt
@@ -218,8 +219,7 @@ BATTERY_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
-def test_fast_battery_matches_pytensor(case):
+def _battery(case, centred=None, anchor=None):
     from tests.bayes._sim import simulate_battery
 
     df, _ = simulate_battery(n_resp=80, n_muni=12, n_items=3, random_seed=4)
@@ -231,9 +231,71 @@ def test_fast_battery_matches_pytensor(case):
         priors=priors,
         link=link,
     )
+    if centred is not None:  # the sampling coordinates; the posterior is the same
+        m.centred_groups = list(centred)
+    if anchor is not None:
+        m.cut_anchor = np.asarray(anchor, dtype=np.int64)
+    return m
+
+
+# (centred municipality, centred area), threshold anchor per item
+BATTERY_COORDS = {
+    "defaults": (None, None),
+    "centred-area-mixed-anchors": ((False, True), (0, 1, 2)),
+    "all-centred-top-anchor": ((True, True), (2, 2, 0)),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
+@pytest.mark.parametrize(
+    "coords", _slow_except(BATTERY_COORDS, "centred-area-mixed-anchors"), ids=str
+)
+def test_fast_battery_matches_pytensor(case, coords):
+    m = _battery(case, *BATTERY_COORDS[coords])
     assert _fastlogp.FastBattery.supports(m)
     fast = _fastlogp.FastBattery(m)
     check_against_graph(m, n_points=3, scale=0.5, seed=1, fast=fast, to_point=_battery_point)
+
+
+def test_fast_battery_reports_the_graphs_quantities():
+    """The Numba path's ``expand`` gives the graph's deterministics (first-cutpoint form of
+    the thresholds, ``z_g = u_g / sd_g``) at the same point, so both report the same draws."""
+    from civmodels.bayes._backend import compile_model
+
+    m = _battery("default", (False, True), (0, 1, 2))
+    fast = _fastlogp.compile_fast_battery(m)
+    graph = compile_model(m.build_model())
+    x = np.random.default_rng(3).normal(0, 0.5, fast.n_dim)
+    # the graph's flat layout follows its free variables; map through the names
+    order = [v.name for v in m.build_model().value_vars]
+    pt = _battery_point(m, _fastlogp.FastBattery(m), x)
+    xg = np.concatenate([np.ravel(pt[nm][0]) for nm in order])
+    got = dict(zip(fast.names, fast.expand(x), strict=True))
+    ref = dict(zip(graph.names, graph.expand(xg), strict=True))
+    for name in fast.names:
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_battery_sampling_coordinates():
+    """Anchors sit at the threshold nearest each item's median answer; the Helmert basis is
+    orthonormal with the mean in its first column; the big-level rule centres only groups
+    with many respondents per level."""
+    from civmodels.bayes._numeric import helmert
+
+    Q = helmert(5)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(5), atol=1e-14)
+    np.testing.assert_allclose(Q[:, 0], np.full(5, 1 / np.sqrt(5)))
+    m = _battery("default")
+    for j in range(3):
+        y = m.y[m.item == j]
+        cum = np.cumsum(np.bincount(y, minlength=4))[:3] / len(y)
+        assert abs(cum[m.cut_anchor[j]] - 0.5) == pytest.approx(np.min(np.abs(cum - 0.5)))
+    # 80 respondents: 12 municipalities (6.7 per level) and 4 areas (20 per level)
+    assert m.centred_groups == [False, False]
+    from civmodels.bayes import _battery as bat
+
+    per_level = [m.nobs / g.n_levels for g in m.groups]
+    assert all(v < bat.CENTRE_MIN_PER_LEVEL for v in per_level)
 
 
 def _joint_point(model, fast, x):
