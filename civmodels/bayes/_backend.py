@@ -361,18 +361,26 @@ class Diagnostics:
 @contextmanager
 def _quiet_arviz() -> Iterator[None]:
     """Silence ArviZ's logger (it logs "Shape validation failed" for a single chain) and
-    NumPy's RuntimeWarnings from constant draws; our own checks report the facts."""
+    NumPy's RuntimeWarnings from constant draws (our own checks report the facts), and use
+    ArviZ's NumPy variance instead of its uncached Numba one."""
     import logging
+
+    from arviz.utils import Numba
 
     logger = logging.getLogger("arviz")
     old = logger.level
     logger.setLevel(logging.ERROR)
+    # ArviZ 0.2x computes variances with a Numba function that it compiles afresh in every
+    # process (about 0.5 s, not cached); NumPy's is as fast for a few chains of draws.
+    numba_flag = Numba.numba_flag
+    Numba.numba_flag = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             yield
     finally:
         logger.setLevel(old)
+        Numba.numba_flag = numba_flag
 
 
 def chain_diagnostics(arr: np.ndarray) -> list[tuple[float, float, float]]:

@@ -770,9 +770,10 @@ if njit is not None:
     _cut_chain_anchored = njit(cache=True, inline="always")(_cut_chain_anchored)
     _helmert = njit(cache=True, inline="always")(_helmert)
     _helmert_t = njit(cache=True, inline="always")(_helmert_t)
-    _logp_grad = njit(cache=True)(_logp_grad)
-    _battery_logp_grad = njit(cache=True)(_battery_logp_grad)
-    _joint_logp_grad = njit(cache=True)(_joint_logp_grad)
+    # nogil: the kernels release the GIL, so nutpie's chains run in parallel with cores > 1
+    _logp_grad = njit(cache=True, nogil=True)(_logp_grad)
+    _battery_logp_grad = njit(cache=True, nogil=True)(_battery_logp_grad)
+    _joint_logp_grad = njit(cache=True, nogil=True)(_joint_logp_grad)
 
 
 def _nu(prior) -> float:

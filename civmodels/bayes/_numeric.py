@@ -96,12 +96,17 @@ def ordinal_loglik(cut: np.ndarray, eta: np.ndarray, y: np.ndarray, link: str) -
     """Pointwise log P(Y = y_i) for every draw: cut (S, C) or (S, n, C), eta (S, n) -> (S, n)."""
     s, n = eta.shape
     if cut.ndim == 2:
-        cut = np.broadcast_to(cut[:, None, :], (s, n, cut.shape[-1]))
-    big = np.full((s, n, 1), np.inf)
-    ext = np.concatenate([-big, cut, big], axis=-1)
-    idx = np.broadcast_to(y[None, :, None], (s, n, 1))
-    hi = np.take_along_axis(ext, idx + 1, axis=-1)[..., 0] - eta
-    lo = np.take_along_axis(ext, idx, axis=-1)[..., 0] - eta
+        # thresholds shared by all rows: pick each row's pair by column, no (S, n, C) copy
+        big = np.full((s, 1), np.inf)
+        ext = np.concatenate([-big, cut, big], axis=-1)
+        hi = ext[:, y + 1] - eta
+        lo = ext[:, y] - eta
+    else:
+        big = np.full((s, n, 1), np.inf)
+        ext = np.concatenate([-big, cut, big], axis=-1)
+        idx = np.broadcast_to(y[None, :, None], (s, n, 1))
+        hi = np.take_along_axis(ext, idx + 1, axis=-1)[..., 0] - eta
+        lo = np.take_along_axis(ext, idx, axis=-1)[..., 0] - eta
     if link == "logit":
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             out = (
