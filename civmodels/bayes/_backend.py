@@ -87,6 +87,8 @@ class Compiled:
     names: list[str]
     shapes: list[tuple[int, ...]]
     point0: np.ndarray
+    # (cfunc, meta, keep) of a Numba kernel nutpie can call without Python (see _fastlogp)
+    c_logp: Any = None
 
 
 def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
@@ -165,6 +167,36 @@ def sample(
     raise SpecificationError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
 
 
+def _nutpie_c_model(compiled, init):
+    """A nutpie model that calls the C entry point of a Numba kernel directly (no Python per
+    gradient); the draws are stored unconstrained as ``"_x"`` and expanded afterwards.
+
+    Uses nutpie 0.16's model class for PyMC's Numba backend (``CompiledPyMCModel``), whose
+    fields are the addresses of a log-density and an "expand" C function.
+    """
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    from . import _fastlogp
+
+    cf, meta, keep = compiled.c_logp
+    n = compiled.n_dim
+    return CompiledPyMCModel(
+        dims={},
+        compiled_logp_func=cf,
+        compiled_expand_func=_fastlogp._copy_c,
+        initial_point_func=init,
+        shared_data={"_keep": keep},
+        user_data=meta,
+        n_expanded=n,
+        shape_info=(["_x"], [slice(0, n)], [(n,)]),
+        logp_func=None,
+        expand_func=None,
+        _n_dim=n,
+        _shapes={"_x": (n,)},
+        _coords={},
+    )
+
+
 def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_accept):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
@@ -195,15 +227,19 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         rng = np.random.default_rng(seed)
         return point0 + rng.uniform(-1.0, 1.0, size=point0.shape)
 
-    model = from_pyfunc(
-        compiled.n_dim,
-        make_logp,
-        make_expand,
-        [np.dtype("float64")] * len(compiled.names),
-        compiled.shapes,
-        compiled.names,
-        make_initial_point_fn=init,
-    )
+    direct = compiled.c_logp is not None
+    if direct:
+        model = _nutpie_c_model(compiled, init)
+    else:
+        model = from_pyfunc(
+            compiled.n_dim,
+            make_logp,
+            make_expand,
+            [np.dtype("float64")] * len(compiled.names),
+            compiled.shapes,
+            compiled.names,
+            make_initial_point_fn=init,
+        )
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
     # A Python log density holds the GIL, so extra threads add contention, not speed.
     trace = nutpie.sample(
@@ -217,7 +253,17 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         save_warmup=False,
         target_accept=float(target_accept),
     )
-    out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
+    if direct:
+        xs = np.asarray(trace.posterior["_x"].values)
+        per_draw = [f_expand(x) for x in xs.reshape(-1, xs.shape[-1])]
+        out = {
+            n: np.stack([np.asarray(d[i], dtype=np.float64) for d in per_draw]).reshape(
+                *xs.shape[:2], *shp
+            )
+            for i, (n, shp) in enumerate(zip(compiled.names, compiled.shapes, strict=True))
+        }
+    else:
+        out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
     return out, _stats(trace.sample_stats, _NUTPIE_STATS)
 
 

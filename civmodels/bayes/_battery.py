@@ -369,9 +369,15 @@ class Battery:
 
     def pointwise_loglik(self, post: Mapping[str, np.ndarray]) -> np.ndarray:
         """Pointwise log-likelihood per draw and observation (for LOO)."""
-        eta = post["loading"][:, self.item] * post["trait"][:, self.resp]
-        cut = post["cutpoints"][:, self.item, :]
-        return num.ordinal_loglik(cut, eta, self.y, self.link)
+        out = np.empty((post["loading"].shape[0], len(self.y)))
+        for j in range(len(self.items)):
+            # item by item: its thresholds are shared by its answers (no (S, n, C) copy)
+            rows = np.flatnonzero(self.item == j)
+            eta = post["loading"][:, j, None] * post["trait"][:, self.resp[rows]]
+            out[:, rows] = num.ordinal_loglik(
+                post["cutpoints"][:, j, :], eta, self.y[rows], self.link
+            )
+        return out
 
     def param_draws(self, post: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """Posterior draws of the reported parameters, one column per parameter."""
