@@ -14,6 +14,10 @@ so a new process only re-links the graph. Driving nutpie's sampler (better mass-
 adaptation than PyMC's NUTS, no per-chain process start-up) with the C-compiled
 log-density-and-gradient gives most of nutpie's speed without the cold-start cost. The
 choice is measured in ``benchmarks/bench_bayes.py``.
+
+The models with a hand-written Numba log density (:mod:`civmodels.bayes._fastlogp`) skip
+PyTensor altogether, and nutpie calls their cached C entry points directly
+(:func:`_nutpie_c_model`) instead of a Python function per gradient.
 """
 
 from __future__ import annotations
@@ -227,10 +231,14 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         rng = np.random.default_rng(seed)
         return point0 + rng.uniform(-1.0, 1.0, size=point0.shape)
 
-    direct = compiled.c_logp is not None
-    if direct:
-        model = _nutpie_c_model(compiled, init)
-    else:
+    model = None
+    if compiled.c_logp is not None:
+        try:
+            model = _nutpie_c_model(compiled, init)
+        except (ImportError, TypeError, AttributeError):  # pragma: no cover - other nutpie
+            model = None  # a nutpie without that model class: use the Python bridge
+    direct = model is not None
+    if not direct:
         model = from_pyfunc(
             compiled.n_dim,
             make_logp,

@@ -906,6 +906,49 @@ if njit is not None:
         )
         return _c_finish(lp, out, logp_)
 
+    @cfunc(_C_SIG, cache=True)
+    def _joint_c(dim, x_, out_, logp_, ud):
+        m = _meta(ud)
+        x = carray(x_, (dim,))
+        out = carray(out_, (dim,))
+        lp = _joint_logp_grad(
+            x,
+            _f2(m, 0),
+            _i2(m, 1),
+            _i1(m, 2),
+            _i1(m, 3),
+            _i1(m, 4),
+            _f2(m, 5),
+            _f1(m, 6),
+            _i1(m, 7)[0],
+            _i1(m, 8)[0],
+            _i1(m, 9),
+            _f1(m, 10),
+            _f1(m, 11),
+            _f1(m, 12),
+            _i1(m, 13)[0],
+            _f1(m, 14),
+            _f1(m, 15),
+            _f1(m, 16)[0],
+            _f1(m, 17),
+            _i1(m, 18),
+            _f1(m, 19),
+            _f1(m, 20),
+            _i1(m, 21)[0],
+            _f1(m, 22),
+            _i1(m, 23),
+            _f1(m, 24),
+            _f1(m, 25),
+            _f1(m, 26),
+            _i1(m, 27)[0],
+            _f1(m, 28),
+            _i1(m, 29)[0],
+            _f1(m, 30)[0],
+            _f1(m, 31)[0],
+            out,
+        )
+        return _c_finish(lp, out, logp_)
+
     @cfunc(
         types.int64(
             types.uint64,
@@ -1230,6 +1273,7 @@ class FastJoint(_Fast):
     """The :class:`~civmodels.bayes.JointResponse` log density; ``logp_dlogp(x)``."""
 
     _kernel = staticmethod(_joint_logp_grad)
+    _c_name = "_joint_c"
 
     def __init__(self, model) -> None:
         n = model.Xc.shape[0]

@@ -382,7 +382,7 @@ def _draws_both_ways(model):
     return direct, bridged, stats_d, stats_b
 
 
-@pytest.mark.parametrize("kind", ["ordinal", "binomial", "battery"])
+@pytest.mark.parametrize("kind", ["ordinal", "binomial", "battery", "joint"])
 def test_c_entry_point_gives_the_python_paths_draws(sim444, kind):
     """nutpie calling the kernel's C entry point samples exactly what it samples through the
     Python bridge (same seed: same log density and gradient bit for bit, same expansion)."""
@@ -392,8 +392,17 @@ def test_c_entry_point_gives_the_python_paths_draws(sim444, kind):
         agg = sim444.assign(n=1).groupby(["municipality", "pressure"], as_index=False)
         agg = agg.agg(yes=("yes", "sum"), n=("n", "sum"))
         m = bayes.Logistic("cbind(yes, n - yes) ~ pressure + (1 | municipality)", agg)
-    else:
+    elif kind == "battery":
         m = _battery("default", (False, True), (0, 1, 2))
+    else:
+        non = sim444.sample(n=60, replace=True, random_state=1).reset_index(drop=True)
+        non["y"] = pd.Series([None] * len(non), dtype=sim444["y"].dtype)
+        frame = pd.concat(
+            [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
+        )
+        m = bayes.JointResponse(
+            "y ~ x1 + (1 | municipality)", "~ pressure", frame, response="responded"
+        )
     direct, bridged, stats_d, stats_b = _draws_both_ways(m)
     assert sorted(direct) == sorted(bridged)
     for name in direct:
