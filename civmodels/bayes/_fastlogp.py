@@ -837,117 +837,135 @@ if njit is not None:
             return 4
         return 0
 
-    @cfunc(_C_SIG, cache=True)
-    def _model_c(dim, x_, out_, logp_, ud):
-        m = _meta(ud)
-        x = carray(x_, (dim,))
-        out = carray(out_, (dim,))
-        lp = _logp_grad(
-            x,
-            _f2(m, 0),
-            _i1(m, 1),
-            _f1(m, 2),
-            _i2(m, 3),
-            _i1(m, 4),
-            _i1(m, 5)[0] != 0,
-            _i1(m, 6)[0],
-            _i1(m, 7),
-            _f1(m, 8),
-            _f1(m, 9),
-            _f1(m, 10),
-            _i1(m, 11)[0],
-            _f1(m, 12),
-            _f1(m, 13),
-            _f1(m, 14)[0],
-            _f1(m, 15),
-            _i1(m, 16)[0],
-            _i1(m, 17)[0],
-            _f1(m, 18),
-            _i1(m, 19),
-            _f1(m, 20),
-            _f1(m, 21),
-            out,
-        )
-        return _c_finish(lp, out, logp_)
+    def _model_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
 
-    @cfunc(_C_SIG, cache=True)
-    def _battery_c(dim, x_, out_, logp_, ud):
-        m = _meta(ud)
-        x = carray(x_, (dim,))
-        out = carray(out_, (dim,))
-        lp = _battery_logp_grad(
-            x,
-            _f2(m, 0),
-            _i1(m, 1),
-            _i1(m, 2),
-            _i1(m, 3),
-            _i2(m, 4),
-            _i1(m, 5),
-            _i1(m, 6),
-            _i1(m, 7),
-            _i1(m, 8)[0],
-            _i1(m, 9)[0],
-            _i1(m, 10),
-            _f1(m, 11),
-            _f1(m, 12),
-            _f1(m, 13),
-            _i1(m, 14)[0],
-            _f1(m, 15),
-            _f1(m, 16),
-            _f1(m, 17)[0],
-            _f1(m, 18),
-            _i1(m, 19)[0],
-            _f1(m, 20)[0],
-            _f1(m, 21)[0],
-            _i1(m, 22),
-            _f1(m, 23),
-            _f1(m, 24),
-            out,
-        )
-        return _c_finish(lp, out, logp_)
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _logp_grad(
+                x,
+                _f2(m, 0),
+                _i1(m, 1),
+                _f1(m, 2),
+                _i2(m, 3),
+                _i1(m, 4),
+                _i1(m, 5)[0] != 0,
+                _i1(m, 6)[0],
+                _i1(m, 7),
+                _f1(m, 8),
+                _f1(m, 9),
+                _f1(m, 10),
+                _i1(m, 11)[0],
+                _f1(m, 12),
+                _f1(m, 13),
+                _f1(m, 14)[0],
+                _f1(m, 15),
+                _i1(m, 16)[0],
+                _i1(m, 17)[0],
+                _f1(m, 18),
+                _i1(m, 19),
+                _f1(m, 20),
+                _f1(m, 21),
+                out,
+            )
+            return _c_finish(lp, out, logp_)
 
-    @cfunc(_C_SIG, cache=True)
-    def _joint_c(dim, x_, out_, logp_, ud):
-        m = _meta(ud)
-        x = carray(x_, (dim,))
-        out = carray(out_, (dim,))
-        lp = _joint_logp_grad(
-            x,
-            _f2(m, 0),
-            _i2(m, 1),
-            _i1(m, 2),
-            _i1(m, 3),
-            _i1(m, 4),
-            _f2(m, 5),
-            _f1(m, 6),
-            _i1(m, 7)[0],
-            _i1(m, 8)[0],
-            _i1(m, 9),
-            _f1(m, 10),
-            _f1(m, 11),
-            _f1(m, 12),
-            _i1(m, 13)[0],
-            _f1(m, 14),
-            _f1(m, 15),
-            _f1(m, 16)[0],
-            _f1(m, 17),
-            _i1(m, 18),
-            _f1(m, 19),
-            _f1(m, 20),
-            _i1(m, 21)[0],
-            _f1(m, 22),
-            _i1(m, 23),
-            _f1(m, 24),
-            _f1(m, 25),
-            _f1(m, 26),
-            _i1(m, 27)[0],
-            _f1(m, 28),
-            _i1(m, 29)[0],
-            _f1(m, 30)[0],
-            _f1(m, 31)[0],
-            out,
-        )
-        return _c_finish(lp, out, logp_)
+        return entry
+
+    def _battery_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
+
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _battery_logp_grad(
+                x,
+                _f2(m, 0),
+                _i1(m, 1),
+                _i1(m, 2),
+                _i1(m, 3),
+                _i2(m, 4),
+                _i1(m, 5),
+                _i1(m, 6),
+                _i1(m, 7),
+                _i1(m, 8)[0],
+                _i1(m, 9)[0],
+                _i1(m, 10),
+                _f1(m, 11),
+                _f1(m, 12),
+                _f1(m, 13),
+                _i1(m, 14)[0],
+                _f1(m, 15),
+                _f1(m, 16),
+                _f1(m, 17)[0],
+                _f1(m, 18),
+                _i1(m, 19)[0],
+                _f1(m, 20)[0],
+                _f1(m, 21)[0],
+                _i1(m, 22),
+                _f1(m, 23),
+                _f1(m, 24),
+                out,
+            )
+            return _c_finish(lp, out, logp_)
+
+        return entry
+
+    def _joint_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
+
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _joint_logp_grad(
+                x,
+                _f2(m, 0),
+                _i2(m, 1),
+                _i1(m, 2),
+                _i1(m, 3),
+                _i1(m, 4),
+                _f2(m, 5),
+                _f1(m, 6),
+                _i1(m, 7)[0],
+                _i1(m, 8)[0],
+                _i1(m, 9),
+                _f1(m, 10),
+                _f1(m, 11),
+                _f1(m, 12),
+                _i1(m, 13)[0],
+                _f1(m, 14),
+                _f1(m, 15),
+                _f1(m, 16)[0],
+                _f1(m, 17),
+                _i1(m, 18),
+                _f1(m, 19),
+                _f1(m, 20),
+                _i1(m, 21)[0],
+                _f1(m, 22),
+                _i1(m, 23),
+                _f1(m, 24),
+                _f1(m, 25),
+                _f1(m, 26),
+                _i1(m, 27)[0],
+                _f1(m, 28),
+                _i1(m, 29)[0],
+                _f1(m, 30)[0],
+                _f1(m, 31)[0],
+                out,
+            )
+            return _c_finish(lp, out, logp_)
+
+        return entry
 
     @cfunc(
         types.int64(
@@ -968,6 +986,17 @@ if njit is not None:
         for i in range(dim):
             out[i] = x[i]
         return 0
+
+
+_C_ENTRIES: dict = {}
+
+
+def _c_entry(name: str):
+    """The C entry point ``name`` (``"_model_c"``, ``"_battery_c"`` or ``"_joint_c"``),
+    compiled or loaded from the disk cache once per process."""
+    if name not in _C_ENTRIES:
+        _C_ENTRIES[name] = globals()[name]()
+    return _C_ENTRIES[name]
 
 
 def _pack_args(args) -> tuple[np.ndarray, list]:
@@ -1059,7 +1088,7 @@ class _Fast:
         if self._c_name is None or njit is None:
             return None
         meta, keep = _pack_args(self.args)
-        return globals()[self._c_name], meta, keep
+        return _c_entry(self._c_name), meta, keep
 
 
 class FastModel(_Fast):
