@@ -68,6 +68,17 @@ def _log_sig(x):
     return x - math.log1p(math.exp(x))
 
 
+def _logit_pair(x):
+    """log sigmoid(x), log sigmoid(-x), sigmoid(x) and sigmoid(-x) from one exponential and
+    one logarithm (the Bernoulli / binomial logit terms), each without cancellation."""
+    e = math.exp(-abs(x))
+    l1 = math.log1p(e)
+    r = 1.0 / (1.0 + e)
+    if x >= 0:
+        return -l1, -x - l1, r, e * r
+    return x - l1, -l1, e * r, r
+
+
 def _cat_terms(hi, lo, has_hi, has_lo):
     """log(F(hi) - F(lo)) and its derivatives in hi and lo (logistic F).
 
@@ -362,8 +373,9 @@ def _logp_grad(
             succ = float(y[i])
             fail = trials[i] - succ
             if link == LOGIT:
-                lp += succ * _log_sig(eta) + fail * _log_sig(-eta)
-                d_eta = succ * _sig(-eta) - fail * _sig(eta)
+                ls_pos, ls_neg, s_pos, s_neg = _logit_pair(eta)
+                lp += succ * ls_pos + fail * ls_neg
+                d_eta = succ * s_neg - fail * s_pos
             else:
                 F, S, f = _cdf_sf_pdf(eta, link)
                 S = 1.0 - F  # as the graph computes it
@@ -733,8 +745,9 @@ def _joint_logp_grad(
         for j in range(kr):
             re += Wc[i, j] * gam[j]
         ri = r[i]
-        lp += ri * _log_sig(re) + (1.0 - ri) * _log_sig(-re)
-        d = ri - _sig(re)
+        ls_pos, ls_neg, s_pos, _ = _logit_pair(re)
+        lp += ri * ls_pos + (1.0 - ri) * ls_neg
+        d = ri - s_pos
         grad[off_a] += d
         for j in range(kr):
             grad[off_r + j] += rc_sigma[j] * Wc[i, j] * d
@@ -753,6 +766,7 @@ def _joint_logp_grad(
 if njit is not None:
     _sig = njit(cache=True, inline="always")(_sig)
     _log_sig = njit(cache=True, inline="always")(_log_sig)
+    _logit_pair = njit(cache=True, inline="always")(_logit_pair)
     _cat_terms = njit(cache=True, inline="always")(_cat_terms)
     _cdf_sf_pdf = njit(cache=True, inline="always")(_cdf_sf_pdf)
     _logpdf = njit(cache=True, inline="always")(_logpdf)
