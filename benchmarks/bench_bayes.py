@@ -29,8 +29,17 @@ one run rather than absolute seconds.
 of the PyTensor C-compiled graph of the same model in one process (the choice the issue asks
 to measure).
 
+bambi is not a project dependency: its configurations (``bambi``: PyMC's NUTS with its
+default parallel chains; ``bambi-serial``: chains one after another, as civmodels runs them;
+``bambi-nutpie``) run in the interpreter given by ``--bambi-python`` (default
+``/work/bambienv/bin/python`` when it exists), a separate virtual environment with bambi
+installed (``python3 -m venv /work/bambienv && /work/bambienv/bin/pip install bambi``). The
+data, draws, tuning steps and chains are the same; the priors are each package's defaults.
+bambi covers the cases with a cumulative-logit, Bernoulli or binomial family (``sim444``,
+``sim444-binary``, ``wine``, ``wine-polr``, ``cbpp``); it has no battery model.
+
 Run:  /work/devenv/bin/python benchmarks/bench_bayes.py [--case sim444] \
-          [--configs civmodels-nutpie,bambi]
+          [--configs civmodels-nutpie,bambi-serial] [--bambi-python PATH]
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ CONFIGS = [
     "bambi-nutpie",
 ]
 DRAWS, TUNE, CHAINS = 1000, 1000, 4
+BAMBI_PYTHON = Path("/work/bambienv/bin/python")
+# cases bambi can fit with the same likelihood (cumulative logit, Bernoulli, binomial)
+BAMBI_CASES = ("sim444", "sim444-binary", "wine", "wine-polr", "cbpp")
 # stored timings of the R peers on the same case (seconds of sampling, warm), PEERS.md
 STORED = {
     "wine": ("brms 2.18 (warm; about 80 s compilation on top)", 7.7),
@@ -214,6 +226,11 @@ def main() -> None:
     ap.add_argument(
         "--gradient", action="store_true", help="cost per gradient, Numba vs PyTensor graph"
     )
+    ap.add_argument(
+        "--bambi-python",
+        default=str(BAMBI_PYTHON) if BAMBI_PYTHON.exists() else sys.executable,
+        help="interpreter with bambi installed (for the bambi configurations)",
+    )
     args = ap.parse_args()
     if args.gradient:
         print(json.dumps(gradient_cost(args.case)))
@@ -223,8 +240,13 @@ def main() -> None:
         return
     rows = []
     for cfg in args.configs.split(","):
+        is_bambi = cfg.startswith("bambi")
+        if is_bambi and args.case not in BAMBI_CASES:
+            print(f"{cfg}: bambi has no model for case {args.case!r}; skipped", file=sys.stderr)
+            continue
+        python = args.bambi_python if is_bambi else sys.executable
         proc = subprocess.run(
-            [sys.executable, __file__, "--worker", cfg, "--case", args.case],
+            [python, __file__, "--worker", cfg, "--case", args.case],
             capture_output=True,
             text=True,
             cwd=ROOT,

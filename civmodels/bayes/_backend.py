@@ -14,13 +14,16 @@ so a new process only re-links the graph. Driving nutpie's sampler (better mass-
 adaptation than PyMC's NUTS, no per-chain process start-up) with the C-compiled
 log-density-and-gradient gives most of nutpie's speed without the cold-start cost. The
 choice is measured in ``benchmarks/bench_bayes.py``.
+
+The models with a hand-written Numba log density (:mod:`civmodels.bayes._fastlogp`) skip
+PyTensor altogether, and nutpie calls their cached C entry points directly
+(:func:`_nutpie_c_model`) instead of a Python function per gradient.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +90,8 @@ class Compiled:
     names: list[str]
     shapes: list[tuple[int, ...]]
     point0: np.ndarray
+    # (cfunc, meta, keep) of a Numba kernel nutpie can call without Python (see _fastlogp)
+    c_logp: Any = None
 
 
 def compile_model(model: Any, mode: str = "FAST_RUN") -> Compiled:
@@ -165,6 +170,36 @@ def sample(
     raise SpecificationError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
 
 
+def _nutpie_c_model(compiled, init):
+    """A nutpie model that calls the C entry point of a Numba kernel directly (no Python per
+    gradient); the draws are stored unconstrained as ``"_x"`` and expanded afterwards.
+
+    Uses nutpie 0.16's model class for PyMC's Numba backend (``CompiledPyMCModel``), whose
+    fields are the addresses of a log-density and an "expand" C function.
+    """
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    from . import _fastlogp
+
+    cf, meta, keep = compiled.c_logp
+    n = compiled.n_dim
+    return CompiledPyMCModel(
+        dims={},
+        compiled_logp_func=cf,
+        compiled_expand_func=_fastlogp._copy_c,
+        initial_point_func=init,
+        shared_data={"_keep": keep},
+        user_data=meta,
+        n_expanded=n,
+        shape_info=(["_x"], [slice(0, n)], [(n,)]),
+        logp_func=None,
+        expand_func=None,
+        _n_dim=n,
+        _shapes={"_x": (n,)},
+        _coords={},
+    )
+
+
 def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_accept):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
@@ -195,15 +230,23 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         rng = np.random.default_rng(seed)
         return point0 + rng.uniform(-1.0, 1.0, size=point0.shape)
 
-    model = from_pyfunc(
-        compiled.n_dim,
-        make_logp,
-        make_expand,
-        [np.dtype("float64")] * len(compiled.names),
-        compiled.shapes,
-        compiled.names,
-        make_initial_point_fn=init,
-    )
+    model = None
+    if compiled.c_logp is not None:
+        try:
+            model = _nutpie_c_model(compiled, init)
+        except (ImportError, TypeError, AttributeError):  # pragma: no cover - other nutpie
+            model = None  # a nutpie without that model class: use the Python bridge
+    direct = model is not None
+    if not direct:
+        model = from_pyfunc(
+            compiled.n_dim,
+            make_logp,
+            make_expand,
+            [np.dtype("float64")] * len(compiled.names),
+            compiled.shapes,
+            compiled.names,
+            make_initial_point_fn=init,
+        )
     seed = int(np.random.SeedSequence(random_seed).generate_state(1)[0])
     # A Python log density holds the GIL, so extra threads add contention, not speed.
     trace = nutpie.sample(
@@ -217,7 +260,17 @@ def _sample_nutpie(compiled, draws, tune, chains, random_seed, cores, target_acc
         save_warmup=False,
         target_accept=float(target_accept),
     )
-    out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
+    if direct:
+        xs = np.asarray(trace.posterior["_x"].values)
+        per_draw = [f_expand(x) for x in xs.reshape(-1, xs.shape[-1])]
+        out = {
+            n: np.stack([np.asarray(d[i], dtype=np.float64) for d in per_draw]).reshape(
+                *xs.shape[:2], *shp
+            )
+            for i, (n, shp) in enumerate(zip(compiled.names, compiled.shapes, strict=True))
+        }
+    else:
+        out = {n: np.asarray(trace.posterior[n].values) for n in compiled.names}
     return out, _stats(trace.sample_stats, _NUTPIE_STATS)
 
 
@@ -358,54 +411,127 @@ class Diagnostics:
         return out
 
 
-@contextmanager
-def _quiet_arviz() -> Iterator[None]:
-    """Silence ArviZ's logger (it logs "Shape validation failed" for a single chain) and
-    NumPy's RuntimeWarnings from constant draws; our own checks report the facts."""
-    import logging
+def _split(a: np.ndarray) -> np.ndarray:
+    """Split chains ``(m, chain, draw)`` -> ``(m, 2 chain, draw // 2)`` (ArviZ's order)."""
+    half = a.shape[-1] // 2
+    return np.concatenate([a[..., :half], a[..., a.shape[-1] - half :]], axis=1)
 
-    logger = logging.getLogger("arviz")
-    old = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            yield
-    finally:
-        logger.setLevel(old)
+
+def _z_scale(a: np.ndarray) -> np.ndarray:
+    """Rank-normalise each column over all its draws (average ranks, Blom's offset 3/8)."""
+    from scipy import stats
+
+    m = a.shape[0]
+    flat = a.reshape(m, -1)
+    r = stats.rankdata(flat, method="average", axis=1)
+    return stats.norm.ppf((r - 0.375) / (flat.shape[1] + 0.25)).reshape(a.shape)
+
+
+def _rhat_split(a: np.ndarray) -> np.ndarray:
+    """Potential scale reduction of already split chains ``(m, chain, draw)``."""
+    n = a.shape[-1]
+    between = n * np.var(a.mean(axis=-1), axis=-1, ddof=1)
+    within = np.var(a, axis=-1, ddof=1).mean(axis=-1)
+    return np.sqrt((between / within + n - 1) / n)
+
+
+def _ess_split(a: np.ndarray) -> np.ndarray:
+    """Effective sample size of already split chains ``(m, chain, draw)``: autocovariances
+    by FFT, Geyer's initial positive and monotone sequences (as ArviZ 0.2x's ``_ess``)."""
+    from scipy.fft import next_fast_len
+
+    m, n_chain, n = a.shape
+    size = n_chain * n
+    centred = a - a.mean(axis=-1, keepdims=True)
+    nfft = next_fast_len(2 * n)
+    f = np.fft.rfft(centred, n=nfft, axis=-1)
+    acov = np.fft.irfft(f * np.conjugate(f), n=nfft, axis=-1)[..., :n] / n
+    mean_var = acov[..., 0].mean(axis=-1) * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n
+    if n_chain > 1:
+        var_plus = var_plus + np.var(a.mean(axis=-1), axis=-1, ddof=1)
+    acov_mean = acov.mean(axis=1)
+    out = np.empty(m)
+    for j in range(m):
+        if np.max(a[j]) - np.min(a[j]) < np.finfo(float).resolution:
+            out[j] = size
+            continue
+        rho = 1.0 - (mean_var[j] - acov_mean[j]) / var_plus[j]
+        rho_t = np.zeros(n)
+        rho_t[0] = rho_even = 1.0
+        rho_t[1] = rho_odd = rho[1]
+        t = 1
+        while t < n - 3 and rho_even + rho_odd > 0.0:
+            rho_even, rho_odd = rho[t + 1], rho[t + 2]
+            if rho_even + rho_odd >= 0:
+                rho_t[t + 1], rho_t[t + 2] = rho_even, rho_odd
+            t += 2
+        max_t = t - 2
+        if rho_even > 0:
+            rho_t[max_t + 1] = rho_even
+        t = 1
+        while t <= max_t - 2:
+            if rho_t[t + 1] + rho_t[t + 2] > rho_t[t - 1] + rho_t[t]:
+                rho_t[t + 1] = rho_t[t + 2] = (rho_t[t - 1] + rho_t[t]) / 2.0
+            t += 2
+        tau = -1.0 + 2.0 * rho_t[: max_t + 1].sum() + rho_t[max_t + 1 : max_t + 2].sum()
+        tau = max(tau, 1 / np.log10(size))
+        out[j] = np.nan if np.isnan(rho_t).any() else size / tau
+    return out
+
+
+def rhat_ess(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised split R-hat, bulk ESS and tail ESS of each column of ``(chain, draw,
+    m)``, all columns at once.
+
+    The definitions and edge cases of ArviZ 0.2x (``az.rhat``, ``az.ess(method="bulk")``,
+    ``az.ess(method="tail")``; Vehtari et al. 2021), which loops over the columns through
+    xarray at about 4 ms per column; ``tests/bayes/test_arviz_output.py`` checks the two
+    agree. Columns with a NaN get NaN; R-hat needs two chains and four draws.
+    """
+    a = np.moveaxis(np.asarray(arr, dtype=float), -1, 0)  # (m, chain, draw)
+    m, n_chain, n_draw = a.shape
+    nan = np.full(m, np.nan)
+    if m == 0 or n_draw < 4:
+        return nan, nan.copy(), nan.copy()
+    bad = np.isnan(a).reshape(m, -1).any(axis=1)
+    a_ok = np.where(bad[:, None, None], 0.0, a)
+    split = _split(a_ok)
+    bulk = _ess_split(_z_scale(split))
+    q05, q95 = np.quantile(a_ok.reshape(m, -1), [0.05, 0.95], axis=1)
+    tail = np.minimum(
+        _ess_split(_split((a_ok <= q05[:, None, None]).astype(float))),
+        _ess_split(_split((a_ok <= q95[:, None, None]).astype(float))),
+    )
+    if n_chain >= 2:
+        folded = np.abs(split - np.median(split.reshape(m, -1), axis=1)[:, None, None])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rhat = np.maximum(_rhat_split(_z_scale(split)), _rhat_split(_z_scale(folded)))
+    else:
+        rhat = nan.copy()
+    for v in (rhat, bulk, tail):
+        v[bad] = np.nan
+    return rhat, bulk, tail
 
 
 def chain_diagnostics(arr: np.ndarray) -> list[tuple[float, float, float]]:
     """R-hat, bulk ESS and tail ESS of each column of draws ``(chain, draw, m)``."""
-    az = import_arviz()
-
-    out = []
-    with _quiet_arviz():
-        for j in range(arr.shape[-1]):
-            x = arr[..., j]
-            out.append(
-                (
-                    float(az.rhat(x)),
-                    float(az.ess(x, method="bulk")),
-                    float(az.ess(x, method="tail")),
-                )
-            )
-    return out
+    rhat, bulk, tail = rhat_ess(arr)
+    return [(float(r), float(b), float(t)) for r, b, t in zip(rhat, bulk, tail, strict=True)]
 
 
 def diagnose(idata: Any, var_names: Sequence[str], diverging: np.ndarray) -> Diagnostics:
     """R-hat (rank-normalised, split), bulk and tail ESS, and divergences."""
-    az = import_arviz()
+    post = idata.posterior
+    per_var = {}
+    for name in var_names:
+        vals = np.asarray(post[name].values, float)
+        per_var[name] = rhat_ess(vals.reshape(*vals.shape[:2], -1))
 
-    with _quiet_arviz():
-        rhat = az.rhat(idata, var_names=list(var_names))
-        bulk = az.ess(idata, var_names=list(var_names), method="bulk")
-        tail = az.ess(idata, var_names=list(var_names), method="tail")
-
-    def worst(ds, fn):
+    def worst(which, fn):
         best_val, best_name = None, ""
-        for name, da in ds.data_vars.items():
-            vals = np.asarray(da.values, float).ravel()
+        for name, stats in per_var.items():
+            vals = stats[which]
             if vals.size == 0:
                 continue
             vals = np.where(np.isnan(vals), np.inf if fn is np.max else -np.inf, vals)
@@ -416,9 +542,9 @@ def diagnose(idata: Any, var_names: Sequence[str], diverging: np.ndarray) -> Dia
                 best_name = str(name) if vals.size == 1 else f"{name}[{i}]"
         return (np.nan if best_val is None else best_val), best_name
 
-    max_rhat, w_r = worst(rhat, np.max)
-    min_bulk, w_b = worst(bulk, np.min)
-    min_tail, w_t = worst(tail, np.min)
+    max_rhat, w_r = worst(0, np.max)
+    min_bulk, w_b = worst(1, np.min)
+    min_tail, w_t = worst(2, np.min)
     return Diagnostics(
         max_rhat=max_rhat,
         min_ess_bulk=min_bulk,

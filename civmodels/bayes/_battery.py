@@ -29,6 +29,11 @@ from ._results import _SUMMARY_COLUMNS, BayesResult, mrp_from_probs, ppc_figure
 
 __all__ = ["Battery"]
 
+# Respondents per level from which a group's effects are sampled centred (u_g ~ N(0, sd_g^2))
+# rather than non-centred (u_g = sd_g z_g): with that many answers per level the data pin the
+# effects down, and the non-centred form would tie every z_g to sd_g (a funnel).
+CENTRE_MIN_PER_LEVEL = 25
+
 
 def _item_codes(col: pd.Series, name: str) -> tuple[np.ndarray, list]:
     """Codes (-1 = not answered) and the category labels of one item."""
@@ -183,6 +188,26 @@ class Battery:
         aliases = {"coef": list(self.slope_names), "sd": [f"sd_{g.name}" for g in self.groups]}
         self.priors = resolve_priors(defaults, priors, kinds=kinds, aliases=aliases)
         check_cutpoint_prior(self.priors["cutpoints"], len(self.categories))
+        # Sampling coordinates (the posterior is the same for any choice; see build_model):
+        # each item's thresholds are anchored at the one nearest the item's median answer,
+        # and groups with many respondents per level get centred effects.
+        C = len(self.categories) - 1
+        self.cut_anchor = np.array(
+            [
+                int(
+                    np.argmin(
+                        np.abs(
+                            np.cumsum(np.bincount(self.y[self.item == j], minlength=C + 1))[:C]
+                            / max(1, (self.item == j).sum())
+                            - 0.5
+                        )
+                    )
+                )
+                for j in range(len(items))
+            ],
+            dtype=np.int64,
+        )
+        self.centred_groups = [self.nobs / g.n_levels >= CENTRE_MIN_PER_LEVEL for g in self.groups]
         self._compiled: Any = None
         self._outcome = "battery"
 
@@ -237,8 +262,32 @@ class Battery:
         return coords, dims
 
     # -- graph ----------------------------------------------------------------------------
+    def cut_init(self) -> np.ndarray:
+        """Starting values (J, C) of the sampled thresholds ``cutpoints_free``."""
+        from ._graph import _raw_init
+
+        C = self.n_categories - 1
+        raw = _raw_init(C, self.priors["cutpoints"], self.link)
+        out = np.tile(raw, (len(self.items), 1))
+        for j, a in enumerate(self.cut_anchor):
+            out[j, 0] = raw[0] + np.exp(raw[1 : a + 1]).sum()
+        return out
+
     def build_model(self) -> Any:
-        """Build the PyMC model (the reference graph the fast log density is checked against)."""
+        """Build the PyMC model (the reference graph the fast log density is checked against).
+
+        Sampling coordinates, all with unit Jacobian or an exact density, so the posterior is
+        that of the model above:
+
+        * ``cutpoints_free[j]``: threshold ``cut_anchor[j]`` of item j (the one nearest the
+          item's median answer) minus ``loading_j * sum_g mean(u_g)``, then the log gaps
+          between consecutive thresholds. The trait has no intercept, so its overall level
+          and the thresholds trade off; this lets the sampler move them together.
+        * Groups in ``centred_groups``: ``w_g ~ N(0, sd_g^2)`` and ``u_g = Q w_g`` with the
+          orthonormal Helmert basis ``Q`` (the overall level of the effects in one
+          coordinate); other groups non-centred, ``u_g = sd_g z_g``. ``z_g = u_g / sd_g`` is
+          recorded for every group.
+        """
         pm = _backend.import_pymc()
         pt = _backend.import_pytensor_tensor()
 
@@ -251,11 +300,30 @@ class Battery:
                 X = pm.Data("X", self.Xc)
                 coef = gr.coef_vector("coef", [self.priors[n] for n in self.slope_names], "term")
                 mu = (X * coef[None, :]).sum(axis=1)
-            mu = mu + gr.group_effects(self.groups, self.priors)
+            level = 0.0
+            for g, centred in zip(self.groups, self.centred_groups, strict=True):
+                dim = f"level_{g.name}"
+                sd = gr.positive(f"sd_{g.name}", self.priors[f"sd_{g.name}"])
+                if centred:
+                    w = pm.Normal(f"w_{g.name}", 0.0, sd, dims=dim)
+                    u = pt.dot(num.helmert(g.n_levels), w)
+                    pm.Deterministic(f"z_{g.name}", u / sd, dims=dim)
+                else:
+                    u = sd * pm.Normal(f"z_{g.name}", 0.0, 1.0, dims=dim)
+                codes = pm.Data(f"codes_{g.name}", g.codes.astype(np.int64))
+                mu = mu + u[codes]
+                level = level + u.mean()
             eps = pm.Normal("trait_raw", 0.0, 1.0, shape=self.nobs)
             zeta = mu + eps
             loading = gr.positive("loading", self.priors["loading"], dims="item")
-            cut = gr.cutpoints("cutpoints", C, self.priors["cutpoints"], self.link, shape=(J,))
+            free = pm.Flat("cutpoints_free", shape=(J, C), initval=self.cut_init())
+            # thresholds relative to threshold 0, then re-anchored and shifted
+            steps = pt.concatenate([pt.zeros((J, 1)), pt.cumsum(pt.exp(free[:, 1:]), axis=1)], 1)
+            rel = steps - steps[np.arange(J), self.cut_anchor][:, None]
+            cut = free[:, :1] + rel + (loading * level)[:, None]
+            pm.Deterministic("cutpoints_raw", pt.concatenate([cut[:, :1], free[:, 1:]], axis=1))
+            prior = gr.cutpoint_prior_logp(cut, C, self.priors["cutpoints"], self.link)
+            pm.Potential("cutpoints_prior", prior + free[:, 1:].sum())
             big = pt.full((J, 1), gr.BIG)
             ext = pt.concatenate([-big, cut, big], axis=1)
             resp = pm.Data("resp", self.resp.astype(np.int64))
@@ -301,9 +369,15 @@ class Battery:
 
     def pointwise_loglik(self, post: Mapping[str, np.ndarray]) -> np.ndarray:
         """Pointwise log-likelihood per draw and observation (for LOO)."""
-        eta = post["loading"][:, self.item] * post["trait"][:, self.resp]
-        cut = post["cutpoints"][:, self.item, :]
-        return num.ordinal_loglik(cut, eta, self.y, self.link)
+        out = np.empty((post["loading"].shape[0], len(self.y)))
+        for j in range(len(self.items)):
+            # item by item: its thresholds are shared by its answers (no (S, n, C) copy)
+            rows = np.flatnonzero(self.item == j)
+            eta = post["loading"][:, j, None] * post["trait"][:, self.resp[rows]]
+            out[:, rows] = num.ordinal_loglik(
+                post["cutpoints"][:, j, :], eta, self.y[rows], self.link
+            )
+        return out
 
     def param_draws(self, post: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """Posterior draws of the reported parameters, one column per parameter."""

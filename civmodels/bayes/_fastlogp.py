@@ -68,6 +68,17 @@ def _log_sig(x):
     return x - math.log1p(math.exp(x))
 
 
+def _logit_pair(x):
+    """log sigmoid(x), log sigmoid(-x), sigmoid(x) and sigmoid(-x) from one exponential and
+    one logarithm (the Bernoulli / binomial logit terms), each without cancellation."""
+    e = math.exp(-abs(x))
+    l1 = math.log1p(e)
+    r = 1.0 / (1.0 + e)
+    if x >= 0:
+        return -l1, -x - l1, r, e * r
+    return x - l1, -l1, e * r, r
+
+
 def _cat_terms(hi, lo, has_hi, has_lo):
     """log(F(hi) - F(lo)) and its derivatives in hi and lo (logistic F).
 
@@ -362,8 +373,9 @@ def _logp_grad(
             succ = float(y[i])
             fail = trials[i] - succ
             if link == LOGIT:
-                lp += succ * _log_sig(eta) + fail * _log_sig(-eta)
-                d_eta = succ * _sig(-eta) - fail * _sig(eta)
+                ls_pos, ls_neg, s_pos, s_neg = _logit_pair(eta)
+                lp += succ * ls_pos + fail * ls_neg
+                d_eta = succ * s_neg - fail * s_pos
             else:
                 F, S, f = _cdf_sf_pdf(eta, link)
                 S = 1.0 - F  # as the graph computes it
@@ -387,6 +399,66 @@ def _logp_grad(
     return lp
 
 
+def _cut_anchored(x, off, C, a, shift, c, grad):
+    """Ordered cutpoints ``c`` of one battery item from ``x[off:off + C]``: ``x[off]`` is
+    cutpoint ``a`` minus ``shift``, ``x[off + l]`` (l >= 1) the log gap between cutpoints
+    ``l - 1`` and ``l``. Returns the log-Jacobian (its gradient, 1 per gap, goes to ``grad``)."""
+    c[a] = x[off] + shift
+    lj = 0.0
+    for m in range(a + 1, C):
+        c[m] = c[m - 1] + math.exp(x[off + m])
+    for m in range(a - 1, -1, -1):
+        c[m] = c[m + 1] - math.exp(x[off + m + 1])
+    for m in range(1, C):
+        lj += x[off + m]
+        grad[off + m] += 1.0
+    return lj
+
+
+def _cut_chain_anchored(x, off, C, a, gc, grad):
+    """Chain rule from the cutpoints' gradient ``gc`` to ``x[off:off + C]`` (see
+    :func:`_cut_anchored`); returns the sum of ``gc`` (the gradient in the shift)."""
+    total = 0.0
+    for m in range(C):
+        total += gc[m]
+    grad[off] += total
+    tail = 0.0
+    for m in range(C - 1, a, -1):  # gaps above the anchor move cutpoints m..C-1 up
+        tail += gc[m]
+        grad[off + m] += math.exp(x[off + m]) * tail
+    head = 0.0
+    for m in range(a):  # gaps below the anchor move cutpoints 0..m down
+        head += gc[m]
+        grad[off + m + 1] -= math.exp(x[off + m + 1]) * head
+    return total
+
+
+def _helmert(w, off, L, u):
+    """``u = Q w[off:off + L]`` for the orthonormal Helmert basis ``Q`` (first column
+    ``1 / sqrt(L)``, column ``i`` contrasts level ``i`` with levels ``0 .. i - 1``)."""
+    tail = 0.0
+    for r in range(L - 1, -1, -1):
+        v = w[off] / math.sqrt(L) + tail
+        if r >= 1:
+            v -= r * w[off + r] / math.sqrt(r * (r + 1.0))
+            tail += w[off + r] / math.sqrt(r * (r + 1.0))
+        u[r] = v
+
+
+def _helmert_t(gu, L, grad, off):
+    """Add ``Q' gu`` to ``grad[off:off + L]`` (the transpose of :func:`_helmert`)."""
+    head = 0.0
+    for i in range(L):
+        if i == 0:
+            s = 0.0
+            for r in range(L):
+                s += gu[r]
+            grad[off] += s / math.sqrt(L)
+        else:
+            grad[off + i] += (head - i * gu[i]) / math.sqrt(i * (i + 1.0))
+        head += gu[i]
+
+
 def _battery_logp_grad(
     x,
     Xc,
@@ -395,6 +467,8 @@ def _battery_logp_grad(
     y,
     codes,
     n_levels,
+    centred,
+    anchor,
     n_items,
     link,
     c_kind,
@@ -414,11 +488,16 @@ def _battery_logp_grad(
     sd_b,
     out_grad,
 ):
-    """Graded-response battery: trait ``zeta_r = Xc_r beta + sum_g sd_g z_g + eps_r``,
+    """Graded-response battery: trait ``zeta_r = Xc_r beta + sum_g u_g[r] + eps_r``,
     ``P(Y_rj <= k) = F(c_jk - loading_j zeta_r)`` over the answered (resp, item) pairs.
 
-    Layout: ``[z_coef (k), cutpoints_raw (J x C, item-major), log loading (J), log sd_g (G),
-    z_1 .. z_G, trait_raw (n)]``.
+    Layout: ``[z_coef (k), cutpoints_free (J x C, item-major), log loading (J), log sd_g
+    (G), effects_1 .. effects_G, trait_raw (n)]``. Effects of group g are ``z_g`` with
+    ``u_g = sd_g z_g`` (non-centred), or, when ``centred[g]``, ``w_g`` with ``u_g = Q w_g``
+    and ``w_g ~ N(0, sd_g^2)`` (``Q`` orthonormal, :func:`_helmert`). Item j's cutpoints are
+    ``cutpoints_free[j]`` anchored at cutpoint ``anchor[j]`` (:func:`_cut_anchored`) and
+    shifted by ``loading_j * sum_g mean(u_g)``: a change of coordinates with unit Jacobian
+    that lets the sampler move the trait's overall level and the thresholds together.
     """
     n, k = Xc.shape
     J = n_items
@@ -430,12 +509,6 @@ def _battery_logp_grad(
     beta = np.empty(k)
     lp = _coef_block(x, beta, c_kind, c_mu, c_sigma, c_nu, grad)
     off_c = k
-    cut = np.empty((J, C))
-    gcut = np.zeros((J, C))
-    for jj in range(J):
-        o = off_c + jj * C
-        lp += _cut_from_raw(x, o, C, cut[jj], grad)
-        lp += _cut_prior(cut[jj], gcut[jj], cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link)
     off_l = off_c + J * C
     lam = np.empty(J)
     for jj in range(J):
@@ -445,17 +518,67 @@ def _battery_logp_grad(
         lp += t
         grad[off_l + jj] += g
     off_s = off_l + J
+    # group SDs, effects per level (u) and the overall level of the effects (shift)
     sd = np.empty(G)
     zoff = np.empty(G, np.int64)
-    t, off_e = _group_block(x, off_s, n_levels, sd_kind, sd_a, sd_b, sd, zoff, grad)
-    lp += t
+    uoff = np.empty(G, np.int64)
+    pos = off_s + G
+    n_u = 0
+    for g in range(G):
+        zoff[g] = pos
+        uoff[g] = n_u
+        pos += n_levels[g]
+        n_u += n_levels[g]
+    off_e = pos
+    u = np.empty(n_u)
+    gu = np.zeros(n_u)
+    shift = 0.0
+    for g in range(G):
+        ls = x[off_s + g]
+        s = math.exp(ls)
+        sd[g] = s
+        t, gs = _sd_logp(ls, sd_kind[g], sd_a[g], sd_b[g])
+        lp += t
+        grad[off_s + g] += gs
+        L = n_levels[g]
+        if centred[g]:
+            # w ~ N(0, s^2): -L log s - |w|^2 / (2 s^2)
+            ss = 0.0
+            for lvl in range(L):
+                w = x[zoff[g] + lvl]
+                ss += w * w
+                grad[zoff[g] + lvl] -= w / (s * s)
+            lp += -L * ls - 0.5 * ss / (s * s)
+            grad[off_s + g] += -L + ss / (s * s)
+            _helmert(x, zoff[g], L, u[uoff[g] : uoff[g] + L])
+        else:
+            for lvl in range(L):
+                z = x[zoff[g] + lvl]
+                lp -= 0.5 * z * z
+                grad[zoff[g] + lvl] -= z
+                u[uoff[g] + lvl] = s * z
+        m = 0.0
+        for lvl in range(L):
+            m += u[uoff[g] + lvl]
+        shift += m / L
+    cut = np.empty((J, C))
+    gcut = np.zeros((J, C))
+    for jj in range(J):
+        o = off_c + jj * C
+        lp += _cut_anchored(x, o, C, anchor[jj], lam[jj] * shift, cut[jj], grad)
+        lp += _cut_prior(cut[jj], gcut[jj], cut_kind, cut_mu, cut_sigma, cut_nu, alpha, link)
     # respondent traits
     zeta = np.empty(n)
     for r in range(n):
         e = x[off_e + r]
         lp -= 0.5 * e * e
         grad[off_e + r] -= e
-        zeta[r] = e + _row_eta(x, Xc, r, beta, codes, sd, zoff)
+        v = e
+        for j in range(k):
+            v += Xc[r, j] * beta[j]
+        for g in range(G):
+            v += u[uoff[g] + codes[r, g]]
+        zeta[r] = v
     gzeta = np.zeros(n)
     glam = np.zeros(J)
     for i in range(y.shape[0]):
@@ -476,12 +599,31 @@ def _battery_logp_grad(
         d_eta = -(g_hi + g_lo)
         glam[jj] += zeta[r] * d_eta
         gzeta[r] += lam[jj] * d_eta
+    g_shift = 0.0
     for jj in range(J):
+        tot = _cut_chain_anchored(x, off_c + jj * C, C, anchor[jj], gcut[jj], grad)
+        g_shift += lam[jj] * tot
+        glam[jj] += shift * tot
         grad[off_l + jj] += lam[jj] * glam[jj]
-        _cut_chain(x, off_c + jj * C, C, gcut[jj], grad)
     for r in range(n):
-        grad[off_e + r] += gzeta[r]
-        _row_backprop(x, Xc, r, gzeta[r], c_sigma, codes, sd, zoff, off_s, grad)
+        d = gzeta[r]
+        grad[off_e + r] += d
+        for j in range(k):
+            grad[j] += c_sigma[j] * Xc[r, j] * d
+        for g in range(G):
+            gu[uoff[g] + codes[r, g]] += d
+    for g in range(G):
+        L = n_levels[g]
+        for lvl in range(L):
+            gu[uoff[g] + lvl] += g_shift / L
+        if centred[g]:
+            _helmert_t(gu[uoff[g] : uoff[g] + L], L, grad, zoff[g])
+        else:
+            s = sd[g]
+            for lvl in range(L):
+                gl = gu[uoff[g] + lvl]
+                grad[zoff[g] + lvl] += s * gl
+                grad[off_s + g] += s * x[zoff[g] + lvl] * gl
     return lp
 
 
@@ -603,8 +745,9 @@ def _joint_logp_grad(
         for j in range(kr):
             re += Wc[i, j] * gam[j]
         ri = r[i]
-        lp += ri * _log_sig(re) + (1.0 - ri) * _log_sig(-re)
-        d = ri - _sig(re)
+        ls_pos, ls_neg, s_pos, _ = _logit_pair(re)
+        lp += ri * ls_pos + (1.0 - ri) * ls_neg
+        d = ri - s_pos
         grad[off_a] += d
         for j in range(kr):
             grad[off_r + j] += rc_sigma[j] * Wc[i, j] * d
@@ -623,6 +766,7 @@ def _joint_logp_grad(
 if njit is not None:
     _sig = njit(cache=True, inline="always")(_sig)
     _log_sig = njit(cache=True, inline="always")(_log_sig)
+    _logit_pair = njit(cache=True, inline="always")(_logit_pair)
     _cat_terms = njit(cache=True, inline="always")(_cat_terms)
     _cdf_sf_pdf = njit(cache=True, inline="always")(_cdf_sf_pdf)
     _logpdf = njit(cache=True, inline="always")(_logpdf)
@@ -636,9 +780,258 @@ if njit is not None:
     _group_block = njit(cache=True, inline="always")(_group_block)
     _row_eta = njit(cache=True, inline="always")(_row_eta)
     _row_backprop = njit(cache=True, inline="always")(_row_backprop)
-    _logp_grad = njit(cache=True)(_logp_grad)
-    _battery_logp_grad = njit(cache=True)(_battery_logp_grad)
-    _joint_logp_grad = njit(cache=True)(_joint_logp_grad)
+    _cut_anchored = njit(cache=True, inline="always")(_cut_anchored)
+    _cut_chain_anchored = njit(cache=True, inline="always")(_cut_chain_anchored)
+    _helmert = njit(cache=True, inline="always")(_helmert)
+    _helmert_t = njit(cache=True, inline="always")(_helmert_t)
+    # nogil: the kernels release the GIL, so nutpie's chains run in parallel with cores > 1
+    _logp_grad = njit(cache=True, nogil=True)(_logp_grad)
+    _battery_logp_grad = njit(cache=True, nogil=True)(_battery_logp_grad)
+    _joint_logp_grad = njit(cache=True, nogil=True)(_joint_logp_grad)
+
+
+# -- C entry points -------------------------------------------------------------------------
+# nutpie calls a Python log density through its Python bridge, about 16 us per call (measured:
+# as much as the whole sim444 kernel). These C-callable versions of the kernels let nutpie
+# call the machine code directly. Their arguments travel in one int64 array ``meta``:
+# ``meta[0]`` its length, then three slots per kernel argument: the address of a contiguous
+# array and its first two dimensions (scalars are passed as one-element arrays).
+
+if njit is not None:
+    from numba import carray, cfunc, types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _voidptr(typingctx, src):
+        """The integer address ``src`` as a void pointer."""
+        sig = types.voidptr(src)
+
+        def codegen(cgctx, builder, sig, args):
+            return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+        return sig, codegen
+
+    @njit(cache=True, inline="always")
+    def _f1(m, j):
+        return carray(_voidptr(m[3 * j + 1]), (m[3 * j + 2],), np.float64)
+
+    @njit(cache=True, inline="always")
+    def _i1(m, j):
+        return carray(_voidptr(m[3 * j + 1]), (m[3 * j + 2],), np.int64)
+
+    @njit(cache=True, inline="always")
+    def _f2(m, j):
+        return carray(_voidptr(m[3 * j + 1]), (m[3 * j + 2], m[3 * j + 3]), np.float64)
+
+    @njit(cache=True, inline="always")
+    def _i2(m, j):
+        return carray(_voidptr(m[3 * j + 1]), (m[3 * j + 2], m[3 * j + 3]), np.int64)
+
+    @njit(cache=True, inline="always")
+    def _meta(ud):
+        n = carray(ud, (1,), np.int64)[0]
+        return carray(ud, (n,), np.int64)
+
+    _C_SIG = types.int64(
+        types.uint64,
+        types.CPointer(types.double),
+        types.CPointer(types.double),
+        types.CPointer(types.double),
+        types.voidptr,
+    )
+
+    @njit(cache=True, inline="always")
+    def _c_finish(lp, out, logp_):
+        logp_[0] = lp
+        for v in out:
+            if not math.isfinite(v):
+                return 3
+        if not math.isfinite(lp):
+            return 4
+        return 0
+
+    def _model_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
+
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _logp_grad(
+                x,
+                _f2(m, 0),
+                _i1(m, 1),
+                _f1(m, 2),
+                _i2(m, 3),
+                _i1(m, 4),
+                _i1(m, 5)[0] != 0,
+                _i1(m, 6)[0],
+                _i1(m, 7),
+                _f1(m, 8),
+                _f1(m, 9),
+                _f1(m, 10),
+                _i1(m, 11)[0],
+                _f1(m, 12),
+                _f1(m, 13),
+                _f1(m, 14)[0],
+                _f1(m, 15),
+                _i1(m, 16)[0],
+                _i1(m, 17)[0],
+                _f1(m, 18),
+                _i1(m, 19),
+                _f1(m, 20),
+                _f1(m, 21),
+                out,
+            )
+            return _c_finish(lp, out, logp_)
+
+        return entry
+
+    def _battery_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
+
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _battery_logp_grad(
+                x,
+                _f2(m, 0),
+                _i1(m, 1),
+                _i1(m, 2),
+                _i1(m, 3),
+                _i2(m, 4),
+                _i1(m, 5),
+                _i1(m, 6),
+                _i1(m, 7),
+                _i1(m, 8)[0],
+                _i1(m, 9)[0],
+                _i1(m, 10),
+                _f1(m, 11),
+                _f1(m, 12),
+                _f1(m, 13),
+                _i1(m, 14)[0],
+                _f1(m, 15),
+                _f1(m, 16),
+                _f1(m, 17)[0],
+                _f1(m, 18),
+                _i1(m, 19)[0],
+                _f1(m, 20)[0],
+                _f1(m, 21)[0],
+                _i1(m, 22),
+                _f1(m, 23),
+                _f1(m, 24),
+                out,
+            )
+            return _c_finish(lp, out, logp_)
+
+        return entry
+
+    def _joint_c():
+        """Compile (or load from Numba's cache) the C entry point; only the models
+        fitted in a process pay for theirs."""
+
+        @cfunc(_C_SIG, cache=True)
+        def entry(dim, x_, out_, logp_, ud):
+            m = _meta(ud)
+            x = carray(x_, (dim,))
+            out = carray(out_, (dim,))
+            lp = _joint_logp_grad(
+                x,
+                _f2(m, 0),
+                _i2(m, 1),
+                _i1(m, 2),
+                _i1(m, 3),
+                _i1(m, 4),
+                _f2(m, 5),
+                _f1(m, 6),
+                _i1(m, 7)[0],
+                _i1(m, 8)[0],
+                _i1(m, 9),
+                _f1(m, 10),
+                _f1(m, 11),
+                _f1(m, 12),
+                _i1(m, 13)[0],
+                _f1(m, 14),
+                _f1(m, 15),
+                _f1(m, 16)[0],
+                _f1(m, 17),
+                _i1(m, 18),
+                _f1(m, 19),
+                _f1(m, 20),
+                _i1(m, 21)[0],
+                _f1(m, 22),
+                _i1(m, 23),
+                _f1(m, 24),
+                _f1(m, 25),
+                _f1(m, 26),
+                _i1(m, 27)[0],
+                _f1(m, 28),
+                _i1(m, 29)[0],
+                _f1(m, 30)[0],
+                _f1(m, 31)[0],
+                out,
+            )
+            return _c_finish(lp, out, logp_)
+
+        return entry
+
+    @cfunc(
+        types.int64(
+            types.uint64,
+            types.uint64,
+            types.CPointer(types.double),
+            types.CPointer(types.double),
+            types.voidptr,
+        ),
+        cache=True,
+    )
+    def _copy_c(dim, n_out, x_, out_, ud):
+        """nutpie's "expand" step: store the unconstrained draw as it is."""
+        if dim != n_out:
+            return -1
+        x = carray(x_, (dim,))
+        out = carray(out_, (n_out,))
+        for i in range(dim):
+            out[i] = x[i]
+        return 0
+
+
+_C_ENTRIES: dict = {}
+
+
+def _c_entry(name: str):
+    """The C entry point ``name`` (``"_model_c"``, ``"_battery_c"`` or ``"_joint_c"``),
+    compiled or loaded from the disk cache once per process."""
+    if name not in _C_ENTRIES:
+        _C_ENTRIES[name] = globals()[name]()
+    return _C_ENTRIES[name]
+
+
+def _pack_args(args) -> tuple[np.ndarray, list]:
+    """``meta`` for a C entry point, and the arrays it points to (keep them alive)."""
+    keep = []
+    meta = [0]
+    for a in args:
+        arr = np.asarray(a)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.integer):
+            arr = np.ascontiguousarray(arr, dtype=np.int64)
+        else:
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
+        keep.append(arr)
+        shape = (*arr.shape, 0, 0)
+        meta += [arr.ctypes.data, shape[0], shape[1]]
+    meta[0] = len(meta)
+    out = np.array(meta, dtype=np.int64)
+    keep.append(out)
+    return out, keep
 
 
 def _nu(prior) -> float:
@@ -701,11 +1094,22 @@ class _Fast:
         lp = self._kernel(x, *self.args, grad)
         return lp, grad
 
+    _c_name: str | None = None
+
+    def c_logp(self):
+        """``(cfunc, meta, keep)``: the kernel as a C function ``(dim, x, grad, logp,
+        meta) -> status`` for nutpie, or None where there is no C entry point."""
+        if self._c_name is None or njit is None:
+            return None
+        meta, keep = _pack_args(self.args)
+        return _c_entry(self._c_name), meta, keep
+
 
 class FastModel(_Fast):
     """Bundle the data and prior constants; ``logp_dlogp(x) -> (logp, grad)``."""
 
     _kernel = staticmethod(_logp_grad)
+    _c_name = "_model_c"
 
     def __init__(self, model) -> None:
         groups = model.groups
@@ -797,6 +1201,7 @@ class FastBattery(_Fast):
     """The :class:`~civmodels.bayes.Battery` log density; ``logp_dlogp(x)``."""
 
     _kernel = staticmethod(_battery_logp_grad)
+    _c_name = "_battery_c"
 
     def __init__(self, model) -> None:
         n = model.Xc.shape[0]
@@ -812,6 +1217,8 @@ class FastBattery(_Fast):
         self.n = n
         self.n_dim = self.k + self.J * self.C + self.J + len(model.groups)
         self.n_dim += int(self.n_levels.sum()) + n
+        self.centred = np.array(model.centred_groups, dtype=np.bool_).reshape(-1)
+        self.anchor = np.ascontiguousarray(model.cut_anchor, dtype=np.int64)
         self.args = (
             self.Xc,
             self.resp,
@@ -819,6 +1226,8 @@ class FastBattery(_Fast):
             self.y,
             self.codes,
             self.n_levels,
+            self.centred,
+            self.anchor,
             self.J,
             self.link,
             *self._coef_args,
@@ -845,9 +1254,14 @@ def _coef_names(model):
 
 
 def compile_fast_battery(model):
-    """A :class:`~civmodels.bayes._backend.Compiled` for the Numba battery path."""
+    """A :class:`~civmodels.bayes._backend.Compiled` for the Numba battery path.
+
+    ``expand`` returns the draws in the graph's reporting form: ``cutpoints_raw`` with the
+    first cutpoint in front (shift included) and ``z_<g> = u_g / sd_g`` for every group, so
+    :meth:`~civmodels.bayes.Battery.derived` reads both paths alike.
+    """
     from ._backend import Compiled
-    from ._graph import _raw_init
+    from ._numeric import anchored_to_raw, helmert
 
     fast = FastBattery(model)
     k, J, C, n = fast.k, fast.J, fast.C, fast.n
@@ -863,25 +1277,34 @@ def compile_fast_battery(model):
     off_l = k + J * C
     off_s = off_l + J
     G = len(groups)
+    Qs = [helmert(g.n_levels) if c else None for g, c in zip(groups, fast.centred, strict=True)]
 
     def expand(x):
         out = [x[idx] for _, idx in idx_groups]
-        out.append(x[k:off_l].reshape(J, C))
-        out.append(np.exp(x[off_l:off_s]))
+        lam = np.exp(x[off_l:off_s])
         pos = off_s + G
+        level = 0.0
+        effects = []
         for gi, g in enumerate(groups):
-            out.append(np.asarray(math.exp(x[off_s + gi])))
-            out.append(x[pos : pos + g.n_levels])
+            s = math.exp(x[off_s + gi])
+            v = x[pos : pos + g.n_levels]
+            z = Qs[gi] @ v / s if Qs[gi] is not None else v
+            level += s * z.mean()
+            effects += [np.asarray(s), z]
             pos += g.n_levels
+        out.append(anchored_to_raw(x[k:off_l].reshape(J, C), fast.anchor, lam * level))
+        out.append(lam)
+        out += effects
         out.append(x[pos : pos + n])
         return out
 
     point0 = np.zeros(fast.n_dim)
-    point0[k:off_l] = np.tile(_raw_init(C, model.priors["cutpoints"], model.link), J)
+    point0[k:off_l] = model.cut_init().ravel()
     return Compiled(
         model=None,
         n_dim=fast.n_dim,
         logp_dlogp=fast.logp_dlogp,
+        c_logp=fast.c_logp(),
         expand=expand,
         names=names,
         shapes=shapes,
@@ -893,6 +1316,7 @@ class FastJoint(_Fast):
     """The :class:`~civmodels.bayes.JointResponse` log density; ``logp_dlogp(x)``."""
 
     _kernel = staticmethod(_joint_logp_grad)
+    _c_name = "_joint_c"
 
     def __init__(self, model) -> None:
         n = model.Xc.shape[0]
@@ -1000,6 +1424,7 @@ def compile_fast_joint(model):
         model=None,
         n_dim=fast.n_dim,
         logp_dlogp=fast.logp_dlogp,
+        c_logp=fast.c_logp(),
         expand=expand,
         names=names,
         shapes=shapes,
@@ -1055,6 +1480,7 @@ def compile_fast(model):
         model=None,
         n_dim=fast.n_dim,
         logp_dlogp=fast.logp_dlogp,
+        c_logp=fast.c_logp(),
         expand=expand,
         names=names,
         shapes=shapes,

@@ -196,6 +196,16 @@ def cutpoints(name: str, n_cut: int, prior: Prior, link: str, *, dims=None, shap
     else:
         c = raw
         log_jac = 0.0
+    pm.Potential(f"{name}_prior", cutpoint_prior_logp(c, n_cut, prior, link) + log_jac)
+    return c
+
+
+def cutpoint_prior_logp(c, n_cut: int, prior: Prior, link: str):
+    """Log prior density (summed) of ordered cutpoints ``c`` (..., n_cut); see
+    :func:`cutpoints`. The Jacobian of the map from the sampled scale is not included."""
+    pm = _backend.import_pymc()
+    pt = _backend.import_pytensor_tensor()
+
     if prior.dist == "dirichlet":
         alpha = np.broadcast_to(np.asarray(prior.params["alpha"], float), (n_cut + 1,))
         lo = pt.concatenate([pt.full((*c.shape[:-1], 1), -BIG), c], axis=-1)
@@ -212,8 +222,7 @@ def cutpoints(name: str, n_cut: int, prior: Prior, link: str, *, dims=None, shap
             else pm.StudentT.dist(nu=nu, mu=mu, sigma=sigma)
         )
         dens = pm.logp(dist, c).sum()
-    pm.Potential(f"{name}_prior", dens + log_jac)
-    return c
+    return dens
 
 
 def _raw_init(n_cut: int, prior: Prior, link: str) -> np.ndarray:

@@ -50,6 +50,35 @@ def cut_from_raw(raw: np.ndarray) -> np.ndarray:
     return np.cumsum(inc, axis=-1)
 
 
+def helmert(n: int) -> np.ndarray:
+    """Orthonormal Helmert basis (n, n): column 0 is ``1 / sqrt(n)``; column ``i`` contrasts
+    level ``i`` with levels ``0 .. i - 1``. ``u = Q @ w`` maps independent ``w ~ N(0, s^2)``
+    to independent ``u ~ N(0, s^2)`` with the overall mean in ``w[0]`` alone."""
+    Q = np.zeros((n, n))
+    Q[:, 0] = 1.0 / np.sqrt(n)
+    for i in range(1, n):
+        Q[:i, i] = 1.0
+        Q[i, i] = -float(i)
+        Q[:, i] /= np.sqrt(i * (i + 1.0))
+    return Q
+
+
+def anchored_to_raw(free: np.ndarray, anchor: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Battery cutpoints from the sampled anchored form to the first-cutpoint form.
+
+    ``free[..., j, 0]`` is cutpoint ``anchor[j]`` of item j minus ``shift[..., j]``, and
+    ``free[..., j, l]`` (l >= 1) the log gap between cutpoints ``l - 1`` and ``l``; the result
+    holds the first cutpoint in place of the anchored one (the layout of
+    :func:`cut_from_raw`), shift included.
+    """
+    free = np.asarray(free, float)
+    out = free.copy()
+    for j, a in enumerate(np.asarray(anchor, int)):
+        below = np.exp(free[..., j, 1 : a + 1]).sum(-1)
+        out[..., j, 0] = free[..., j, 0] + shift[..., j] - below
+    return out
+
+
 def cumprobs(cut: np.ndarray, eta: np.ndarray, link: str) -> np.ndarray:
     """P(Y <= k) for k < K-1: ``F(cut_k - eta)``; cut (S, C), eta (S, n) -> (S, n, C)."""
     return get_link(link).cdf(cut[:, None, :] - eta[:, :, None])
@@ -67,12 +96,17 @@ def ordinal_loglik(cut: np.ndarray, eta: np.ndarray, y: np.ndarray, link: str) -
     """Pointwise log P(Y = y_i) for every draw: cut (S, C) or (S, n, C), eta (S, n) -> (S, n)."""
     s, n = eta.shape
     if cut.ndim == 2:
-        cut = np.broadcast_to(cut[:, None, :], (s, n, cut.shape[-1]))
-    big = np.full((s, n, 1), np.inf)
-    ext = np.concatenate([-big, cut, big], axis=-1)
-    idx = np.broadcast_to(y[None, :, None], (s, n, 1))
-    hi = np.take_along_axis(ext, idx + 1, axis=-1)[..., 0] - eta
-    lo = np.take_along_axis(ext, idx, axis=-1)[..., 0] - eta
+        # thresholds shared by all rows: pick each row's pair by column, no (S, n, C) copy
+        big = np.full((s, 1), np.inf)
+        ext = np.concatenate([-big, cut, big], axis=-1)
+        hi = ext[:, y + 1] - eta
+        lo = ext[:, y] - eta
+    else:
+        big = np.full((s, n, 1), np.inf)
+        ext = np.concatenate([-big, cut, big], axis=-1)
+        idx = np.broadcast_to(y[None, :, None], (s, n, 1))
+        hi = np.take_along_axis(ext, idx + 1, axis=-1)[..., 0] - eta
+        lo = np.take_along_axis(ext, idx, axis=-1)[..., 0] - eta
     if link == "logit":
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             out = (

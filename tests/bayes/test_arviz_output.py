@@ -96,3 +96,47 @@ def test_no_backend_warnings_on_fit(sim444, caplog):
     backend = [w for w in caught if not issubclass(w.category, SamplingWarning)]
     assert not backend, [str(w.message)[:120] for w in backend]
     assert not caplog.records, [r.getMessage()[:120] for r in caplog.records]
+
+
+def _ar1(rng, shape, phi):
+    """AR(1) chains (chain, draw): autocorrelated like MCMC output."""
+    x = np.empty(shape)
+    x[:, 0] = rng.normal(size=shape[0])
+    for t in range(1, shape[1]):
+        x[:, t] = phi * x[:, t - 1] + np.sqrt(1 - phi**2) * rng.normal(size=shape[0])
+    return x
+
+
+@pytest.mark.parametrize("shape", [(4, 1000), (2, 301), (1, 200)], ids=str)
+def test_rhat_ess_equal_arviz(shape):
+    """Our all-columns-at-once R-hat and bulk/tail ESS equal ArviZ's, column by column:
+    autocorrelated, heavy-tailed, shifted-chain, discrete (ties), constant and NaN columns."""
+    az = _backend.import_arviz()
+    rng = np.random.default_rng(7)
+    cols = [
+        _ar1(rng, shape, 0.2),
+        _ar1(rng, shape, 0.9),
+        np.exp(2 * _ar1(rng, shape, 0.5)),
+        _ar1(rng, shape, 0.5) + np.arange(shape[0])[:, None],  # chains disagree
+        np.round(_ar1(rng, shape, 0.6)),  # ties
+        rng.integers(0, 2, shape).astype(float),
+        np.full(shape, 3.0),
+    ]
+    with_nan = _ar1(rng, shape, 0.3)
+    with_nan[0, 5] = np.nan
+    cols.append(with_nan)
+    arr = np.stack(cols, axis=-1)
+    rhat, bulk, tail = _backend.rhat_ess(arr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = [
+            (
+                float(az.rhat(arr[..., j])),
+                float(az.ess(arr[..., j], method="bulk")),
+                float(az.ess(arr[..., j], method="tail")),
+            )
+            for j in range(arr.shape[-1])
+        ]
+    np.testing.assert_allclose(rhat, [r[0] for r in ref], rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(bulk, [r[1] for r in ref], rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(tail, [r[2] for r in ref], rtol=1e-10, equal_nan=True)

@@ -183,14 +183,15 @@ def _battery_point(model, fast, x):
     for name, idx in zip(("coef_raw", "coef_raw_t", "coef_raw_l"), coef_groups(pri), strict=True):
         if idx:
             pt[name] = (x[idx], np.asarray(idx))
-    pt["cutpoints_raw"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
+    pt["cutpoints_free"] = (x[k : k + J * C].reshape(J, C), np.arange(k, k + J * C))
     off_l = k + J * C
     pt["loading_log__"] = (x[off_l : off_l + J], np.arange(off_l, off_l + J))
     off = off_l + J
     pos = off + len(model.groups)
     for gi, g in enumerate(model.groups):
         pt[f"sd_{g.name}_log__"] = (np.asarray(x[off + gi]), np.array([off + gi]))
-        pt[f"z_{g.name}"] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
+        eff = f"w_{g.name}" if model.centred_groups[gi] else f"z_{g.name}"
+        pt[eff] = (x[pos : pos + g.n_levels], np.arange(pos, pos + g.n_levels))
         pos += g.n_levels
     pt["trait_raw"] = (x[pos : pos + n], np.arange(pos, pos + n))
     return pt
@@ -218,8 +219,7 @@ BATTERY_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
-def test_fast_battery_matches_pytensor(case):
+def _battery(case, centred=None, anchor=None):
     from tests.bayes._sim import simulate_battery
 
     df, _ = simulate_battery(n_resp=80, n_muni=12, n_items=3, random_seed=4)
@@ -231,9 +231,71 @@ def test_fast_battery_matches_pytensor(case):
         priors=priors,
         link=link,
     )
+    if centred is not None:  # the sampling coordinates; the posterior is the same
+        m.centred_groups = list(centred)
+    if anchor is not None:
+        m.cut_anchor = np.asarray(anchor, dtype=np.int64)
+    return m
+
+
+# (centred municipality, centred area), threshold anchor per item
+BATTERY_COORDS = {
+    "defaults": (None, None),
+    "centred-area-mixed-anchors": ((False, True), (0, 1, 2)),
+    "all-centred-top-anchor": ((True, True), (2, 2, 0)),
+}
+
+
+@pytest.mark.parametrize("case", _slow_except(BATTERY_CASES, "probit-normal-cut-t-coef"))
+@pytest.mark.parametrize(
+    "coords", _slow_except(BATTERY_COORDS, "centred-area-mixed-anchors"), ids=str
+)
+def test_fast_battery_matches_pytensor(case, coords):
+    m = _battery(case, *BATTERY_COORDS[coords])
     assert _fastlogp.FastBattery.supports(m)
     fast = _fastlogp.FastBattery(m)
     check_against_graph(m, n_points=3, scale=0.5, seed=1, fast=fast, to_point=_battery_point)
+
+
+def test_fast_battery_reports_the_graphs_quantities():
+    """The Numba path's ``expand`` gives the graph's deterministics (first-cutpoint form of
+    the thresholds, ``z_g = u_g / sd_g``) at the same point, so both report the same draws."""
+    from civmodels.bayes._backend import compile_model
+
+    m = _battery("default", (False, True), (0, 1, 2))
+    fast = _fastlogp.compile_fast_battery(m)
+    graph = compile_model(m.build_model())
+    x = np.random.default_rng(3).normal(0, 0.5, fast.n_dim)
+    # the graph's flat layout follows its free variables; map through the names
+    order = [v.name for v in m.build_model().value_vars]
+    pt = _battery_point(m, _fastlogp.FastBattery(m), x)
+    xg = np.concatenate([np.ravel(pt[nm][0]) for nm in order])
+    got = dict(zip(fast.names, fast.expand(x), strict=True))
+    ref = dict(zip(graph.names, graph.expand(xg), strict=True))
+    for name in fast.names:
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_battery_sampling_coordinates():
+    """Anchors sit at the threshold nearest each item's median answer; the Helmert basis is
+    orthonormal with the mean in its first column; the big-level rule centres only groups
+    with many respondents per level."""
+    from civmodels.bayes._numeric import helmert
+
+    Q = helmert(5)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(5), atol=1e-14)
+    np.testing.assert_allclose(Q[:, 0], np.full(5, 1 / np.sqrt(5)))
+    m = _battery("default")
+    for j in range(3):
+        y = m.y[m.item == j]
+        cum = np.cumsum(np.bincount(y, minlength=4))[:3] / len(y)
+        assert abs(cum[m.cut_anchor[j]] - 0.5) == pytest.approx(np.min(np.abs(cum - 0.5)))
+    # 80 respondents: 12 municipalities (6.7 per level) and 4 areas (20 per level)
+    assert m.centred_groups == [False, False]
+    from civmodels.bayes import _battery as bat
+
+    per_level = [m.nobs / g.n_levels for g in m.groups]
+    assert all(v < bat.CENTRE_MIN_PER_LEVEL for v in per_level)
 
 
 def _joint_point(model, fast, x):
@@ -304,3 +366,125 @@ def test_fast_joint_matches_pytensor(sim444, case):
     assert _fastlogp.FastJoint.supports(m)
     fast = _fastlogp.FastJoint(m)
     check_against_graph(m, n_points=3, scale=0.5, seed=2, fast=fast, to_point=_joint_point)
+
+
+def _draws_both_ways(model):
+    """Draws of the same seeded fit through nutpie's C entry point and its Python bridge."""
+    from dataclasses import replace
+
+    from civmodels.bayes import _backend
+
+    compiled = model._compile("nutpie")
+    assert compiled.c_logp is not None
+    kw = dict(sampler="nutpie", draws=40, tune=60, chains=2, random_seed=11)
+    direct, stats_d = _backend.sample(compiled, **kw)
+    bridged, stats_b = _backend.sample(replace(compiled, c_logp=None), **kw)
+    return direct, bridged, stats_d, stats_b
+
+
+@pytest.mark.parametrize("kind", ["ordinal", "binomial", "battery", "joint"])
+def test_c_entry_point_gives_the_python_paths_draws(sim444, kind):
+    """nutpie calling the kernel's C entry point samples exactly what it samples through the
+    Python bridge (same seed: same log density and gradient bit for bit, same expansion)."""
+    if kind == "ordinal":
+        m = bayes.Ordinal("y ~ x1 + pressure + (1 | municipality)", sim444)
+    elif kind == "binomial":
+        agg = sim444.assign(n=1).groupby(["municipality", "pressure"], as_index=False)
+        agg = agg.agg(yes=("yes", "sum"), n=("n", "sum"))
+        m = bayes.Logistic("cbind(yes, n - yes) ~ pressure + (1 | municipality)", agg)
+    elif kind == "battery":
+        m = _battery("default", (False, True), (0, 1, 2))
+    else:
+        non = sim444.sample(n=60, replace=True, random_state=1).reset_index(drop=True)
+        non["y"] = pd.Series([None] * len(non), dtype=sim444["y"].dtype)
+        frame = pd.concat(
+            [sim444.assign(responded=True), non.assign(responded=False)], ignore_index=True
+        )
+        m = bayes.JointResponse(
+            "y ~ x1 + (1 | municipality)", "~ pressure", frame, response="responded"
+        )
+    direct, bridged, stats_d, stats_b = _draws_both_ways(m)
+    assert sorted(direct) == sorted(bridged)
+    for name in direct:
+        np.testing.assert_array_equal(direct[name], bridged[name], err_msg=name)
+    np.testing.assert_array_equal(stats_d["lp"], stats_b["lp"])
+
+
+def test_battery_pointwise_loglik_is_the_category_probability():
+    """log P(Y_rj = y) = log(F(c_j,y - lambda_j zeta_r) - F(c_j,y-1 - lambda_j zeta_r)) for
+    every answered pair and draw (item by item in the implementation)."""
+    from scipy.special import expit
+
+    m = _battery("default")
+    rng = np.random.default_rng(2)
+    S, J, C = 5, len(m.items), m.n_categories - 1
+    post = {
+        "loading": rng.lognormal(0, 0.3, (S, J)),
+        "trait": rng.normal(0, 1, (S, m.nobs)),
+        "cutpoints": np.sort(rng.normal(0, 1.5, (S, J, C)), axis=-1),
+    }
+    got = m.pointwise_loglik(post)
+    ext = np.concatenate(
+        [np.full((S, J, 1), -np.inf), post["cutpoints"], np.full((S, J, 1), np.inf)], axis=-1
+    )
+    eta = post["loading"][:, m.item] * post["trait"][:, m.resp]
+    s_idx = np.arange(S)[:, None]
+    hi = ext[s_idx, m.item[None, :], m.y[None, :] + 1] - eta
+    lo = ext[s_idx, m.item[None, :], m.y[None, :]] - eta
+    np.testing.assert_allclose(got, np.log(expit(hi) - expit(lo)), rtol=1e-10)
+
+
+def _original_battery_graph(m):
+    """The battery model in its original coordinates (first-cutpoint thresholds, every group
+    non-centred), as PyMC: the reference for "same model, other coordinates"."""
+    from civmodels.bayes import _backend
+    from civmodels.bayes import _graph as gr
+
+    pm = _backend.import_pymc()
+    pt = _backend.import_pytensor_tensor()
+    J, C = len(m.items), m.n_categories - 1
+    with pm.Model(coords=m.coords()) as model:
+        coef = gr.coef_vector("coef", [m.priors[n] for n in m.slope_names], "term")
+        mu = (pm.Data("X", m.Xc) * coef[None, :]).sum(axis=1)
+        mu = mu + gr.group_effects(m.groups, m.priors)
+        zeta = mu + pm.Normal("trait_raw", 0.0, 1.0, shape=m.nobs)
+        loading = gr.positive("loading", m.priors["loading"], dims="item")
+        cut = gr.cutpoints("cutpoints", C, m.priors["cutpoints"], m.link, shape=(J,))
+        big = pt.full((J, 1), gr.BIG)
+        ext = pt.concatenate([-big, cut, big], axis=1)
+        eta = loading[m.item] * zeta[m.resp]
+        ll = gr.log_cdf_diff(ext[m.item, m.y + 1] - eta, ext[m.item, m.y] - eta, m.link)
+        pm.Potential("loglik", ll.sum())
+    return model
+
+
+@pytest.mark.parametrize("coords", list(BATTERY_COORDS))
+def test_battery_coordinates_keep_the_posterior(coords):
+    """The sampled density equals the original model's density at the mapped point times
+    the Jacobian of the change of coordinates (sd_g^-L_g per centred group, 1 otherwise),
+    so the posterior of every reported quantity is unchanged."""
+    m = _battery("default", *BATTERY_COORDS[coords])
+    fast = _fastlogp.compile_fast_battery(m)
+    ref = _original_battery_graph(m)
+    logp_ref = ref.compile_logp()
+    rng = np.random.default_rng(8)
+    diffs = []
+    for _ in range(4):
+        x = rng.normal(0, 0.5, fast.n_dim)
+        lp, _ = fast.logp_dlogp(x)
+        vals = dict(zip(fast.names, fast.expand(x), strict=True))
+        point = {
+            "coef_raw": vals["coef_raw"],
+            "cutpoints_raw": vals["cutpoints_raw"],
+            "loading_log__": np.log(vals["loading"]),
+            "trait_raw": vals["trait_raw"],
+        }
+        log_jac = 0.0
+        for g, centred in zip(m.groups, m.centred_groups, strict=True):
+            point[f"sd_{g.name}_log__"] = np.log(vals[f"sd_{g.name}"])
+            point[f"z_{g.name}"] = vals[f"z_{g.name}"]
+            if centred:
+                log_jac -= g.n_levels * np.log(vals[f"sd_{g.name}"])
+        diffs.append(lp - (float(logp_ref(point)) + log_jac))
+    # equal up to the normalising constants the two leave out
+    np.testing.assert_allclose(np.array(diffs) - diffs[0], 0.0, atol=1e-8)

@@ -37,6 +37,23 @@ def test_import_civmodels_does_not_import_pymc():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_fit_on_the_numba_path_does_not_import_pymc_or_pytensor():
+    """The fast path needs neither PyMC nor PyTensor (seconds of import in a fresh process)."""
+    code = (
+        "import sys, warnings; warnings.simplefilter('ignore'); import numpy as np, pandas as pd\n"
+        "from civmodels import bayes\n"
+        "rng = np.random.default_rng(0)\n"
+        "df = pd.DataFrame({'x': rng.normal(size=60), 'g': rng.integers(0, 5, 60).astype(str)})\n"
+        "df['y'] = pd.Categorical(rng.integers(0, 3, 60), categories=[0, 1, 2], ordered=True)\n"
+        "m = bayes.Ordinal('y ~ x + (1 | g)', df)\n"
+        "m.fit(draws=30, tune=30, chains=1, random_seed=1)\n"
+        "bad = [m for m in ('pymc', 'pytensor') if m in sys.modules]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=".")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_contract_names_and_shapes(ordinal_fit, sim444):
     res, _ = ordinal_fit
     mf = ModelFrame(FORMULA, sim444, outcome="ordinal", intercept=False)
@@ -331,3 +348,25 @@ def test_agrees_with_civmodels_frequentist_engine(ordinal_fit, sim444):
     ml = cm.Ordinal(FORMULA, sim444).fit()
     assert list(res.params.index) == list(ml.params.index)
     np.testing.assert_allclose(res.params.to_numpy(), ml.params.to_numpy(), atol=0.1)
+
+
+@pytest.mark.parametrize("link", ["logit", "probit"])
+def test_ordinal_loglik_shared_thresholds_equal_per_row_thresholds(link):
+    """The shared-thresholds path (cut (S, C)) gives the per-row path's values, including
+    both outer categories; each value is log(F(c_y - eta) - F(c_{y-1} - eta))."""
+    from civmodels._links import get_link
+    from civmodels.bayes._numeric import ordinal_loglik
+
+    rng = np.random.default_rng(5)
+    S, n, C = 7, 40, 3
+    cut = np.sort(rng.normal(0, 1.5, (S, C)), axis=1)
+    eta = rng.normal(0, 1, (S, n))
+    y = rng.integers(0, C + 1, n)
+    y[:2] = [0, C]
+    shared = ordinal_loglik(cut, eta, y, link)
+    per_row = ordinal_loglik(np.repeat(cut[:, None, :], n, axis=1), eta, y, link)
+    np.testing.assert_allclose(shared, per_row, rtol=1e-13, atol=0)
+    F = get_link(link).cdf
+    ext = np.concatenate([np.full((S, 1), -np.inf), cut, np.full((S, 1), np.inf)], axis=1)
+    direct = np.log(F(ext[:, y + 1] - eta) - F(ext[:, y] - eta))
+    np.testing.assert_allclose(shared, direct, rtol=1e-10)
