@@ -90,7 +90,8 @@ class Compiled:
     names: list[str]
     shapes: list[tuple[int, ...]]
     point0: np.ndarray
-    # (cfunc, meta, keep) of a Numba kernel nutpie can call without Python (see _fastlogp)
+    # (cfunc, meta, keep, expand) of a Numba kernel nutpie can call without Python (built
+    # by _fastlogp, which imports this module: the functions come in here, not the module)
     c_logp: Any = None
 
 
@@ -179,14 +180,12 @@ def _nutpie_c_model(compiled, init):
     """
     from nutpie.compile_pymc import CompiledPyMCModel
 
-    from . import _fastlogp
-
-    cf, meta, keep = compiled.c_logp
+    cf, meta, keep, expand = compiled.c_logp
     n = compiled.n_dim
     return CompiledPyMCModel(
         dims={},
         compiled_logp_func=cf,
-        compiled_expand_func=_fastlogp._copy_c,
+        compiled_expand_func=expand,
         initial_point_func=init,
         shared_data={"_keep": keep},
         user_data=meta,

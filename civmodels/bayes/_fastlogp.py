@@ -1097,12 +1097,13 @@ class _Fast:
     _c_name: str | None = None
 
     def c_logp(self):
-        """``(cfunc, meta, keep)``: the kernel as a C function ``(dim, x, grad, logp,
-        meta) -> status`` for nutpie, or None where there is no C entry point."""
+        """``(cfunc, meta, keep, expand)``: the kernel as a C function ``(dim, x, grad, logp,
+        meta) -> status`` for nutpie and the C "expand" step that stores a draw as it is, or
+        None where there is no C entry point."""
         if self._c_name is None or njit is None:
             return None
         meta, keep = _pack_args(self.args)
-        return _c_entry(self._c_name), meta, keep
+        return _c_entry(self._c_name), meta, keep, _copy_c
 
 
 class FastModel(_Fast):
