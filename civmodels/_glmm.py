@@ -232,6 +232,8 @@ class GLMMData:
     zvals: Any = None  # a list of (n,) arrays after __post_init__
     corr: Any = None  # correlated blocks of term positions
     n_levels: list[int] = field(init=False)
+    # the compiled evaluation's arrays (built on first use, see _kernel_laplace)
+    kernel: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.y = np.asarray(self.y, dtype=np.int64)
@@ -268,26 +270,46 @@ class GLMMData:
         self.Dl = self.tjac[il] * self.lo[:, None]
         self.tu0 = np.where(self.up, self.toff[iu], 0.0)
         self.tl0 = np.where(self.lo, self.toff[il], 0.0)
-        # design matrices of the random effects: n x m_k per term (the indicators times the
-        # term's row values) and n x q for all; ZkT sums rows by group (indicators only)
-        self.Zk = [
+        self.level_term = np.repeat(np.arange(self.K), self.n_levels)
+        self._set_blocks()
+        self.P = self.k_alpha + self.p + self.K + self.n_off
+
+    # design matrices of the random effects, built on first use (the compiled path of
+    # several terms does not need them): n x m_k per term (the indicators times the term's
+    # row values), n x q for all, and ZkT, which sums rows by group (indicators only)
+    @functools.cached_property
+    def Zk(self) -> list[sparse.csr_matrix]:
+        """Per term, the ``n x m_k`` matrix of the term's row values by level."""
+        return [
             sparse.csr_matrix((z, (np.arange(self.n), g)), shape=(self.n, m))
             for g, m, z in zip(self.groups, self.n_levels, self.zvals, strict=True)
         ]
-        self.Z = sparse.hstack(self.Zk, format="csr")
-        self.ZT = self.Z.T.tocsr()
-        self.ZkT = [
+
+    @functools.cached_property
+    def Z(self) -> sparse.csr_matrix:
+        """``n x q``: all terms side by side."""
+        return sparse.hstack(self.Zk, format="csr")
+
+    @functools.cached_property
+    def ZT(self) -> sparse.csr_matrix:
+        """``Z'`` in CSR form."""
+        return self.Z.T.tocsr()
+
+    @functools.cached_property
+    def ZkT(self) -> list[sparse.csr_matrix]:
+        """Per term, the ``m_k x n`` indicator matrix that sums rows by level."""
+        return [
             sparse.csr_matrix(
                 (np.ones(self.n), (np.arange(self.n), g)), shape=(self.n, m)
             ).T.tocsr()
             for g, m in zip(self.groups, self.n_levels, strict=True)
         ]
-        self.level_term = np.repeat(np.arange(self.K), self.n_levels)
-        # flat positions of each row's contributions to the q x q matrix Z' D Z
+
+    @functools.cached_property
+    def pair_idx(self) -> Array:
+        """Flat positions of each row's contributions to the ``q x q`` matrix ``Z' D Z``."""
         lev = [self.offsets[k] + g for k, g in enumerate(self.groups)]
-        self.pair_idx = np.concatenate([a * self.q + b for a in lev for b in lev])
-        self._set_blocks()
-        self.P = self.k_alpha + self.p + self.K + self.n_off
+        return np.concatenate([a * self.q + b for a in lev for b in lev])
 
     def _set_blocks(self) -> None:
         """Index the correlated blocks: their terms, off-diagonal parameters and the
@@ -427,6 +449,7 @@ class _Mode:
     h: float  # log joint at the mode
     converged: bool
     hg: Array | None = None  # one factor: log joint at the mode per group
+    hmat: Array | None = None  # several factors: H itself (compiled path; chol on demand)
 
     @property
     def hdiag(self) -> Array:
@@ -437,6 +460,8 @@ class _Mode:
     @property
     def hchol(self) -> Array:
         """Lower Cholesky factor of ``H`` (several grouping factors)."""
+        if self.chol is None and self.hmat is not None:
+            self.chol = linalg.cholesky(self.hmat, lower=True)
         assert self.chol is not None
         return self.chol
 
@@ -588,6 +613,10 @@ def laplace_loglik(
     ``scores`` (one factor) also ``scores``: each group's gradient ``(m, P)`` before its
     group weight (``grad = w2 @ scores``).
     """
+    if mode is None and not (sensitivity or scores):
+        fast = _kernel_laplace(d, phi, b0, gradient=gradient, hessian=hessian)
+        if fast is not None:
+            return fast
     alpha, beta, sigma = d.split(phi)
     sig_lev = sigma[d.level_term]
     if mode is None:
@@ -713,6 +742,36 @@ def laplace_loglik(
         Hh[ka + p : ka + p + K, ka + p : ka + p + K] += np.diag(V[:, :K].T @ (L1 * rw))
         GW = HinvG * d.w2[:, None] if d.has_w2 else HinvG
         out["hess"] = Hh + G.T @ GW
+    return out
+
+
+#: evaluate models with several random-effect terms by the compiled kernel of
+#: :mod:`civmodels._laplace_kernel` (the tests switch it off to compare both paths)
+USE_KERNEL = True
+
+
+def _kernel_laplace(
+    d: GLMMData, phi: Array, b0: Array | None, *, gradient: bool, hessian: bool
+) -> dict | None:
+    """:func:`laplace_loglik` by the compiled kernel, or None where it does not apply
+    (one term, group weights, more than ``MAX_LEVELS`` levels, no Numba) or ``H`` is not
+    positive definite at the mode (then the NumPy path repairs it)."""
+    from . import _laplace_kernel as lk
+
+    if not USE_KERNEL or d.K < 2 or d.has_w2 or d.q > lk.MAX_LEVELS or not lk.available():
+        return None
+    if d.kernel is None:
+        d.kernel = lk.prepare(d)
+    want = 2 if hessian else int(gradient)
+    status, b, h, logdet, conv, grad, hess, H, dmode = lk.evaluate(d, d.kernel, phi, b0, want)
+    if status != 0:
+        return None
+    out: dict = {"loglik": h - 0.5 * logdet, "mode": _Mode(b, None, None, h, conv, hmat=H)}
+    if want >= 1:
+        out["grad"] = grad
+        out["dmode"] = dmode
+    if want >= 2:
+        out["hess"] = hess
     return out
 
 
@@ -914,6 +973,9 @@ class FitOutput:
     boundary: list[int]
 
 
+REUSE = 0.3
+
+
 def _objective(d: GLMMData, method: str, n_quad: int):
     tau = slice(d.k_alpha + d.p, d.P)
 
@@ -927,18 +989,27 @@ def _objective(d: GLMMData, method: str, n_quad: int):
             # forward differences of the exact gradient (one extra gradient evaluation per
             # parameter; the step matrix needs no more accuracy, and the covariance matrix
             # is computed separately by central differences)
-            b = out["mode"].b
             H = out["hess"]
             g0 = out["grad"]
             for j in range(tau.start, tau.stop):
                 e = np.zeros_like(phi)
                 e[j] = 1e-6
-                col = (laplace_loglik(d, phi + e, b)["grad"] - g0) / 1e-6
+                col = (laplace_loglik(d, phi + e, _predicted_mode(out, e))["grad"] - g0) / 1e-6
                 H[:, j] = col
                 H[j, :] = col
         return out
 
     return fun
+
+
+def _predicted_mode(res: dict, delta: Array) -> Array:
+    """Start for the modes at ``phi + delta`` from an evaluation at ``phi``: first order
+    (``b + (d b / d phi) delta``) when the evaluation returned the modes' derivatives (the
+    compiled path), else its modes."""
+    b = res["mode"].b
+    if "dmode" not in res:
+        return b
+    return b + res["dmode"] @ delta
 
 
 def numerical_jacobian(
@@ -1106,7 +1177,9 @@ def _fit_glmm(
         for _h in range(40):
             cand = phi + t * step
             try:
-                res = fun(cand, cur["mode"].b, 2)
+                # Laplace: a trial point needs only the log-likelihood (its derivatives cost
+                # one gradient per variance parameter), computed once the point is accepted
+                res = fun(cand, _predicted_mode(cur, t * step), 2 if method == "agq" else 0)
             except (FloatingPointError, linalg.LinAlgError):
                 res = None
             if (
@@ -1114,7 +1187,7 @@ def _fit_glmm(
                 and np.isfinite(res["loglik"])
                 and (res["loglik"] >= cur["loglik"] - 1e-10 * abs(cur["loglik"]))
             ):
-                new = res
+                new = res if method == "agq" else fun(cand, res["mode"].b, 2)
                 break
             t *= 0.5
         if new is None:
@@ -1150,10 +1223,9 @@ def _fit_glmm(
     if method == "agq":
         info = -cur["hess"]
     else:
-        b_ref = cur["mode"].b
 
         def gfun(x: Array) -> Array:
-            return laplace_loglik(d, x, b_ref)["grad"]
+            return laplace_loglik(d, x, _predicted_mode(cur, x - phi))["grad"]
 
         info = -numerical_jacobian(gfun, phi, n_out=d.P)
         info = 0.5 * (info + info.T)

@@ -1,0 +1,830 @@
+"""Compiled Laplace evaluation for models with several random-effect terms (Numba).
+
+:func:`civmodels._glmm.laplace_loglik` evaluates, for a parameter vector ``phi``, the
+conditional modes of the spherical random effects, the Laplace log-likelihood and its exact
+gradient (and the analytic part of its Hessian). With two or more random-effect terms
+(crossed or nested intercepts, random slopes, correlated blocks) the NumPy/SciPy version
+spends most of its time in call overhead: sparse-matrix construction, small dense
+factorisations and a few hundred array operations per evaluation, repeated some fifty times
+per fit. This module does the same arithmetic in one compiled call.
+
+Structure
+---------
+``H = I + M' diag(D) M`` with ``M = Z Lambda`` has a fixed sparsity pattern: row ``i`` of
+``M`` is non-zero only at the levels ``pos[i, k]`` of its ``K`` terms (terms of a correlated
+block share their grouping factor, so ``Lambda`` adds no new positions). The pattern is
+ordered once by greedy minimum degree (nested factors: the inner levels first, so the
+factor has no fill; a correlated block: no fill), and the Cholesky factor, the solves and
+the selected inverse (Takahashi's recursion, the entries of ``H^-1`` on the factor's
+pattern, which are all the gradient needs) run over that pattern only. Values sit in dense
+``q x q`` arrays indexed by the permuted levels, which keeps the loops simple; models with
+more than :data:`MAX_LEVELS` levels use the NumPy path.
+
+The formulas are exactly those of the NumPy path in :mod:`civmodels._glmm` (see its
+docstring); ``tests/test_laplace_kernel.py`` checks both paths against each other for every
+link, ordinal and binary outcomes, crossed, nested, slope and correlated terms and row
+weights.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+try:  # pragma: no cover - numba is a dependency of the package
+    from numba import njit
+except ImportError:  # pragma: no cover
+    njit = None
+
+__all__ = [
+    "MAX_LEVELS",
+    "KernelInputs",
+    "KernelStructure",
+    "available",
+    "evaluate",
+    "prepare",
+    "structure",
+]
+
+#: above this many random-effect levels the dense ``q x q`` work arrays get large; the NumPy
+#: path (also dense) is used instead
+MAX_LEVELS = 1500
+
+LINK_CODES = {"logit": 0, "probit": 1, "cloglog": 2, "loglog": 3, "cauchit": 4}
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+
+
+def available() -> bool:
+    """Whether Numba is importable."""
+    return njit is not None
+
+
+# ------------------------------------------------------------------------------------------
+# symbolic analysis (Python, once per model)
+@dataclass
+class KernelStructure:
+    """Elimination order and Cholesky pattern of ``H`` for one model's random effects.
+
+    ``perm[j]`` is the original level eliminated ``j``-th and ``lev_p`` its inverse.
+    Column ``j`` of the factor has its rows (ascending, first ``j``) at
+    ``Li[Lp[j]:Lp[j+1]]``; row ``j`` has its columns ``k < j`` at ``Rk[Rp[j]:Rp[j+1]]``
+    with ``Ridx`` the position of entry ``(j, k)`` in ``Li``.
+    """
+
+    perm: np.ndarray
+    lev_p: np.ndarray
+    Lp: np.ndarray
+    Li: np.ndarray
+    Rp: np.ndarray
+    Rk: np.ndarray
+    Ridx: np.ndarray
+    posp: np.ndarray  # (n, K) permuted level of each row's term
+
+
+def structure(pos: np.ndarray, q: int) -> KernelStructure:
+    """Minimum-degree order and symbolic Cholesky factor of the pattern of ``H``.
+
+    Parameters
+    ----------
+    pos : ndarray of int, shape (n, K)
+        Each row's level (``0 .. q-1``) for every term.
+    q : int
+        Number of levels.
+
+    Returns
+    -------
+    KernelStructure
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    adj: list[set[int]] = [set() for _ in range(q)]
+    # rows with equal levels add equal edges: one row per distinct combination (coded as
+    # one integer in base q when that fits in 63 bits)
+    if pos.shape[1] * math.log2(max(q, 2)) < 62:
+        radix = q ** np.arange(pos.shape[1], dtype=np.int64)
+        codes = np.unique(pos @ radix)
+        distinct = (codes[:, None] // radix) % q
+    else:  # pragma: no cover - very many levels and terms
+        distinct = np.unique(pos, axis=0)
+    for row in distinct.tolist():
+        for a in row:
+            adj[a].update(row)
+    for a in range(q):
+        adj[a].discard(a)
+    # greedy minimum degree (ties: lowest index) with a heap of (degree, level) entries;
+    # an entry is stale when the level's degree has changed since it was pushed
+    heap = [(len(adj[v]), v) for v in range(q)]
+    heapq.heapify(heap)
+    done = np.zeros(q, dtype=bool)
+    order: list[int] = []
+    cols: list[list[int]] = []
+    while heap:
+        deg, j = heapq.heappop(heap)
+        if done[j] or deg != len(adj[j]):
+            continue
+        nb = adj[j]
+        order.append(j)
+        cols.append(sorted(nb))
+        done[j] = True
+        for a in nb:
+            adj[a].discard(j)
+            adj[a].update(nb)
+            adj[a].discard(a)
+            heapq.heappush(heap, (len(adj[a]), a))  # its degree changed (j left)
+        adj[j] = set()
+    perm = np.array(order, dtype=np.int64)
+    lev_p = np.empty(q, dtype=np.int64)
+    lev_p[perm] = np.arange(q)
+    Lp = [0]
+    Li: list[int] = []
+    for j, col in enumerate(cols):
+        rows = sorted(int(lev_p[v]) for v in col)
+        if rows and rows[0] <= j:  # pragma: no cover - neighbours are eliminated later
+            raise AssertionError("elimination order is inconsistent")
+        Li.append(j)
+        Li.extend(rows)
+        Lp.append(len(Li))
+    Lp_a = np.array(Lp, dtype=np.int64)
+    Li_a = np.array(Li, dtype=np.int64)
+    # row patterns: for every row j the columns k < j with (j, k) in the pattern
+    row_cols: list[list[tuple[int, int]]] = [[] for _ in range(q)]
+    for k in range(q):
+        for idx in range(Lp_a[k] + 1, Lp_a[k + 1]):
+            row_cols[int(Li_a[idx])].append((k, idx))
+    Rp = [0]
+    Rk: list[int] = []
+    Ridx: list[int] = []
+    for j in range(q):
+        for k, idx in row_cols[j]:
+            Rk.append(k)
+            Ridx.append(idx)
+        Rp.append(len(Rk))
+    return KernelStructure(
+        perm=perm,
+        lev_p=lev_p,
+        Lp=Lp_a,
+        Li=Li_a,
+        Rp=np.array(Rp, dtype=np.int64),
+        Rk=np.array(Rk, dtype=np.int64),
+        Ridx=np.array(Ridx, dtype=np.int64),
+        posp=lev_p[pos],
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# compiled kernels
+def _dist(x, code, order):  # pragma: no cover - compiled
+    """``F, 1 - F, f, f', f''`` of link ``code`` at ``x`` (``f''`` only for order 3)."""
+    fpp = 0.0
+    if code == 0:  # logit
+        if x >= 0:
+            e = math.exp(-x)
+            F = 1.0 / (1.0 + e)
+            S = e / (1.0 + e)
+        else:
+            e = math.exp(x)
+            F = e / (1.0 + e)
+            S = 1.0 / (1.0 + e)
+        f = F * S
+        fp = f * (S - F)
+        if order >= 3:
+            fpp = f * (1.0 - 6.0 * f)
+    elif code == 1:  # probit
+        F = 0.5 * math.erfc(-x * _SQRT_HALF)
+        S = 0.5 * math.erfc(x * _SQRT_HALF)
+        f = math.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        fp = -x * f
+        if order >= 3:
+            fpp = (x * x - 1.0) * f
+    elif code == 2:  # cloglog
+        xc = min(x, 700.0)
+        e = math.exp(xc)
+        F = -math.expm1(-e)
+        S = math.exp(-e)
+        f = math.exp(xc - e)
+        fp = f * (1.0 - e)
+        if order >= 3:
+            fpp = f * ((1.0 - e) ** 2 - e)
+    elif code == 3:  # loglog
+        xc = max(x, -700.0)
+        e = math.exp(-xc)
+        F = math.exp(-e)
+        S = -math.expm1(-e)
+        f = math.exp(-xc - e)
+        fp = f * (e - 1.0)
+        if order >= 3:
+            fpp = f * ((e - 1.0) ** 2 - e)
+    else:  # cauchit
+        F = 0.5 + math.atan(x) / math.pi
+        S = 0.5 + math.atan(-x) / math.pi
+        f = 1.0 / (math.pi * (1.0 + x * x))
+        fp = -2.0 * x / (math.pi * (1.0 + x * x) ** 2)
+        if order >= 3:
+            fpp = (6.0 * x * x - 2.0) / (math.pi * (1.0 + x * x) ** 3)
+    return F, S, f, fp, fpp
+
+
+def _cell(A, B, up, lo, code, order):  # pragma: no cover - compiled
+    """``log(F(A) - F(B))`` and its derivatives in ``(A, B)`` (as ``_glmm._cell``):
+    ``l, lA, lB, lAA, lBB, lAB, lAAA, lBBB, lAAB, lABB``."""
+    # an infinite cut (top or bottom category) contributes F = 1 or 0 and no density
+    if up:
+        FA, SA, fA, dA0, eA0 = _dist(A, code, order)
+    else:
+        FA, SA, fA, dA0, eA0 = 1.0, 0.0, 0.0, 0.0, 0.0
+    if lo:
+        FB, SB, fB, dB0, eB0 = _dist(B, code, order)
+    else:
+        FB, SB, fB, dB0, eB0 = 0.0, 1.0, 0.0, 0.0, 0.0
+    upf = 1.0 if up else 0.0
+    lof = 1.0 if lo else 0.0
+    if up and lo:
+        mid = 0.5 * (A + B)
+    elif up:
+        mid = -1.0
+    else:
+        mid = 1.0
+    P = SB - SA if mid > 0 else FA - FB
+    P = max(P, 1e-300)
+    iP = 1.0 / P
+    lA = fA * upf * iP
+    lB = -fB * lof * iP
+    dA = dA0 * upf * iP
+    dB = dB0 * lof * iP
+    lAA = dA - lA * lA
+    lBB = -dB - lB * lB
+    lAB = -lA * lB
+    lAAA = lBBB = lAAB = lABB = 0.0
+    if order >= 3:
+        eA = eA0 * upf * iP
+        eB = eB0 * lof * iP
+        lAAA = eA - 3.0 * lA * dA + 2.0 * lA**3
+        lBBB = -eB + 3.0 * lB * dB + 2.0 * lB**3
+        lAAB = -dA * lB + 2.0 * lA * lA * lB
+        lABB = dB * lA + 2.0 * lA * lB * lB
+    return math.log(P), lA, lB, lAA, lBB, lAB, lAAA, lBBB, lAAB, lABB
+
+
+def _chol(U, Lp, Li, Rp, Rk, Ridx):  # pragma: no cover - compiled
+    """In-place left-looking Cholesky over the pattern; ``U[j, r]`` holds ``L[r, j]``.
+    Returns False when a pivot is not positive."""
+    q = len(Lp) - 1
+    for j in range(q):
+        for t in range(Rp[j], Rp[j + 1]):
+            k = Rk[t]
+            ljk = U[k, j]
+            for idx in range(Ridx[t], Lp[k + 1]):
+                r = Li[idx]
+                U[j, r] -= U[k, r] * ljk
+        d = U[j, j]
+        if not d > 0.0:
+            return False
+        d = math.sqrt(d)
+        U[j, j] = d
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            U[j, Li[idx]] /= d
+    return True
+
+
+def _solve(U, Lp, Li, x):  # pragma: no cover - compiled
+    """Solve ``L L' x = rhs`` in place over the pattern (``x`` is ``(q,)``)."""
+    q = len(Lp) - 1
+    for j in range(q):
+        x[j] /= U[j, j]
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            x[Li[idx]] -= U[j, Li[idx]] * x[j]
+    for j in range(q - 1, -1, -1):
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            x[j] -= U[j, Li[idx]] * x[Li[idx]]
+        x[j] /= U[j, j]
+
+
+def _solve_columns(U, Lp, Li, X):  # pragma: no cover - compiled
+    """:func:`_solve` for each column of ``X`` (``(q, m)``), in place, without temporaries."""
+    q = len(Lp) - 1
+    m = X.shape[1]
+    for j in range(q):
+        d = U[j, j]
+        for c in range(m):
+            X[j, c] /= d
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            r = Li[idx]
+            u = U[j, r]
+            for c in range(m):
+                X[r, c] -= u * X[j, c]
+    for j in range(q - 1, -1, -1):
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            r = Li[idx]
+            u = U[j, r]
+            for c in range(m):
+                X[j, c] -= u * X[r, c]
+        d = U[j, j]
+        for c in range(m):
+            X[j, c] /= d
+
+
+def _selected_inverse(U, Lp, Li, S):  # pragma: no cover - compiled
+    """Entries of ``H^-1`` on the factor's pattern (Takahashi's recursion), symmetric."""
+    q = len(Lp) - 1
+    for j in range(q - 1, -1, -1):
+        ljj = U[j, j]
+        for a in range(Lp[j] + 1, Lp[j + 1]):
+            i = Li[a]
+            acc = 0.0
+            for c in range(Lp[j] + 1, Lp[j + 1]):
+                acc += U[j, Li[c]] * S[i, Li[c]]
+            S[i, j] = -acc / ljj
+            S[j, i] = S[i, j]
+        acc = 0.0
+        for c in range(Lp[j] + 1, Lp[j + 1]):
+            acc += U[j, Li[c]] * S[Li[c], j]
+        S[j, j] = 1.0 / (ljj * ljj) - acc / ljj
+
+
+def _assemble(U, D, Mv, posp, Lp, Li):  # pragma: no cover - compiled
+    """``H = I + M' diag(D) M`` into the pattern (lower triangle, ``U[j, r]`` = ``H[r, j]``)."""
+    q = len(Lp) - 1
+    for j in range(q):
+        U[j, j] = 1.0
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            U[j, Li[idx]] = 0.0
+    n, K = Mv.shape
+    for i in range(n):
+        for a in range(K):
+            pa = posp[i, a]
+            va = D[i] * Mv[i, a]
+            for c in range(K):
+                pc = posp[i, c]
+                if pc >= pa:
+                    U[pa, pc] += va * Mv[i, c]
+
+
+def _state(s, tu, tl, up, lo, w, code, out):  # pragma: no cover - compiled
+    """Per row the cell values of :func:`_cell` (third order: the extra derivatives cost no
+    transcendental function, and the gradient reuses them) into ``out[:, :10]``; returns
+    the weighted log-likelihood."""
+    tot = 0.0
+    for i in range(len(s)):
+        c = _cell(tu[i] - s[i], tl[i] - s[i], up[i], lo[i], code, 3)
+        for j in range(10):
+            out[i, j] = c[j]
+        tot += w[i] * c[0]
+    return tot
+
+
+def _location(xb, Mv, posp, b, s):  # pragma: no cover - compiled
+    n, K = Mv.shape
+    for i in range(n):
+        v = xb[i]
+        for k in range(K):
+            v += Mv[i, k] * b[posp[i, k]]
+        s[i] = v
+
+
+def _evaluate(
+    up,
+    lo,
+    Du,
+    Dl,
+    tu0,
+    tl0,
+    X,
+    w,
+    z,
+    posp,
+    code,
+    Lp,
+    Li,
+    Rp,
+    Rk,
+    Ridx,
+    perm,
+    lev_p,
+    offsets,
+    n_levels,
+    blk_ptr,
+    blk_terms,
+    off_blk,
+    off_i,
+    off_j,
+    alpha,
+    beta,
+    sigma,
+    cvals,
+    b0,
+    tol,
+    max_iter,
+    want,
+):  # pragma: no cover - compiled
+    """Modes, Laplace log-likelihood and (``want >= 1``) gradient, (``want >= 2``) the
+    analytic Hessian of ``h(b_hat(phi), phi)``. ``b0``, ``b`` and ``H`` are in the original
+    level order. Status 1: a Cholesky pivot was not positive (the caller falls back)."""
+    n, K = z.shape
+    q = len(Lp) - 1
+    ka = Du.shape[1]
+    p = X.shape[1]
+    n_off = len(cvals)
+    P = ka + p + K + n_off
+    # thresholds, fixed part and the rows of M = Z Lambda
+    tu = tu0.copy()
+    tl = tl0.copy()
+    for i in range(n):
+        for a in range(ka):
+            tu[i] += Du[i, a] * alpha[a]
+            tl[i] += Dl[i, a] * alpha[a]
+    xb = np.zeros(n)
+    for i in range(n):
+        for a in range(p):
+            xb[i] += X[i, a] * beta[a]
+    Mv = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            Mv[i, k] = z[i, k] * sigma[k]
+        for o in range(n_off):
+            ki = blk_terms[blk_ptr[off_blk[o]] + off_i[o]]
+            kj = blk_terms[blk_ptr[off_blk[o]] + off_j[o]]
+            Mv[i, kj] += z[i, ki] * cvals[o]
+    b = np.empty(q)
+    for a in range(q):
+        b[lev_p[a]] = b0[a]
+    s = np.empty(n)
+    st = np.empty((n, 10))
+    D = np.empty(n)
+    gb = np.empty(q)
+    U = np.zeros((q, q))
+    step = np.empty(q)
+    bn = np.empty(q)
+    converged = False
+    status = 0
+    _location(xb, Mv, posp, b, s)
+    f_tot = _state(s, tu, tl, up, lo, w, code, st)
+    for _it in range(max_iter):
+        gb[:] = -b
+        for i in range(n):
+            r1 = -w[i] * (st[i, 1] + st[i, 2])  # w * d l / d s
+            D[i] = -w[i] * (st[i, 3] + 2.0 * st[i, 5] + st[i, 4])  # -w * d2 l / d s2
+            for k in range(K):
+                gb[posp[i, k]] += Mv[i, k] * r1
+        gmax = 0.0
+        for a in range(q):
+            gmax = max(gmax, abs(gb[a]))
+        if gmax < tol:
+            converged = True
+            break
+        _assemble(U, D, Mv, posp, Lp, Li)
+        if _chol(U, Lp, Li, Rp, Rk, Ridx):
+            step[:] = gb
+            _solve(U, Lp, Li, step)
+        else:  # not positive definite: a scaled gradient step
+            _assemble(U, D, Mv, posp, Lp, Li)
+            for a in range(q):
+                step[a] = gb[a] / max(U[a, a], 1.0)
+        f_old = f_tot
+        for a in range(q):
+            f_old -= 0.5 * b[a] * b[a]
+        tt = 1.0
+        for _h in range(30):
+            for a in range(q):
+                bn[a] = b[a] + tt * step[a]
+            _location(xb, Mv, posp, bn, s)
+            f_new = _state(s, tu, tl, up, lo, w, code, st)
+            for a in range(q):
+                f_new -= 0.5 * bn[a] * bn[a]
+            if f_new >= f_old - 1e-12 * abs(f_old):
+                break
+            tt *= 0.5
+        b[:] = bn
+        f_tot = 0.0
+        for i in range(n):
+            f_tot += w[i] * st[i, 0]
+    # H at the mode, kept in the original order for the caller
+    for i in range(n):
+        D[i] = -w[i] * (st[i, 3] + 2.0 * st[i, 5] + st[i, 4])
+    _assemble(U, D, Mv, posp, Lp, Li)
+    Hout = np.zeros((q, q))
+    for j in range(q):
+        oj = perm[j]
+        Hout[oj, oj] = U[j, j]
+        for idx in range(Lp[j] + 1, Lp[j + 1]):
+            r = Li[idx]
+            Hout[oj, perm[r]] = U[j, r]
+            Hout[perm[r], oj] = U[j, r]
+    h = f_tot
+    for a in range(q):
+        h -= 0.5 * b[a] * b[a]
+    grad = np.zeros(P)
+    hess = np.zeros((P, P))
+    b_orig = np.empty(q)
+    for a in range(q):
+        b_orig[a] = b[lev_p[a]]
+    if not _chol(U, Lp, Li, Rp, Rk, Ridx):
+        status = 1
+        return status, b_orig, h, 0.0, converged, grad, hess, Hout, np.zeros((q, P))
+    logdet = 0.0
+    for j in range(q):
+        logdet += 2.0 * math.log(U[j, j])
+    if want == 0:
+        return status, b_orig, h, logdet, converged, grad, hess, Hout, np.zeros((q, P))
+    # ---- gradient ----
+    V = np.empty((n, K + n_off))
+    for i in range(n):
+        for k in range(K):
+            V[i, k] = sigma[k] * z[i, k] * b[posp[i, k]]
+        for o in range(n_off):
+            ki = blk_terms[blk_ptr[off_blk[o]] + off_i[o]]
+            kj = blk_terms[blk_ptr[off_blk[o]] + off_j[o]]
+            V[i, K + o] = z[i, ki] * b[posp[i, kj]]
+    nt = K + n_off
+    G = np.zeros((q, P))
+    zl = np.zeros(q)
+    envelope = np.zeros(P)
+    dD = np.empty((n, P))
+    L3 = np.empty(n)
+    Wc = np.empty((n, 3))  # w * (lAA, lBB, lAB) for the Hessian
+    for i in range(n):
+        # the cell at the mode, from the last state evaluation
+        lA, lB, lAA, lBB, lAB = st[i, 1], st[i, 2], st[i, 3], st[i, 4], st[i, 5]
+        lAAA, lBBB, lAAB, lABB = st[i, 6], st[i, 7], st[i, 8], st[i, 9]
+        ls = -(lA + lB)
+        lss = lAA + 2.0 * lAB + lBB
+        lAs = -(lAA + lAB)
+        lBs = -(lAB + lBB)
+        lsss = -(lAAA + 3.0 * lAAB + 3.0 * lABB + lBBB)
+        lAss = lAAA + 2.0 * lAAB + lABB
+        lBss = lAAB + 2.0 * lABB + lBBB
+        wi = w[i]
+        L1 = wi * ls
+        L2 = wi * lss
+        L3[i] = wi * lsss
+        Wc[i, 0] = wi * lAA
+        Wc[i, 1] = wi * lBB
+        Wc[i, 2] = wi * lAB
+        for a in range(ka):
+            envelope[a] += wi * (lA * Du[i, a] + lB * Dl[i, a])
+            dD[i, a] = -wi * (lAss * Du[i, a] + lBss * Dl[i, a])  # completed below
+        for a in range(p):
+            envelope[ka + a] += X[i, a] * L1
+        for t in range(nt):
+            envelope[ka + p + t] += V[i, t] * L1
+        for k in range(K):
+            lev = posp[i, k]
+            m = Mv[i, k]
+            zl[lev] += z[i, k] * L1
+            for a in range(ka):
+                G[lev, a] += m * wi * (lAs * Du[i, a] + lBs * Dl[i, a])
+            for a in range(p):
+                G[lev, ka + a] += m * L2 * X[i, a]
+            for t in range(nt):
+                G[lev, ka + p + t] += m * L2 * V[i, t]
+    # derivative of Lambda' Z' L1 in the variance parameters
+    for k in range(K):
+        for g in range(n_levels[k]):
+            lev = lev_p[offsets[k] + g]
+            G[lev, ka + p + k] += sigma[k] * zl[lev]
+    for o in range(n_off):
+        ki = blk_terms[blk_ptr[off_blk[o]] + off_i[o]]
+        kj = blk_terms[blk_ptr[off_blk[o]] + off_j[o]]
+        for g in range(n_levels[ki]):
+            G[lev_p[offsets[kj] + g], ka + p + K + o] += zl[lev_p[offsets[ki] + g]]
+    HinvG = G.copy()
+    _solve_columns(U, Lp, Li, HinvG)
+    S = np.zeros((q, q))
+    _selected_inverse(U, Lp, Li, S)
+    for i in range(n):
+        cd = 0.0
+        for a in range(K):
+            for c2 in range(K):
+                cd += Mv[i, a] * Mv[i, c2] * S[posp[i, a], posp[i, c2]]
+        # ds = M H^-1 G + (0, X, V); dD = -L3 ds - Lthss (alpha columns)
+        for t in range(P):
+            v = 0.0
+            for k in range(K):
+                v += Mv[i, k] * HinvG[posp[i, k], t]
+            if t >= ka + p:
+                v += V[i, t - ka - p]
+            elif t >= ka:
+                v += X[i, t - ka]
+            if t < ka:
+                dD[i, t] -= L3[i] * v
+            else:
+                dD[i, t] = -L3[i] * v
+            grad[t] -= 0.5 * cd * dD[i, t]
+    for t in range(P):
+        grad[t] += envelope[t]
+    # half the derivative of log det H through Lambda at fixed D
+    in_block = np.zeros(K, dtype=np.bool_)
+    for t in range(len(blk_terms)):
+        in_block[blk_terms[t]] = True
+    for k in range(K):
+        if not in_block[k]:
+            tr = float(n_levels[k])
+            for g in range(n_levels[k]):
+                lev = lev_p[offsets[k] + g]
+                tr -= S[lev, lev]
+            grad[ka + p + k] -= tr
+    for bi in range(len(blk_ptr) - 1):
+        r = blk_ptr[bi + 1] - blk_ptr[bi]
+        m = n_levels[blk_terms[blk_ptr[bi]]]
+        Hs = np.zeros((r, r))
+        for a in range(r):
+            ka_ = blk_terms[blk_ptr[bi] + a]
+            for c2 in range(r):
+                kc = blk_terms[blk_ptr[bi] + c2]
+                for g in range(m):
+                    Hs[a, c2] += S[lev_p[offsets[ka_] + g], lev_p[offsets[kc] + g]]
+        Lb = np.zeros((r, r))
+        for a in range(r):
+            Lb[a, a] = sigma[blk_terms[blk_ptr[bi] + a]]
+        for o in range(n_off):
+            if off_blk[o] == bi:
+                Lb[off_i[o], off_j[o]] = cvals[o]
+        # one parameter at a time: dL has a single non-zero entry (i, j), value v
+        for par in range(r + n_off):
+            if par < r:
+                pi, pj, v, idx = par, par, Lb[par, par], blk_terms[blk_ptr[bi] + par]
+            else:
+                o = par - r
+                if off_blk[o] != bi:
+                    continue
+                pi, pj, v, idx = off_i[o], off_j[o], 1.0, K + o
+            # A = L^-1 dL: only column pj is non-zero, A[:, pj] = v L^-1 e_pi
+            col = np.zeros(r)
+            for a in range(r):
+                acc = v if a == pi else 0.0
+                for c2 in range(a):
+                    acc -= Lb[a, c2] * col[c2]
+                col[a] = acc / Lb[a, a]
+            # m tr(A) - sum(Hs * A') = m A[pj, pj] - sum_a Hs[pj, a] A[a, pj]
+            tval = m * col[pj]
+            for a in range(r):
+                tval -= Hs[pj, a] * col[a]
+            grad[ka + p + idx] -= tval
+    if want >= 2:
+        # Hessian of h(b_hat(phi), phi): h_phiphi + G' H^-1 G, with a = (Du, -X, -V) and
+        # c = (Dl, -X, -V) the derivatives of A and B
+        av = np.empty(P)
+        cv = np.empty(P)
+        for i in range(n):
+            for a in range(ka):
+                av[a] = Du[i, a]
+                cv[a] = Dl[i, a]
+            for a in range(p):
+                av[ka + a] = -X[i, a]
+                cv[ka + a] = -X[i, a]
+            for t in range(nt):
+                av[ka + p + t] = -V[i, t]
+                cv[ka + p + t] = -V[i, t]
+            wAA, wBB, wAB = Wc[i, 0], Wc[i, 1], Wc[i, 2]
+            for a in range(P):
+                for c2 in range(P):
+                    hess[a, c2] += (
+                        wAA * av[a] * av[c2]
+                        + wBB * cv[a] * cv[c2]
+                        + wAB * (av[a] * cv[c2] + cv[a] * av[c2])
+                    )
+        for k in range(K):
+            acc = 0.0
+            for i in range(n):
+                acc -= V[i, k] * w[i] * (st[i, 1] + st[i, 2])
+            hess[ka + p + k, ka + p + k] += acc
+        for a in range(P):
+            for c2 in range(P):
+                acc = 0.0
+                for lev in range(q):
+                    acc += G[lev, a] * HinvG[lev, c2]
+                hess[a, c2] += acc
+    dmode = np.empty((q, P))
+    for a in range(q):
+        for t in range(P):
+            dmode[a, t] = HinvG[lev_p[a], t]
+    return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode
+
+
+if njit is not None:  # compile lazily, cache on disk
+    _dist = njit(cache=True, inline="always")(_dist)
+    _cell = njit(cache=True, inline="always")(_cell)
+    _chol = njit(cache=True)(_chol)
+    _solve = njit(cache=True)(_solve)
+    _solve_columns = njit(cache=True)(_solve_columns)
+    _selected_inverse = njit(cache=True)(_selected_inverse)
+    _assemble = njit(cache=True)(_assemble)
+    _state = njit(cache=True)(_state)
+    _location = njit(cache=True)(_location)
+    _evaluate = njit(cache=True)(_evaluate)
+
+
+@dataclass
+class KernelInputs:
+    """The arrays of one model the compiled evaluation reads (built once per model)."""
+
+    ks: KernelStructure
+    Du: np.ndarray
+    Dl: np.ndarray
+    z: np.ndarray
+    code: int
+    offsets: np.ndarray
+    n_levels: np.ndarray
+    blk_ptr: np.ndarray
+    blk_terms: np.ndarray
+    off_blk: np.ndarray
+    off_i: np.ndarray
+    off_j: np.ndarray
+
+
+def prepare(d) -> KernelInputs:
+    """Symbolic analysis and contiguous arrays for model ``d`` (a
+    :class:`civmodels._glmm.GLMMData` with at most :data:`MAX_LEVELS` levels).
+
+    Parameters
+    ----------
+    d : GLMMData
+
+    Returns
+    -------
+    KernelInputs
+    """
+    pos = np.column_stack([d.offsets[k] + d.groups[k] for k in range(d.K)])
+    blocks = list(d.blocks)
+    as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+    return KernelInputs(
+        ks=structure(pos, d.q),
+        Du=np.ascontiguousarray(d.Du, dtype=float),
+        Dl=np.ascontiguousarray(d.Dl, dtype=float),
+        z=np.ascontiguousarray(np.column_stack(d.zvals), dtype=float),
+        code=LINK_CODES[d.dist.name],
+        offsets=as_int(d.offsets),
+        n_levels=as_int(d.n_levels),
+        blk_ptr=as_int(np.concatenate([[0], np.cumsum([len(b) for b in blocks])])),
+        blk_terms=as_int([k for b in blocks for k in b]),
+        off_blk=as_int([o[0] for o in d.off]),
+        off_i=as_int([o[1] for o in d.off]),
+        off_j=as_int([o[2] for o in d.off]),
+    )
+
+
+def evaluate(d, ki: KernelInputs, phi: np.ndarray, b0: np.ndarray | None, want: int):
+    """Run the compiled evaluation for model ``d`` (a :class:`civmodels._glmm.GLMMData`).
+
+    Parameters
+    ----------
+    d : GLMMData
+    ki : KernelInputs
+        From :func:`prepare` for ``d``.
+    phi : ndarray
+        Parameter vector.
+    b0 : ndarray or None
+        Starting modes (original level order); zeros if None.
+    want : int
+        0: log-likelihood only; 1: with the gradient; 2: also the analytic Hessian.
+
+    Returns
+    -------
+    tuple
+        ``(status, b, h, logdet, converged, grad, hess, H, dmode)``: the spherical modes,
+        the log joint density at the mode, ``log det H``, whether the mode iteration
+        converged, the gradient and Hessian (zeros unless requested), ``H`` at the mode and
+        (with the gradient) the modes' derivatives ``d b / d phi = H^-1 G`` (``q x P``), all
+        in the original level order. Status 1 means ``H`` was not positive definite at the mode
+        (the caller should use the NumPy path).
+    """
+    alpha, beta, sigma = d.split(phi)
+    ks = ki.ks
+    b0 = np.zeros(d.q) if b0 is None else np.ascontiguousarray(b0, dtype=float)
+    return _evaluate(
+        d.up,
+        d.lo,
+        ki.Du,
+        ki.Dl,
+        d.tu0,
+        d.tl0,
+        d.X,
+        d.w,
+        ki.z,
+        ks.posp,
+        ki.code,
+        ks.Lp,
+        ks.Li,
+        ks.Rp,
+        ks.Rk,
+        ks.Ridx,
+        ks.perm,
+        ks.lev_p,
+        ki.offsets,
+        ki.n_levels,
+        ki.blk_ptr,
+        ki.blk_terms,
+        ki.off_blk,
+        ki.off_i,
+        ki.off_j,
+        np.ascontiguousarray(alpha, dtype=float),
+        np.ascontiguousarray(beta, dtype=float),
+        np.ascontiguousarray(sigma, dtype=float),
+        np.ascontiguousarray(d.offdiag(phi), dtype=float),
+        b0,
+        1e-10,
+        60,
+        want,
+    )
