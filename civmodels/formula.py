@@ -24,6 +24,7 @@ __all__ = [
     "ParsedFormula",
     "RandomTerm",
     "correlated_blocks",
+    "group_codes",
     "group_labels",
     "parse_formula",
     "parse_rhs",
@@ -185,12 +186,50 @@ def group_labels(data: pd.DataFrame, group: str) -> pd.Series:
     parts = group.split(":")
     if len(parts) == 1:
         return data[group]
-    cols = [data[c] for c in parts]
-    out = cols[0].astype(str)
-    for c in cols[1:]:
-        out = out + ":" + c.astype(str)
-    missing = pd.concat([c.isna() for c in cols], axis=1).any(axis=1)
-    return out.mask(missing)
+    codes, levels = _interaction_codes(data, parts)
+    out = levels.astype(object)[np.maximum(codes, 0)]
+    out[codes < 0] = np.nan
+    return pd.Series(out, index=data.index, name=group)
+
+
+def group_codes(data: pd.DataFrame, group: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes (``-1`` where missing) and sorted levels of the grouping factor ``group``:
+    ``pd.factorize(group_labels(data, group), sort=True)``, without building a label per
+    row for an interaction."""
+    parts = group.split(":")
+    if len(parts) == 1:
+        codes, levels = pd.factorize(data[group], sort=True)
+        return codes, pd.Index(levels)
+    codes, levels = _interaction_codes(data, parts)
+    return codes, pd.Index(levels)
+
+
+def _interaction_codes(data: pd.DataFrame, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and sorted text levels ``"<a>:<b>"`` of the combinations of ``parts``; the
+    text of each distinct combination is built once."""
+    codes, texts = [], []
+    for c in parts:
+        k, uniq = pd.factorize(data[c])
+        codes.append(k)
+        if isinstance(uniq.dtype, pd.StringDtype):  # already text (and astype is slow)
+            texts.append(np.asarray(uniq, dtype=object))
+        else:
+            texts.append(pd.Series(uniq).astype(str).to_numpy(dtype=object))
+    missing = np.zeros(len(data), dtype=bool)
+    combo = np.zeros(len(data), dtype=np.int64)
+    for k, t in zip(codes, texts, strict=True):
+        missing |= k < 0
+        combo = combo * (len(t) + 1) + (k + 1)  # 0: missing
+    _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    labels = np.array(
+        [":".join(str(t[k[i]]) for k, t in zip(codes, texts, strict=True)) for i in first],
+        dtype=object,
+    )
+    # different combinations can share a text (1 and "1"): they are one group
+    label_codes, levels = pd.factorize(labels, sort=True)
+    out = label_codes[inverse.reshape(-1)]
+    out[missing] = -1
+    return out.astype(np.int64), np.asarray(levels, dtype=object)
 
 
 def refuse_interaction_groups(random: tuple[RandomTerm, ...], what: str) -> None:
@@ -667,7 +706,7 @@ class ModelFrame:
             xname = term.slope_variable
             if not term.is_intercept and xname is None:  # pragma: no cover - parse_rhs splits
                 raise SpecificationError(f"random term {term} is not supported")
-            codes, levels = pd.factorize(group_labels(self.data, term.group), sort=True)
+            codes, levels = group_codes(self.data, term.group)
             if len(levels) < 2:
                 raise SpecificationError(
                     f"grouping factor {term.group!r} has a single level ({levels[0]!r}); a "
