@@ -28,7 +28,6 @@ weights.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
@@ -100,76 +99,37 @@ def structure(pos: np.ndarray, q: int) -> KernelStructure:
     KernelStructure
     """
     pos = np.asarray(pos, dtype=np.int64)
-    adj: list[set[int]] = [set() for _ in range(q)]
-    # rows with equal levels add equal edges: one row per distinct combination (coded as
-    # one integer in base q when that fits in 63 bits)
-    if pos.shape[1] * math.log2(max(q, 2)) < 62:
-        radix = q ** np.arange(pos.shape[1], dtype=np.int64)
-        codes = np.unique(pos @ radix)
-        distinct = (codes[:, None] // radix) % q
-    else:  # pragma: no cover - very many levels and terms
-        distinct = np.unique(pos, axis=0)
-    for row in distinct.tolist():
-        for a in row:
-            adj[a].update(row)
-    for a in range(q):
-        adj[a].discard(a)
-    # greedy minimum degree (ties: lowest index) with a heap of (degree, level) entries;
-    # an entry is stale when the level's degree has changed since it was pushed
-    heap = [(len(adj[v]), v) for v in range(q)]
-    heapq.heapify(heap)
-    done = np.zeros(q, dtype=bool)
-    order: list[int] = []
-    cols: list[list[int]] = []
-    while heap:
-        deg, j = heapq.heappop(heap)
-        if done[j] or deg != len(adj[j]):
-            continue
-        nb = adj[j]
-        order.append(j)
-        cols.append(sorted(nb))
-        done[j] = True
-        for a in nb:
-            adj[a].discard(j)
-            adj[a].update(nb)
-            adj[a].discard(a)
-            heapq.heappush(heap, (len(adj[a]), a))  # its degree changed (j left)
-        adj[j] = set()
-    perm = np.array(order, dtype=np.int64)
+    A = np.zeros((q, q), dtype=np.uint8)
+    K = pos.shape[1]
+    for a in range(K):
+        for c in range(K):
+            if a != c:
+                A[pos[:, a], pos[:, c]] = 1
+    order, F = _min_degree(A)
+    perm = order.astype(np.int64)
     lev_p = np.empty(q, dtype=np.int64)
     lev_p[perm] = np.arange(q)
-    Lp = [0]
-    Li: list[int] = []
-    for j, col in enumerate(cols):
-        rows = sorted(int(lev_p[v]) for v in col)
-        if rows and rows[0] <= j:  # pragma: no cover - neighbours are eliminated later
-            raise AssertionError("elimination order is inconsistent")
-        Li.append(j)
-        Li.extend(rows)
-        Lp.append(len(Li))
-    Lp_a = np.array(Lp, dtype=np.int64)
-    Li_a = np.array(Li, dtype=np.int64)
-    # row patterns: for every row j the columns k < j with (j, k) in the pattern
-    row_cols: list[list[tuple[int, int]]] = [[] for _ in range(q)]
-    for k in range(q):
-        for idx in range(Lp_a[k] + 1, Lp_a[k + 1]):
-            row_cols[int(Li_a[idx])].append((k, idx))
-    Rp = [0]
-    Rk: list[int] = []
-    Ridx: list[int] = []
-    for j in range(q):
-        for k, idx in row_cols[j]:
-            Rk.append(k)
-            Ridx.append(idx)
-        Rp.append(len(Rk))
+    # pattern of the factor in elimination order: column j holds j and the neighbours of
+    # the j-th eliminated level at its elimination (all eliminated later)
+    E = F[np.ix_(perm, perm)].astype(bool)
+    if np.tril(E).any():  # pragma: no cover - neighbours are eliminated later
+        raise AssertionError("elimination order is inconsistent")
+    E[np.diag_indices(q)] = True
+    cols_j, rows_r = np.nonzero(E)  # by column, rows ascending (the diagonal first)
+    Lp_a = np.concatenate([[0], np.cumsum(E.sum(axis=1))]).astype(np.int64)
+    Li_a = rows_r.astype(np.int64)
+    # row patterns: for every row r the columns k < r holding it, and where in Li
+    off = np.flatnonzero(cols_j != rows_r)
+    by_row = off[np.lexsort((cols_j[off], rows_r[off]))]
+    Rp = np.concatenate([[0], np.cumsum(np.bincount(rows_r[off], minlength=q))])
     return KernelStructure(
         perm=perm,
         lev_p=lev_p,
         Lp=Lp_a,
         Li=Li_a,
-        Rp=np.array(Rp, dtype=np.int64),
-        Rk=np.array(Rk, dtype=np.int64),
-        Ridx=np.array(Ridx, dtype=np.int64),
+        Rp=Rp.astype(np.int64),
+        Rk=cols_j[by_row].astype(np.int64),
+        Ridx=by_row.astype(np.int64),
         posp=lev_p[pos],
     )
 
@@ -266,6 +226,49 @@ def _cell(A, B, up, lo, code, order):  # pragma: no cover - compiled
         lAAB = -dA * lB + 2.0 * lA * lA * lB
         lABB = dB * lA + 2.0 * lA * lB * lB
     return math.log(P), lA, lB, lAA, lBB, lAB, lAAA, lBBB, lAAB, lABB
+
+
+def _min_degree(A):  # pragma: no cover - compiled
+    """Greedy minimum-degree elimination of the graph with adjacency ``A`` (``uint8``,
+    symmetric, zero diagonal; overwritten). Ties go to the lowest index. Returns the order
+    and ``F`` with ``F[v, u] = 1`` when ``u`` is a neighbour of ``v`` at ``v``'s
+    elimination (the pattern of ``v``'s column of the Cholesky factor)."""
+    q = A.shape[0]
+    deg = np.zeros(q, dtype=np.int64)
+    for v in range(q):
+        for u in range(q):
+            deg[v] += A[v, u]
+    done = np.zeros(q, dtype=np.bool_)
+    order = np.empty(q, dtype=np.int64)
+    nb = np.empty(q, dtype=np.int64)
+    F = np.zeros((q, q), dtype=np.uint8)
+    for step in range(q):
+        j = -1
+        best = q + 1
+        for v in range(q):
+            if not done[v] and deg[v] < best:
+                best = deg[v]
+                j = v
+        order[step] = j
+        done[j] = True
+        m = 0
+        for u in range(q):
+            if A[j, u]:
+                nb[m] = u
+                m += 1
+                F[j, u] = 1
+                A[j, u] = 0
+        # the neighbours lose j and become a clique
+        for a in range(m):
+            va = nb[a]
+            A[va, j] = 0
+            deg[va] -= 1
+            for c in range(m):
+                vc = nb[c]
+                if vc != va and A[va, vc] == 0:
+                    A[va, vc] = 1
+                    deg[va] += 1
+    return order, F
 
 
 def _chol(U, Lp, Li, Rp, Rk, Ridx):  # pragma: no cover - compiled
@@ -706,6 +709,7 @@ def _evaluate(
 if njit is not None:  # compile lazily, cache on disk
     _dist = njit(cache=True, inline="always")(_dist)
     _cell = njit(cache=True, inline="always")(_cell)
+    _min_degree = njit(cache=True)(_min_degree)
     _chol = njit(cache=True)(_chol)
     _solve = njit(cache=True)(_solve)
     _solve_columns = njit(cache=True)(_solve_columns)

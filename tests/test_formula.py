@@ -143,3 +143,41 @@ def test_fixed_design_transform_reuses_levels(df):
     fd = FixedDesign("x + area", df, intercept=False)
     new = pd.DataFrame({"x": [0.5], "area": ["social"]})
     np.testing.assert_allclose(fd.transform(new), [[0.5, 0.0, 1.0]])
+
+
+def _row_labels(data: pd.DataFrame, group: str) -> pd.Series:
+    """The interaction's text per row, built the slow obvious way."""
+    cols = [data[c] for c in group.split(":")]
+    out = cols[0].astype(str)
+    for c in cols[1:]:
+        out = out + ":" + c.astype(str)
+    return out.mask(pd.concat([c.isna() for c in cols], axis=1).any(axis=1))
+
+
+@pytest.mark.parametrize("group", ["a:b", "b:a", "a:c", "a:f", "b:s", "a:b:c", "f:s", "o:b", "a"])
+def test_group_codes_equal_factorized_row_labels(group):
+    from civmodels.formula import group_codes, group_labels
+
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 12, n),
+            "b": rng.choice(["x", "y", "zz", "B"], n),
+            "c": pd.Categorical(rng.choice(["p", "q"], n)),
+            "f": rng.choice([1.0, 2.5, np.nan], n),
+            # 1 and "1" have the same text, so they are one group
+            "o": pd.Series(rng.choice(np.array([1, "1", 2], dtype=object), n), dtype=object),
+            "s": pd.Series(rng.choice(["u", None, "v"], n), dtype="string"),
+        },
+        index=rng.permutation(n) * 3,
+    )
+    ref = _row_labels(df, group) if ":" in group else df[group]
+    codes, levels = pd.factorize(ref, sort=True)
+    got_codes, got_levels = group_codes(df, group)
+    np.testing.assert_array_equal(got_codes, codes)
+    assert list(got_levels) == list(levels)
+    labels = group_labels(df, group)
+    assert labels.index.equals(df.index)
+    np.testing.assert_array_equal(labels.isna(), ref.isna())
+    assert list(labels.dropna().astype(str)) == list(ref.dropna().astype(str))
