@@ -750,6 +750,13 @@ def laplace_loglik(
 USE_KERNEL = True
 
 
+def _kernel_applies(d: GLMMData) -> bool:
+    """Whether :func:`laplace_loglik` uses the compiled kernel for ``d``."""
+    from . import _laplace_kernel as lk
+
+    return USE_KERNEL and d.K >= 2 and not d.has_w2 and d.q <= lk.MAX_LEVELS and lk.available()
+
+
 def _kernel_laplace(
     d: GLMMData, phi: Array, b0: Array | None, *, gradient: bool, hessian: bool
 ) -> dict | None:
@@ -758,7 +765,7 @@ def _kernel_laplace(
     positive definite at the mode (then the NumPy path repairs it)."""
     from . import _laplace_kernel as lk
 
-    if not USE_KERNEL or d.K < 2 or d.has_w2 or d.q > lk.MAX_LEVELS or not lk.available():
+    if not _kernel_applies(d):
         return None
     if d.kernel is None:
         d.kernel = lk.prepare(d)
@@ -973,33 +980,51 @@ class FitOutput:
     boundary: list[int]
 
 
-REUSE = 0.3
-
-
 def _objective(d: GLMMData, method: str, n_quad: int):
     tau = slice(d.k_alpha + d.p, d.P)
 
-    def fun(phi: Array, b0: Array | None, derivs: int) -> dict:
+    def fun(
+        phi: Array,
+        b0: Array | None,
+        derivs: int,
+        done: Callable[[Array], bool] | None = None,
+        complete: bool = True,
+    ) -> dict:
+        """Log-likelihood and ``derivs`` orders of derivatives at ``phi``. For Laplace
+        fits ``complete=False`` leaves the Hessian analytic (:func:`complete_hessian` adds
+        the rest later); with ``done``, the finite-difference part is skipped when
+        ``done(gradient)`` says the fit has converged (the Newton step it serves is not
+        taken)."""
         if method == "agq":
             return agq_loglik(d, phi, n_quad, b0, derivs=derivs)
         out = laplace_loglik(d, phi, b0, gradient=derivs >= 1, hessian=derivs >= 2)
-        if derivs >= 2:
-            # the analytic Hessian misses the log-determinant's curvature, which is large
-            # only in the variance-parameter directions: replace those rows/columns by
-            # forward differences of the exact gradient (one extra gradient evaluation per
-            # parameter; the step matrix needs no more accuracy, and the covariance matrix
-            # is computed separately by central differences)
-            H = out["hess"]
-            g0 = out["grad"]
-            for j in range(tau.start, tau.stop):
-                e = np.zeros_like(phi)
-                e[j] = 1e-6
-                col = (laplace_loglik(d, phi + e, _predicted_mode(out, e))["grad"] - g0) / 1e-6
-                H[:, j] = col
-                H[j, :] = col
+        if derivs >= 2 and complete:
+            return complete_hessian(out, phi, done)
         return out
 
-    return fun
+    def complete_hessian(
+        out: dict, phi: Array, done: Callable[[Array], bool] | None = None
+    ) -> dict:
+        """Replace the variance-parameter rows and columns of a Laplace evaluation's
+        analytic Hessian by differences of the exact gradient (unless ``done``)."""
+        if done is not None and done(out["grad"]):
+            return out
+        # the analytic Hessian misses the log-determinant's curvature, which is large
+        # only in the variance-parameter directions: replace those rows/columns by
+        # forward differences of the exact gradient (one extra gradient evaluation per
+        # parameter; the step matrix needs no more accuracy, and the covariance matrix
+        # is computed separately by central differences)
+        H = out["hess"]
+        g0 = out["grad"]
+        for j in range(tau.start, tau.stop):
+            e = np.zeros_like(phi)
+            e[j] = 1e-6
+            col = (laplace_loglik(d, phi + e, _predicted_mode(out, e))["grad"] - g0) / 1e-6
+            H[:, j] = col
+            H[j, :] = col
+        return out
+
+    return fun, complete_hessian
 
 
 def _predicted_mode(res: dict, delta: Array) -> Array:
@@ -1135,7 +1160,8 @@ def _fit_glmm(
     covariance : bool, default True
         Compute the covariance matrix (skipped for profile fits).
     """
-    fun = _objective(d, method, n_quad)
+    fun, complete_hessian = _objective(d, method, n_quad)
+    trial = 2 if method == "agq" or _kernel_applies(d) else 0
     phi = np.asarray(start, dtype=float).copy()
     ka, p = d.k_alpha, d.p
     # the log-diagonals of Lambda (log SDs without correlated blocks); they alone have a
@@ -1148,6 +1174,10 @@ def _fit_glmm(
     scale = max(1.0, float((d.w * d.rw).sum()) / d.n)
     held = np.zeros(d.P, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
     fixed = held.copy()
+
+    def done(g: Array) -> bool:
+        return bool(np.max(np.abs(np.where(fixed, 0.0, g))) < gtol * scale)
+
     for _ in range(max_iter):
         n_iter += 1
         grad = cur["grad"].copy()
@@ -1177,9 +1207,11 @@ def _fit_glmm(
         for _h in range(40):
             cand = phi + t * step
             try:
-                # Laplace: a trial point needs only the log-likelihood (its derivatives cost
-                # one gradient per variance parameter), computed once the point is accepted
-                res = fun(cand, _predicted_mode(cur, t * step), 2 if method == "agq" else 0)
+                # Laplace: a trial point gets the log-likelihood, with the compiled kernel
+                # also the gradient and analytic Hessian (they cost little more there and
+                # most trial points are accepted); the finite-difference part of the
+                # Hessian (one gradient per variance parameter) once it is accepted
+                res = fun(cand, _predicted_mode(cur, t * step), trial, complete=False)
             except (FloatingPointError, linalg.LinAlgError):
                 res = None
             if (
@@ -1187,7 +1219,12 @@ def _fit_glmm(
                 and np.isfinite(res["loglik"])
                 and (res["loglik"] >= cur["loglik"] - 1e-10 * abs(cur["loglik"]))
             ):
-                new = res if method == "agq" else fun(cand, res["mode"].b, 2)
+                if method == "agq":
+                    new = res
+                elif trial == 2:
+                    new = complete_hessian(res, cand, done)
+                else:
+                    new = fun(cand, res["mode"].b, 2, done)
                 break
             t *= 0.5
         if new is None:
