@@ -1086,8 +1086,13 @@ def fixed_start(d: GLMMData, alpha_beta: Array, *, iters: int = 25, tol: float =
     """Maximum-likelihood (alpha, beta) of the model without random effects (Newton).
 
     Used as start values for the mixed fit: a few cheap row-level Newton steps save several
-    expensive marginal-likelihood iterations.
+    expensive marginal-likelihood iterations. Compiled (``_laplace_kernel.fixed_newton``)
+    when Numba is available; the NumPy loop below is the same iteration.
     """
+    from . import _laplace_kernel as lk
+
+    if USE_KERNEL and lk.available():
+        return lk.fixed_newton(d, np.asarray(alpha_beta, dtype=float), iters, tol)
     ka, p = d.k_alpha, d.p
     x = np.asarray(alpha_beta, dtype=float).copy()
     a = np.hstack([d.Du, -d.X])

@@ -44,6 +44,7 @@ __all__ = [
     "KernelStructure",
     "available",
     "evaluate",
+    "fixed_newton",
     "prepare",
     "structure",
 ]
@@ -706,9 +707,117 @@ def _evaluate(
     return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode
 
 
+def _fixed_eval(v, up, lo, Du, Dl, tu0, tl0, X, wr, code, st):  # pragma: no cover
+    """Weighted log-likelihood of the model without random effects at ``v = (alpha,
+    beta)``; the cells go to ``st``."""
+    n = len(up)
+    ka = Du.shape[1]
+    p = X.shape[1]
+    tu = tu0.copy()
+    tl = tl0.copy()
+    s = np.zeros(n)
+    for i in range(n):
+        for a in range(ka):
+            tu[i] += Du[i, a] * v[a]
+            tl[i] += Dl[i, a] * v[a]
+        for a in range(p):
+            s[i] += X[i, a] * v[ka + a]
+    return _state(s, tu, tl, up, lo, wr, code, st)
+
+
+def _fixed_newton(up, lo, Du, Dl, tu0, tl0, X, wr, code, x0, iters, tol):  # pragma: no cover
+    """Newton's method with step halving for the model without random effects (as
+    :func:`civmodels._glmm.fixed_start`)."""
+    n = len(up)
+    ka = Du.shape[1]
+    p = X.shape[1]
+    P = ka + p
+    x = x0.copy()
+    st = np.empty((n, 10))
+    f = _fixed_eval(x, up, lo, Du, Dl, tu0, tl0, X, wr, code, st)
+    wsum = 0.0
+    for i in range(n):
+        wsum += wr[i]
+    thresh = tol * max(1.0, wsum / n)
+    g = np.empty(P)
+    H = np.empty((P, P))
+    av = np.empty(P)
+    cv = np.empty(P)
+    xn = np.empty(P)
+    for _it in range(iters):
+        g[:] = 0.0
+        H[:, :] = 0.0
+        for i in range(n):
+            for a in range(ka):
+                av[a] = Du[i, a]
+                cv[a] = Dl[i, a]
+            for a in range(p):
+                av[ka + a] = -X[i, a]
+                cv[ka + a] = -X[i, a]
+            w = wr[i]
+            lA, lB, lAA, lBB, lAB = st[i, 1], st[i, 2], st[i, 3], st[i, 4], st[i, 5]
+            for a in range(P):
+                g[a] += w * (lA * av[a] + lB * cv[a])
+                for c in range(P):
+                    H[a, c] += w * (
+                        lAA * av[a] * av[c]
+                        + lBB * cv[a] * cv[c]
+                        + lAB * (av[a] * cv[c] + cv[a] * av[c])
+                    )
+        gmax = 0.0
+        for a in range(P):
+            gmax = max(gmax, abs(g[a]))
+        if gmax < thresh:
+            break
+        # step = -H^-1 g by Gaussian elimination with partial pivoting
+        M = H.copy()
+        rhs = -g
+        ok = True
+        for c in range(P):
+            piv = c
+            for r in range(c + 1, P):
+                if abs(M[r, c]) > abs(M[piv, c]):
+                    piv = r
+            if not abs(M[piv, c]) > 1e-300:
+                ok = False
+                break
+            if piv != c:
+                for k in range(P):
+                    M[c, k], M[piv, k] = M[piv, k], M[c, k]
+                rhs[c], rhs[piv] = rhs[piv], rhs[c]
+            for r in range(c + 1, P):
+                fac = M[r, c] / M[c, c]
+                for k in range(c, P):
+                    M[r, k] -= fac * M[c, k]
+                rhs[r] -= fac * rhs[c]
+        if not ok:
+            break
+        step = np.empty(P)
+        for c in range(P - 1, -1, -1):
+            acc = rhs[c]
+            for k in range(c + 1, P):
+                acc -= M[c, k] * step[k]
+            step[c] = acc / M[c, c]
+        t = 1.0
+        accepted = False
+        for _h in range(30):
+            for a in range(P):
+                xn[a] = x[a] + t * step[a]
+            fn = _fixed_eval(xn, up, lo, Du, Dl, tu0, tl0, X, wr, code, st)
+            if math.isfinite(fn) and fn >= f - 1e-12 * abs(f):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        x[:] = xn
+        f = fn
+    return x
+
+
 if njit is not None:  # compile lazily, cache on disk
-    _dist = njit(cache=True, inline="always")(_dist)
-    _cell = njit(cache=True, inline="always")(_cell)
+    _dist = njit(cache=True)(_dist)
+    _cell = njit(cache=True)(_cell)
     _min_degree = njit(cache=True)(_min_degree)
     _chol = njit(cache=True)(_chol)
     _solve = njit(cache=True)(_solve)
@@ -718,6 +827,8 @@ if njit is not None:  # compile lazily, cache on disk
     _state = njit(cache=True)(_state)
     _location = njit(cache=True)(_location)
     _evaluate = njit(cache=True)(_evaluate)
+    _fixed_eval = njit(cache=True)(_fixed_eval)
+    _fixed_newton = njit(cache=True)(_fixed_newton)
 
 
 @dataclass
@@ -736,6 +847,40 @@ class KernelInputs:
     off_blk: np.ndarray
     off_i: np.ndarray
     off_j: np.ndarray
+
+
+def fixed_newton(d, x0: np.ndarray, iters: int, tol: float) -> np.ndarray:
+    """Maximum-likelihood ``(alpha, beta)`` of model ``d`` without random effects, compiled
+    (the same iteration as :func:`civmodels._glmm.fixed_start`).
+
+    Parameters
+    ----------
+    d : GLMMData
+    x0 : ndarray
+        Starting ``(alpha, beta)``.
+    iters : int
+        Most Newton iterations.
+    tol : float
+        Stop when ``max |gradient| < tol * max(1, mean weight)``.
+
+    Returns
+    -------
+    ndarray
+    """
+    return _fixed_newton(
+        d.up,
+        d.lo,
+        np.ascontiguousarray(d.Du, dtype=float),
+        np.ascontiguousarray(d.Dl, dtype=float),
+        d.tu0,
+        d.tl0,
+        d.X,
+        np.ascontiguousarray(d.w * d.rw, dtype=float),
+        LINK_CODES[d.dist.name],
+        np.ascontiguousarray(x0, dtype=float),
+        int(iters),
+        float(tol),
+    )
 
 
 def prepare(d) -> KernelInputs:

@@ -220,3 +220,15 @@ def test_structure_crossed_pattern_is_complete():
     pos = np.column_stack([rng.integers(0, 12, n), 12 + rng.integers(0, 9, n)])
     nnz_l, nnz_h = _pattern_ok(pos, 21, 3)
     assert nnz_l >= nnz_h
+
+
+@pytest.mark.parametrize(("kind", "link", "ordinal", "weights"), CASES[:8])
+def test_compiled_fixed_start_equals_numpy(kind, link, ordinal, weights, monkeypatch):
+    d = _data(kind, link, ordinal=ordinal, weights=weights, seed=6)
+    x0 = np.concatenate([np.linspace(-1.0, 1.0, d.k_alpha), np.zeros(d.p)])
+    monkeypatch.setattr(_glmm, "USE_KERNEL", True)
+    fast = _glmm.fixed_start(d, x0)
+    monkeypatch.setattr(_glmm, "USE_KERNEL", False)
+    slow = _glmm.fixed_start(d, x0)
+    assert not np.allclose(fast, x0)  # it moved
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
