@@ -468,8 +468,12 @@ def result_fields(
         all_names = [*par_names, *(f"log SD of {g}" for g in names)]
         what = "delete-one-group jackknife" if jk else "cluster-robust sandwich"
         cov = not_estimable(cov, out.cov, all_names, what)
-    params = pd.Series(out.phi[:k], index=par_names, name="estimate")
-    vcov = pd.DataFrame(cov[:k, :k], index=par_names, columns=par_names)
+    # each label index built once (a pandas Index from a list of strings costs more than
+    # the Series around it)
+    par_index = pd.Index(par_names)
+    name_index = pd.Index(names)
+    params = pd.Series(out.phi[:k], index=par_index, name="estimate")
+    vcov = pd.DataFrame(cov[:k, :k], index=par_index, columns=par_index)
     theta = out.phi[k:]
     K = d.K
     rep = variance_report(d, theta)
@@ -477,11 +481,13 @@ def result_fields(
         rep_cov = variance_covariance(d, theta, cov[k:, k:])
     rep_se = np.sqrt(np.clip(np.diag(rep_cov), 0, None))
     rep_se[~np.isfinite(np.diag(rep_cov))] = np.nan
-    log_sd = pd.Series(rep[:K], index=names, name="log_sd")
-    log_sd_se = pd.Series(rep_se[:K], index=names, name="std_error")
-    cor_names = [f"{names[d.blocks[bi][j]]}, {names[d.blocks[bi][i]]}" for bi, i, j in d.off]
-    re_corr = pd.Series(rep[K:], index=cor_names, name="correlation", dtype=float)
-    re_corr_se = pd.Series(rep_se[K:], index=cor_names, name="std_error", dtype=float)
+    log_sd = pd.Series(rep[:K], index=name_index, name="log_sd")
+    log_sd_se = pd.Series(rep_se[:K], index=name_index, name="std_error")
+    cor_index = pd.Index(
+        [f"{names[d.blocks[bi][j]]}, {names[d.blocks[bi][i]]}" for bi, i, j in d.off]
+    )
+    re_corr = pd.Series(rep[K:], index=cor_index, name="correlation", dtype=float)
+    re_corr_se = pd.Series(rep_se[K:], index=cor_index, name="std_error", dtype=float)
     sigma = np.exp(theta[:K])
     b = out.mode.b
     if out.mode.negH_diag is not None:
