@@ -227,7 +227,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         pandas.DataFrame
             One row per term: ``df``, ``chi2``, ``p_value``.
         """
-        self._refuse_several_outcomes("wald_test_terms()")
         return super().wald_test_terms()
 
     def wald_test(self, terms: str | Sequence[str]) -> pd.DataFrame:
@@ -244,18 +243,7 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         pandas.DataFrame
             One row: ``df``, ``chi2``, ``p_value``.
         """
-        self._refuse_several_outcomes("wald_test()")
         return super().wald_test(terms)
-
-    def _refuse_several_outcomes(self, what: str) -> None:
-        # Battery and JointResponse results model several outcomes at once
-        if type(self) is not BayesResult:
-            raise SpecificationError(
-                f"{what} is available for the single-outcome models (bayes.Ordinal, "
-                f"bayes.Logistic), not for {type(self).__name__}: use its predict(...), "
-                "poststratify(...) and the posterior draws in .idata, or fit one item with "
-                "civmodels.bayes.Ordinal for the post-fit API"
-            )
 
     def drop1(self) -> pd.DataFrame:
         """Not available: refits need a likelihood; compare Bayesian fits by LOO.
@@ -280,7 +268,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         posterior draws of the effects of the levels seen in the fit (levels not seen are
         integrated over, as in :meth:`predict`).
         """
-        self._refuse_several_outcomes("predictions(), comparisons() and slopes()")
         m = self.model
         allowed = {"conditional"} if m.groups else set()
         bad = sorted(set(options) - allowed)
@@ -494,7 +481,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         level : float, default 0.95
         """
         if se or interval is not None:
-            self._refuse_several_outcomes("predict(se=True)")
             opts = {"conditional": True} if self.model.groups else {}
             return self._predict_interval(newdata, kind, level, interval, **opts)
         if kind not in {"prob", "cumprob", "linear"}:
