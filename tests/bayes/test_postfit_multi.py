@@ -60,9 +60,7 @@ def _assert_summary(tab: pd.DataFrame, draws: np.ndarray, atol: float = 0.0) -> 
     rules differ by ~1e-8 in a probability (``atol`` for differences near zero)."""
     ref = _summary(draws)
     for col in [c for c in SUMMARY if c in tab.columns]:
-        np.testing.assert_allclose(
-            tab[col].to_numpy(), ref[col], rtol=1e-6, atol=atol, err_msg=col
-        )
+        np.testing.assert_allclose(tab[col].to_numpy(), ref[col], rtol=1e-6, atol=atol, err_msg=col)
 
 
 # -- battery --------------------------------------------------------------------------------
@@ -276,7 +274,7 @@ def test_joint_outcomes_and_wald(joint_fit, joint_frame):
     lam = res._post["lambda"]
     got = res.wald_test("lambda")["chi2"].iloc[0]
     assert got == pytest.approx(lam.mean() ** 2 / lam.var(ddof=1), rel=1e-10)
-    with pytest.raises(cm.SpecificationError, match="valid terms: .*'response: size'"):
+    with pytest.raises(cm.SpecificationError, match=r"valid terms: .*'response: size'"):
         res.wald_test("size")
 
 
