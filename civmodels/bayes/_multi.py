@@ -253,7 +253,7 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
             f"item={m.outcome_name!r} or item={m.response_name!r}"
         )
 
-    linear = {(0,): linear_outcome, (1,): linear_response}.get(tuple(sel), linear_both)
+    linear = linear_both if len(sel) > 1 else (linear_outcome, linear_response)[sel[0]]
     outcomes = [f"{m.outcome_name}: {c}" for c in m.categories] if 0 in sel else []
     if 1 in sel:
         outcomes.append(f"{m.response_name}: True")

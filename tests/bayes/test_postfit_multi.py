@@ -2,7 +2,7 @@
 
 Every quantity is recomputed here from the posterior draws by an independent route: the
 designs are built by hand from the data columns, the integrals over the respondent residual
-and the group effects use NumPy's Gauss-Hermite rule (30 nodes; the package uses its own
+and the group effects use NumPy's Gauss-Hermite rule (80 nodes; the package uses its own
 40-node rule), and one check integrates the residual and each group effect separately by
 Monte Carlo. The fits are the session fixtures of ``conftest.py``.
 """
@@ -35,7 +35,7 @@ def _design(data: pd.DataFrame, names: list[str]) -> np.ndarray:
     return np.column_stack(cols) if cols else np.zeros((len(data), 0))
 
 
-def _gh(nodes: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def _gh(nodes: int = 80) -> tuple[np.ndarray, np.ndarray]:
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     return x, w / w.sum()
 
@@ -55,18 +55,20 @@ def _summary(draws: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _assert_summary(tab: pd.DataFrame, draws: np.ndarray, atol: float = 0.0) -> None:
-    """Agreement to 1e-6 relative: the package's 40-node and NumPy's 30-node Gauss-Hermite
-    rules differ by ~1e-8 in a probability (``atol`` for differences near zero)."""
+def _assert_summary(tab: pd.DataFrame, draws: np.ndarray) -> None:
+    """Agreement to 5e-6 absolute. The package integrates with a 40-node Gauss-Hermite rule,
+    whose error in a logistic probability is below 2e-8 for integration SDs up to 2 but
+    reaches about 3e-6 at 2.9, the largest battery SD (loading x sqrt(1 + SDs^2)) among
+    these draws; the 80-node rule here is exact to 2e-8 there. Observed: below 1e-7."""
     ref = _summary(draws)
     for col in [c for c in SUMMARY if c in tab.columns]:
-        np.testing.assert_allclose(tab[col].to_numpy(), ref[col], rtol=1e-6, atol=atol, err_msg=col)
+        np.testing.assert_allclose(tab[col].to_numpy(), ref[col], rtol=0, atol=5e-6, err_msg=col)
 
 
 # -- battery --------------------------------------------------------------------------------
 def _battery_probs(res, data: pd.DataFrame, conditional: bool = False) -> np.ndarray:
     """(S, n, J, K): P(Y_j = k) per draw and row, integrating the residual (and, when
-    marginal, both group effects) by a 30-node rule on their summed variance."""
+    marginal, both group effects) by an 80-node rule on their summed variance."""
     m, post = res.model, res._post
     F = cm._links.get_link(m.link).cdf
     mu = post["coef"] @ _design(data, m.slope_names).T  # (S, n)
@@ -120,9 +122,23 @@ def test_battery_marginal_predictions_by_hand(battery_fit):
         _assert_summary(tab[tab["pressure"] == level], p.reshape(len(p), -1))
 
 
+def test_battery_at_and_observed_groups_by_hand(battery_fit):
+    res = battery_fit
+    data = res.model.data
+    p = _battery_probs(res, data.assign(x1=0.5))  # (S, n, J, K)
+    tab = res.predictions(by=True, at={"x1": 0.5}, item="mot_2")
+    assert (tab["x1"] == 0.5).all()
+    _assert_summary(tab, p[:, :, 2, :].mean(axis=1))
+    obs = res.predictions(by="area", counterfactual=False, item=["mot_0"])
+    p = _battery_probs(res, data)[:, :, 0, :]
+    for area, rows in obs.groupby("area"):
+        _assert_summary(rows, p[:, (data["area"] == area).to_numpy(), :].mean(axis=1))
+
+
 def test_battery_quadrature_against_monte_carlo(battery_fit):
     """The package's probabilities at single draws against Monte Carlo over the residual and
-    each group effect drawn separately (200 000 draws: SE of a probability < 1.2e-3)."""
+    each group effect drawn separately (200 000 draws: the SE of a probability is below
+    1.2e-3; observed differences below 6e-4)."""
     res = battery_fit
     pm = res._prediction_model()
     data = res.model.data.head(4)
@@ -140,7 +156,7 @@ def test_battery_quadrature_against_monte_carlo(battery_fit):
         for j in range(len(ITEMS)):
             lat = post["loading"][s, j] * zeta  # (n, N)
             cum = F(post["cutpoints"][s, j][None, :, None] - lat[:, None, :]).mean(-1)
-            np.testing.assert_allclose(got[:, j, :], _cat_from_cum(cum), atol=5e-3)
+            np.testing.assert_allclose(got[:, j, :], _cat_from_cum(cum), atol=3e-3)
 
 
 def test_battery_pairwise_contrast_is_difference_of_averages(battery_fit):
@@ -150,7 +166,7 @@ def test_battery_pairwise_contrast_is_difference_of_averages(battery_fit):
     assert set(cmp_["contrast"]) == {"low - high"}
     hi, lo = (_battery_probs(res, data.assign(pressure=v)).mean(axis=1) for v in ("low", "high"))
     diff = (hi - lo).reshape(len(hi), -1)
-    _assert_summary(cmp_, diff, atol=1e-7)
+    _assert_summary(cmp_, diff)
     hyp = res.predictions(by="pressure", hypothesis="pairwise")
     np.testing.assert_allclose(hyp["estimate"], cmp_["estimate"], rtol=1e-12)
 
@@ -287,7 +303,7 @@ def test_joint_predictions_and_contrasts_by_hand(joint_fit, joint_frame):
     for level, p in probs.items():
         _assert_summary(tab[tab["pressure"] == level], p)
     cmp_ = res.comparisons("pressure")
-    _assert_summary(cmp_, probs["low"] - probs["high"], atol=1e-7)
+    _assert_summary(cmp_, probs["low"] - probs["high"])
     # size enters the response model only
     sz = res.comparisons("size", item="y")
     assert (sz["estimate"] == 0).all()
