@@ -117,6 +117,19 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
     in the fit when ``conditional``), ``P(Y_j <= k) = E F(theta_jk - lambda_j (mu + s Z))``
     with ``s^2 = 1 + sum of the SDs^2 of the groups integrated over`` (the respondent
     residual has variance 1), by Gauss-Hermite quadrature. ``linear`` is ``mu``.
+
+    Parameters
+    ----------
+    result : BatteryResult
+    conditional : bool
+        Use the posterior draws of the effects of the levels seen in the fit (True), or
+        integrate every row over the group effects (False).
+    item : str or list of str, optional
+        The items whose columns to keep (default: all).
+
+    Returns
+    -------
+    civmodels.predictions.PredictionModel
     """
     from .._glmm import get_dist
     from .._links import get_link
@@ -183,6 +196,19 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
     predictor of the selected outcome (with both selected, asking for it is an error that
     says to choose one with ``item=``). The rows averaged
     over by default are every position of the frame (respondents and nonrespondents).
+
+    Parameters
+    ----------
+    result : JointResult
+    conditional : bool
+        Use the posterior draws of the effects of the levels seen in the fit (True), or
+        integrate every row over the group effects (False).
+    item : str or list of str, optional
+        The outcome's name or the response indicator's name (default: both).
+
+    Returns
+    -------
+    civmodels.predictions.PredictionModel
     """
     from .._glmm import get_dist
     from .._links import get_link
