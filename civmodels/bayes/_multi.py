@@ -52,11 +52,36 @@ class _Layout:
         self.draws = np.hstack(blocks)
 
     def unpack(self, t: np.ndarray) -> dict[str, np.ndarray]:
+        """The named arrays of one draw ``(P,)``, or of a block ``(D, P)`` (draws axis first)."""
         out = {}
+        lead = t.shape[:-1]
         for name, (sl, shape) in self.slots.items():
-            v = t[sl]
-            out[name] = v.reshape(shape) if shape else v[0]
+            v = t[..., sl]
+            out[name] = v.reshape(*lead, *shape) if shape else v[..., 0]
         return out
+
+
+# The functions below take one draw's parameters or a block's (a leading draws axis); a
+# draw's scalars broadcast through ``_col`` as a block's (D,) vectors do.
+def _col(v: Any) -> np.ndarray:
+    """``v[..., None]``: a per-draw scalar against the rows axis."""
+    return np.asarray(v)[..., None]
+
+
+def _matvec(X: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``X @ b`` for coefficients ``(k,)``, or ``(D, n)`` for a block ``(D, k)``."""
+    return X @ b if b.ndim == 1 else b @ X.T
+
+
+def _integrate(dist: Any, t: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """``E F(t - sd Z)`` for one draw (``sd`` (n,)) or a block (``sd`` (D, n))."""
+    if sd.ndim == 1:
+        from .._glmm import integrate_cdf
+
+        return integrate_cdf(dist, t, sd)
+    from ._numeric import integrate_cdf_draws
+
+    return integrate_cdf_draws(dist, t, sd)
 
 
 def _group_codes(
@@ -70,25 +95,27 @@ def _group_codes(
     return [levels[g.name].get_indexer(data[g.name]) for g in groups]
 
 
-def _effects(p: Mapping[str, np.ndarray], groups: Sequence[Any], codes: list[np.ndarray], n: int):
-    """Sum of the seen levels' effects and the variance of the unseen ones, per row."""
-    shift, var = np.zeros(n), np.zeros(n)
+def _effects(
+    p: Mapping[str, np.ndarray], groups: Sequence[Any], codes: list[np.ndarray], shape: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the seen levels' effects and the variance of the unseen ones, per row
+    (``shape``: ``(n,)``, or ``(D, n)`` for a block of draws)."""
+    shift, var = np.zeros(shape), np.zeros(shape)
     for g, c in zip(groups, codes, strict=True):
         re = p[f"re_{g.name}"]
         seen = c >= 0
-        shift = shift + np.where(seen, re[np.clip(c, 0, None)], 0.0)
-        var = var + np.where(seen, 0.0, p[f"sd_{g.name}"] ** 2)
+        shift = shift + np.where(seen, re[..., np.clip(c, 0, None)], 0.0)
+        var = var + np.where(seen, 0.0, _col(p[f"sd_{g.name}"]) ** 2)
     return shift, var
 
 
 def _ordinal_probs(dist: Any, cut: np.ndarray, eta: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """``P(Y = k)`` (n, K) with ``P(Y <= k) = E F(cut_k - eta - sd Z)``, ``Z ~ N(0, 1)``."""
-    from .._glmm import integrate_cdf
-
-    tt = cut[None, :] - eta[:, None]
-    cum = integrate_cdf(dist, tt, sd) if np.any(sd) else dist.cdf(tt)
-    n = len(eta)
-    return np.diff(np.hstack([np.zeros((n, 1)), cum, np.ones((n, 1))]), axis=1)
+    """``P(Y = k)`` (n, K) with ``P(Y <= k) = E F(cut_k - eta - sd Z)``, ``Z ~ N(0, 1)``;
+    ``(D, n, K)`` for a block (``cut`` (D, K-1), ``eta`` and ``sd`` (D, n))."""
+    tt = cut[..., None, :] - eta[..., :, None]
+    cum = _integrate(dist, tt, sd) if np.any(sd) else dist.cdf(tt)
+    edge = np.zeros((*cum.shape[:-1], 1))
+    return np.diff(np.concatenate([edge, cum, edge + 1.0], axis=-1), axis=-1)
 
 
 def _pick(names: Sequence[str], item: Any, what: str) -> list[int]:
@@ -150,24 +177,29 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
     def prepare(data: pd.DataFrame) -> Any:
         return m.fixed.transform(data), _group_codes(data, groups, m.group_levels, conditional)
 
-    def _mean_var(p: Mapping[str, np.ndarray], d: Any) -> tuple[np.ndarray, np.ndarray]:
+    # one draw t (P,) or a block (D, P): see _col
+    def _mean_var(
+        p: Mapping[str, np.ndarray], d: Any, lead: tuple[int, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         X, codes = d
-        mu = X @ p["coef"] if kc else np.zeros(len(X))
-        shift, var = _effects(p, groups, codes, len(X))
+        mu = _matvec(X, p["coef"]) if kc else np.zeros((*lead, len(X)))
+        shift, var = _effects(p, groups, codes, (*lead, len(X)))
         return mu + shift, var
 
     def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        return _mean_var(lay.unpack(t), d)[0]
+        return _mean_var(lay.unpack(t), d, t.shape[:-1])[0]
 
     def prob(t: np.ndarray, d: Any) -> np.ndarray:
         p = lay.unpack(t)
-        mu, var = _mean_var(p, d)
+        mu, var = _mean_var(p, d, t.shape[:-1])
         sd = np.sqrt(1.0 + var)  # the respondent residual, plus the integrated effects
-        return np.hstack(
+        cut, lam = p["cutpoints"], p["loading"]
+        return np.concatenate(
             [
-                _ordinal_probs(dist, p["cutpoints"][j], p["loading"][j] * mu, p["loading"][j] * sd)
+                _ordinal_probs(dist, cut[..., j, :], _col(lam[..., j]) * mu, _col(lam[..., j]) * sd)
                 for j in sel
-            ]
+            ],
+            axis=-1,
         )
 
     exclude = {g.name for g in groups}
@@ -182,6 +214,8 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
         outcomes=[f"{m.items[j]}: {c}" for j in sel for c in m.categories],
         variables=_variables([m.parsed], exclude),
         link=get_link(m.link),
+        prob_draws=prob,
+        linear_draws=linear,
     )
 
 
@@ -235,10 +269,13 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
         W = m.rfixed.transform(data)[:, m._r_idx] if 1 in sel else None
         return m.fixed.transform(data), W, _group_codes(data, groups, m.group_levels, conditional)
 
-    def outcome_eta(p: Mapping[str, np.ndarray], d: Any) -> tuple[np.ndarray, np.ndarray]:
+    # one draw t (P,) or a block (D, P): see _col
+    def outcome_eta(
+        p: Mapping[str, np.ndarray], d: Any, lead: tuple[int, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         X, _, codes = d
-        eta = X @ p["coef"] if kc else np.zeros(len(X))
-        shift, var = _effects(p, groups, codes, len(X))
+        eta = _matvec(X, p["coef"]) if kc else np.zeros((*lead, len(X)))
+        shift, var = _effects(p, groups, codes, (*lead, len(X)))
         return eta + shift, var
 
     def response_eta(p: Mapping[str, np.ndarray], d: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -246,29 +283,27 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
         c = codes[shared]
         seen = c >= 0
         cc = np.clip(c, 0, None)
-        lam = p["lambda"]
-        eff = lam * p[f"re_{m.shared}"][cc] + p["re_response"][cc]
-        eta = p["response_Intercept"] + (W @ p["response_coef"] if kr else 0.0)
-        var = (lam * p[f"sd_{m.shared}"]) ** 2 + p["sd_response"] ** 2
+        lam = _col(p["lambda"])
+        eff = lam * p[f"re_{m.shared}"][..., cc] + p["re_response"][..., cc]
+        eta = _col(p["response_Intercept"]) + (_matvec(W, p["response_coef"]) if kr else 0.0)
+        var = (lam * _col(p[f"sd_{m.shared}"])) ** 2 + _col(p["sd_response"]) ** 2
         return eta + np.where(seen, eff, 0.0), np.where(seen, 0.0, var)
 
     def prob(t: np.ndarray, d: Any) -> np.ndarray:
         p = lay.unpack(t)
         out = []
         if 0 in sel:
-            eta, var = outcome_eta(p, d)
+            eta, var = outcome_eta(p, d, t.shape[:-1])
             out.append(_ordinal_probs(dist, p["cutpoints"], eta, np.sqrt(var)))
         if 1 in sel:
-            from .._glmm import integrate_cdf
-
             eta, var = response_eta(p, d)
             sd = np.sqrt(var)
-            pr = integrate_cdf(rdist, eta, sd) if np.any(sd) else rdist.cdf(eta)
-            out.append(pr[:, None])
-        return np.hstack(out)
+            pr = _integrate(rdist, eta, sd) if np.any(sd) else rdist.cdf(eta)
+            out.append(pr[..., None])
+        return np.concatenate(out, axis=-1)
 
     def linear_outcome(t: np.ndarray, d: Any) -> np.ndarray:
-        return outcome_eta(lay.unpack(t), d)[0]
+        return outcome_eta(lay.unpack(t), d, t.shape[:-1])[0]
 
     def linear_response(t: np.ndarray, d: Any) -> np.ndarray:
         return response_eta(lay.unpack(t), d)[0]
@@ -295,6 +330,8 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
         outcomes=outcomes,
         variables=_variables([m.parsed, m.rparsed], exclude),
         link=get_link(m.link) if sel == [0] else get_link("logit") if sel == [1] else None,
+        prob_draws=prob,
+        linear_draws=linear,
     )
 
 
@@ -389,9 +426,13 @@ class MultiOutcomePostFit:
     def _posterior_mean_probs(self, data: pd.DataFrame, item: Any) -> np.ndarray:
         """Posterior mean (n, K) of the probabilities of the selected outcomes, conditional
         on the seen levels' effects (unseen levels integrated over)."""
+        from ..predictions import _DRAW_BLOCK_DOUBLES
+
         pm = self._multi_model(True, item)
         d = pm.prepare(data)
+        draws = pm.uncertainty.draws
         total = np.zeros((len(data), len(pm.outcomes)))
-        for t in pm.uncertainty.draws:
-            total += pm.prob(t, d)
-        return total / len(pm.uncertainty.draws)
+        step = max(1, _DRAW_BLOCK_DOUBLES // max(1, total.size))
+        for i in range(0, len(draws), step):
+            total += pm.prob_draws(draws[i : i + step], d).sum(axis=0)
+        return total / len(draws)

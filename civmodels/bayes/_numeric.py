@@ -150,3 +150,24 @@ def draw_cutpoints_prior(
 def expit(x: np.ndarray) -> np.ndarray:
     """Logistic function."""
     return special.expit(x)
+
+
+def integrate_cdf_draws(dist, t: np.ndarray, sd: np.ndarray, block: int = 5_000_000) -> np.ndarray:
+    """``E F(t - sd X)``, ``X ~ N(0, 1)``, for a block of draws at once.
+
+    ``t`` is ``(D, n)`` or ``(D, n, C)`` and ``sd`` ``(D, n)``. The draws and rows are
+    flattened and passed to :func:`civmodels._glmm.integrate_cdf` (the rule the draw-by-draw
+    route uses, so both agree to rounding) in pieces of at most ``block`` quadrature values.
+    """
+    from .._glmm import integrate_cdf
+
+    lead = sd.shape
+    rows = int(np.prod(lead))
+    tf = t.reshape(rows, *t.shape[2:])
+    sf = sd.reshape(rows)
+    per_row = 40 * int(np.prod(t.shape[2:]))  # integrate_cdf's 40 nodes
+    step = max(1, block // per_row)
+    out = np.empty(tf.shape)
+    for r in range(0, rows, step):
+        out[r : r + step] = integrate_cdf(dist, tf[r : r + step], sf[r : r + step])
+    return out.reshape(t.shape)

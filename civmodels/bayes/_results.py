@@ -100,6 +100,32 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         p = integrate_cdf(dist, eta, sd) if sd.any() else dist.cdf(eta)
         return p[:, None]
 
+    # the same, for a block of draws T (D, P): the draws axis first
+    def linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        X, codes = d
+        eta = T[:, ka : ka + kc] @ X.T if kc else np.zeros((len(T), len(X)))
+        if not ordinal and m.has_intercept:
+            eta = eta + T[:, :1]
+        for j, c in enumerate(codes):
+            re = T[:, off_re[j] : off_re[j + 1]]
+            eta = eta + np.where(c >= 0, re[:, np.clip(c, 0, None)], 0.0)
+        return eta
+
+    def prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        _, codes = d
+        eta = linear_draws(T, d)
+        var = np.zeros(eta.shape)
+        for j, c in enumerate(codes):
+            var = var + np.where(c < 0, T[:, off_sd + j, None] ** 2, 0.0)
+        sd = np.sqrt(var)
+        if ordinal:
+            tt = T[:, None, :ka] - eta[:, :, None]
+            cum = num.integrate_cdf_draws(dist, tt, sd) if sd.any() else dist.cdf(tt)
+            edge = np.zeros((*cum.shape[:2], 1))
+            return np.diff(np.concatenate([edge, cum, edge + 1.0], axis=-1), axis=-1)
+        p = num.integrate_cdf_draws(dist, eta, sd) if sd.any() else dist.cdf(eta)
+        return p[:, :, None]
+
     outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
     return PredictionModel(
         theta=np.median(draws, axis=0),
@@ -112,6 +138,8 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         outcomes=outcomes,
         variables=_predictors(result),
         link=link,
+        prob_draws=prob_draws,
+        linear_draws=linear_draws,
     )
 
 
