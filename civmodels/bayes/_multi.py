@@ -143,7 +143,9 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
     effects. For a row with latent mean ``mu = x'beta`` (plus the effects of the levels seen
     in the fit when ``conditional``), ``P(Y_j <= k) = E F(theta_jk - lambda_j (mu + s Z))``
     with ``s^2 = 1 + sum of the SDs^2 of the groups integrated over`` (the respondent
-    residual has variance 1), by Gauss-Hermite quadrature. ``linear`` is ``mu``.
+    residual has variance 1), by Gauss-Hermite quadrature. ``linear`` is ``mu``. Both take
+    one draw or a block of draws, so they are also the model's ``prob_draws`` and
+    ``linear_draws``.
 
     Parameters
     ----------
@@ -230,6 +232,8 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
     predictor of the selected outcome (with both selected, asking for it is an error that
     says to choose one with ``item=``). The rows averaged
     over by default are every position of the frame (respondents and nonrespondents).
+    ``prob`` and ``linear`` take one draw or a block of draws (``prob_draws``,
+    ``linear_draws``).
 
     Parameters
     ----------

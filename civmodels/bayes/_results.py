@@ -37,7 +37,8 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
 
     The parameter vector of a draw is ``(cutpoints or intercept, coefficients, group SDs,
     group effects)``; ``prepare`` builds the fixed design and each row's group codes (-1 for
-    a level not seen in the fit, or for every row when marginal).
+    a level not seen in the fit, or for every row when marginal). ``prob_draws`` and
+    ``linear_draws`` compute a block of draws ``(D, P)`` at once.
     """
     from .._glmm import get_dist, integrate_cdf
     from .._links import get_link
