@@ -31,6 +31,7 @@ import pandas as pd
 
 from .._validation import check_columns
 from ..exceptions import SpecificationError
+from ._numeric import unique_rows
 
 __all__ = ["MultiOutcomePostFit", "battery_prediction_model", "joint_prediction_model"]
 
@@ -63,6 +64,8 @@ class _Layout:
 
 # The functions below take one draw's parameters or a block's (a leading draws axis); a
 # draw's scalars broadcast through ``_col`` as a block's (D,) vectors do.
+# _distinct: a design computes each distinct row (same design and group codes) once; its
+# last element maps the rows to them, and prob/linear expand the results by it.
 def _col(v: Any) -> np.ndarray:
     """``v[..., None]``: a per-draw scalar against the rows axis."""
     return np.asarray(v)[..., None]
@@ -177,19 +180,22 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
     kc = len(m.slope_names)
 
     def prepare(data: pd.DataFrame) -> Any:
-        return m.fixed.transform(data), _group_codes(data, groups, m.group_levels, conditional)
+        X = m.fixed.transform(data)
+        codes = _group_codes(data, groups, m.group_levels, conditional)
+        first, inv = unique_rows(X, *codes)  # see _distinct
+        return X[first], [c[first] for c in codes], inv
 
     # one draw t (P,) or a block (D, P): see _col
     def _mean_var(
         p: Mapping[str, np.ndarray], d: Any, lead: tuple[int, ...]
     ) -> tuple[np.ndarray, np.ndarray]:
-        X, codes = d
+        X, codes, _ = d
         mu = _matvec(X, p["coef"]) if kc else np.zeros((*lead, len(X)))
         shift, var = _effects(p, groups, codes, (*lead, len(X)))
         return mu + shift, var
 
     def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        return _mean_var(lay.unpack(t), d, t.shape[:-1])[0]
+        return _mean_var(lay.unpack(t), d, t.shape[:-1])[0][..., d[-1]]
 
     def prob(t: np.ndarray, d: Any) -> np.ndarray:
         p = lay.unpack(t)
@@ -202,7 +208,7 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
                 for j in sel
             ],
             axis=-1,
-        )
+        )[..., d[-1], :]
 
     exclude = {g.name for g in groups}
     return PredictionModel(
@@ -271,19 +277,22 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
         # the response design only when asked for: the outcome's predictions need no
         # response-only columns in newdata
         W = m.rfixed.transform(data)[:, m._r_idx] if 1 in sel else None
-        return m.fixed.transform(data), W, _group_codes(data, groups, m.group_levels, conditional)
+        X = m.fixed.transform(data)
+        codes = _group_codes(data, groups, m.group_levels, conditional)
+        first, inv = unique_rows(X, W, *codes)  # see _distinct
+        return X[first], None if W is None else W[first], [c[first] for c in codes], inv
 
     # one draw t (P,) or a block (D, P): see _col
     def outcome_eta(
         p: Mapping[str, np.ndarray], d: Any, lead: tuple[int, ...]
     ) -> tuple[np.ndarray, np.ndarray]:
-        X, _, codes = d
+        X, _, codes, _ = d
         eta = _matvec(X, p["coef"]) if kc else np.zeros((*lead, len(X)))
         shift, var = _effects(p, groups, codes, (*lead, len(X)))
         return eta + shift, var
 
     def response_eta(p: Mapping[str, np.ndarray], d: Any) -> tuple[np.ndarray, np.ndarray]:
-        _, W, codes = d
+        _, W, codes, _ = d
         c = codes[shared]
         seen = c >= 0
         cc = np.clip(c, 0, None)
@@ -304,13 +313,13 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
             sd = np.sqrt(var)
             pr = _integrate(rdist, eta, sd) if np.any(sd) else rdist.cdf(eta)
             out.append(pr[..., None])
-        return np.concatenate(out, axis=-1)
+        return np.concatenate(out, axis=-1)[..., d[-1], :]
 
     def linear_outcome(t: np.ndarray, d: Any) -> np.ndarray:
-        return outcome_eta(lay.unpack(t), d, t.shape[:-1])[0]
+        return outcome_eta(lay.unpack(t), d, t.shape[:-1])[0][..., d[-1]]
 
     def linear_response(t: np.ndarray, d: Any) -> np.ndarray:
-        return response_eta(lay.unpack(t), d)[0]
+        return response_eta(lay.unpack(t), d)[0][..., d[-1]]
 
     def linear_both(t: np.ndarray, d: Any) -> np.ndarray:
         raise SpecificationError(

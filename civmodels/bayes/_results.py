@@ -74,10 +74,14 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
                 codes.append(m.group_levels[g.name].get_indexer(data[g.name]))
             else:
                 codes.append(np.full(len(data), -1))
-        return X, codes
+        # rows with the same design and group codes have the same predictions: compute
+        # them once per distinct row (d[2] maps the rows to them)
+        first, inv = num.unique_rows(X, *codes)
+        return X[first], [c[first] for c in codes], inv
 
-    def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        X, codes = d
+    # on the distinct rows of a design (below: expanded to every row)
+    def _linear(t: np.ndarray, d: Any) -> np.ndarray:
+        X, codes, _ = d
         eta = X @ t[ka : ka + kc] if kc else np.zeros(len(X))
         if not ordinal and m.has_intercept:
             eta = eta + t[0]
@@ -86,9 +90,9 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             eta = eta + np.where(c >= 0, re[np.clip(c, 0, None)], 0.0)
         return eta
 
-    def prob(t: np.ndarray, d: Any) -> np.ndarray:
-        _, codes = d
-        eta = linear(t, d)
+    def _prob(t: np.ndarray, d: Any) -> np.ndarray:
+        _, codes, _ = d
+        eta = _linear(t, d)
         var = np.zeros(len(eta))
         for j, c in enumerate(codes):
             var = var + np.where(c < 0, t[off_sd + j] ** 2, 0.0)
@@ -102,8 +106,8 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         return p[:, None]
 
     # the same, for a block of draws T (D, P): the draws axis first
-    def linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
-        X, codes = d
+    def _linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        X, codes, _ = d
         eta = T[:, ka : ka + kc] @ X.T if kc else np.zeros((len(T), len(X)))
         if not ordinal and m.has_intercept:
             eta = eta + T[:, :1]
@@ -112,9 +116,9 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             eta = eta + np.where(c >= 0, re[:, np.clip(c, 0, None)], 0.0)
         return eta
 
-    def prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
-        _, codes = d
-        eta = linear_draws(T, d)
+    def _prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        _, codes, _ = d
+        eta = _linear_draws(T, d)
         var = np.zeros(eta.shape)
         for j, c in enumerate(codes):
             var = var + np.where(c < 0, T[:, off_sd + j, None] ** 2, 0.0)
@@ -126,6 +130,18 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             return np.diff(np.concatenate([edge, cum, edge + 1.0], axis=-1), axis=-1)
         p = num.integrate_cdf_draws(dist, eta, sd) if sd.any() else dist.cdf(eta)
         return p[:, :, None]
+
+    def linear(t: np.ndarray, d: Any) -> np.ndarray:
+        return _linear(t, d)[d[2]]
+
+    def prob(t: np.ndarray, d: Any) -> np.ndarray:
+        return _prob(t, d)[d[2]]
+
+    def linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        return _linear_draws(T, d)[:, d[2]]
+
+    def prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        return _prob_draws(T, d)[:, d[2]]
 
     outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
     return PredictionModel(
