@@ -31,7 +31,7 @@ import pandas as pd
 
 from .._validation import check_columns
 from ..exceptions import SpecificationError
-from ._numeric import unique_rows
+from ._numeric import expand_rows, unique_rows
 
 __all__ = ["MultiOutcomePostFit", "battery_prediction_model", "joint_prediction_model"]
 
@@ -65,7 +65,7 @@ class _Layout:
 # The functions below take one draw's parameters or a block's (a leading draws axis); a
 # draw's scalars broadcast through ``_col`` as a block's (D,) vectors do.
 # _distinct: a design computes each distinct row (same design and group codes) once; its
-# last element maps the rows to them, and prob/linear expand the results by it.
+# last element maps the rows to them (None: all distinct), and prob/linear expand by it.
 def _col(v: Any) -> np.ndarray:
     """``v[..., None]``: a per-draw scalar against the rows axis."""
     return np.asarray(v)[..., None]
@@ -195,20 +195,18 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
         return mu + shift, var
 
     def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        return _mean_var(lay.unpack(t), d, t.shape[:-1])[0][..., d[-1]]
+        return expand_rows(_mean_var(lay.unpack(t), d, t.shape[:-1])[0], d[-1], -1)
 
     def prob(t: np.ndarray, d: Any) -> np.ndarray:
         p = lay.unpack(t)
         mu, var = _mean_var(p, d, t.shape[:-1])
         sd = np.sqrt(1.0 + var)  # the respondent residual, plus the integrated effects
         cut, lam = p["cutpoints"], p["loading"]
-        return np.concatenate(
-            [
-                _ordinal_probs(dist, cut[..., j, :], _col(lam[..., j]) * mu, _col(lam[..., j]) * sd)
-                for j in sel
-            ],
-            axis=-1,
-        )[..., d[-1], :]
+        probs = [
+            _ordinal_probs(dist, cut[..., j, :], _col(lam[..., j]) * mu, _col(lam[..., j]) * sd)
+            for j in sel
+        ]
+        return expand_rows(np.concatenate(probs, axis=-1), d[-1], -2)
 
     exclude = {g.name for g in groups}
     return PredictionModel(
@@ -313,13 +311,13 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
             sd = np.sqrt(var)
             pr = _integrate(rdist, eta, sd) if np.any(sd) else rdist.cdf(eta)
             out.append(pr[..., None])
-        return np.concatenate(out, axis=-1)[..., d[-1], :]
+        return expand_rows(np.concatenate(out, axis=-1), d[-1], -2)
 
     def linear_outcome(t: np.ndarray, d: Any) -> np.ndarray:
-        return outcome_eta(lay.unpack(t), d, t.shape[:-1])[0][..., d[-1]]
+        return expand_rows(outcome_eta(lay.unpack(t), d, t.shape[:-1])[0], d[-1], -1)
 
     def linear_response(t: np.ndarray, d: Any) -> np.ndarray:
-        return response_eta(lay.unpack(t), d)[0][..., d[-1]]
+        return expand_rows(response_eta(lay.unpack(t), d)[0], d[-1], -1)
 
     def linear_both(t: np.ndarray, d: Any) -> np.ndarray:
         raise SpecificationError(

@@ -159,8 +159,9 @@ def unique_rows(*parts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     -------
     first : ndarray of int
         The index of one row of each distinct row.
-    inverse : ndarray of int, shape (n,)
-        Each row's position in ``first``: ``parts[i][first][inverse]`` equals ``parts[i]``.
+    inverse : ndarray of int, shape (n,), or None
+        Each row's position in ``first``: ``parts[i][first][inverse]`` equals ``parts[i]``;
+        None when every row is distinct (``first`` is then ``0, ..., n-1``).
     """
     arrays = [np.asarray(p, float) for p in parts if p is not None]
     n = len(arrays[0])
@@ -168,7 +169,15 @@ def unique_rows(*parts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     if cols.shape[1] == 0:
         return np.zeros(min(n, 1), dtype=np.intp), np.zeros(n, dtype=np.intp)
     _, first, inverse = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+    if len(first) == n:
+        return np.arange(n), None
     return first, inverse.reshape(n)
+
+
+def expand_rows(a: np.ndarray, inverse: np.ndarray | None, axis: int) -> np.ndarray:
+    """Results on the distinct rows (:func:`unique_rows`) expanded to every row along
+    ``axis`` (a no-op when every row was distinct)."""
+    return a if inverse is None else np.take(a, inverse, axis=axis)
 
 
 def integrate_cdf_draws(dist, t: np.ndarray, sd: np.ndarray, block: int = 200_000) -> np.ndarray:

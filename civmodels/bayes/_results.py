@@ -75,7 +75,7 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             else:
                 codes.append(np.full(len(data), -1))
         # rows with the same design and group codes have the same predictions: compute
-        # them once per distinct row (d[2] maps the rows to them)
+        # them once per distinct row (d[2] maps the rows to them, or is None)
         first, inv = num.unique_rows(X, *codes)
         return X[first], [c[first] for c in codes], inv
 
@@ -132,16 +132,16 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         return p[:, :, None]
 
     def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        return _linear(t, d)[d[2]]
+        return num.expand_rows(_linear(t, d), d[2], 0)
 
     def prob(t: np.ndarray, d: Any) -> np.ndarray:
-        return _prob(t, d)[d[2]]
+        return num.expand_rows(_prob(t, d), d[2], 0)
 
     def linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
-        return _linear_draws(T, d)[:, d[2]]
+        return num.expand_rows(_linear_draws(T, d), d[2], 1)
 
     def prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
-        return _prob_draws(T, d)[:, d[2]]
+        return num.expand_rows(_prob_draws(T, d), d[2], 1)
 
     outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
     return PredictionModel(

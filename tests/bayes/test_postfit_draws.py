@@ -191,3 +191,39 @@ def test_frequentist_models_have_no_block_route(monkeypatch):
     blocks.clear()
     P.predictions(dataclasses.replace(vec, uncertainty=P.DeltaMethod(np.eye(2))), by=True)
     assert blocks == [] and set(seen) == {1}
+
+
+def test_unique_rows():
+    from civmodels.bayes._numeric import expand_rows, unique_rows
+
+    X = np.array([[1.0, 0.5], [0.0, 0.5], [1.0, 0.5], [1.0, -0.5]])
+    codes = np.array([3, 3, 3, 3])
+    first, inv = unique_rows(X, None, codes)
+    assert len(first) == 3
+    np.testing.assert_array_equal(X[first][inv], X)
+    first, inv = unique_rows(X, np.array([0, 1, 2, 3]))  # a code makes every row distinct
+    assert inv is None
+    np.testing.assert_array_equal(first, np.arange(4))
+    assert expand_rows(X, inv, 0) is X
+    first, inv = unique_rows(X, None, codes)
+    np.testing.assert_array_equal(expand_rows(X[first].T, inv, 1), X.T)
+    first, inv = unique_rows(np.zeros((5, 0)))  # no columns: one distinct row
+    np.testing.assert_array_equal(first, [0])
+    np.testing.assert_array_equal(inv, np.zeros(5))
+
+
+def test_designs_keep_the_distinct_rows(fits):
+    """Marginal battery predictions with x1 held at 0: the design keeps one row per level of
+    pressure and expands the probabilities to every row."""
+    res, data, _ = fits["battery"]
+    pm = res._prediction_model()
+    base = data.assign(x1=0.0)
+    d = pm.prepare(base)
+    n_patterns = len(base[["pressure"]].drop_duplicates())
+    assert len(d[0]) == n_patterns and len(d[-1]) == len(base)
+    p = pm.prob(pm.uncertainty.draws[0], d)
+    assert p.shape == (len(base), len(pm.outcomes))
+    t = pm.uncertainty.draws[0]
+    for i in (0, 1, 57, len(base) - 1):
+        one = pm.prob(t, pm.prepare(base.iloc[[i]]))
+        np.testing.assert_allclose(p[i], one[0], rtol=RTOL, atol=0)
