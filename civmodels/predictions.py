@@ -37,7 +37,7 @@ its ``_prediction_model()`` and inheriting :class:`~civmodels._postfit.PostFitMi
 
 Draws are evaluated in blocks when the model supplies ``prob_draws`` (and ``linear_draws``):
 the quantity functions carry a leading draws axis, so one call computes a block of draws
-(blocks of at most ``_DRAW_BLOCK_DOUBLES`` probabilities, about 8 MB). Without them every
+(blocks of at most 4 million probabilities, 32 MB; see ``_draw_blocks``). Without them every
 draw is evaluated on its own, as the delta method's single parameter vector always is; both
 routes give the same numbers to rounding.
 """
@@ -133,10 +133,16 @@ class PredictionModel:
     linear_draws: Callable[[np.ndarray, Any], np.ndarray] | None = None
 
 
-#: Probabilities (draws x rows x columns) computed per block of posterior draws: about 8 MB
-#: per probability array (blocks of 5e6 were no faster on a 444-row model: the elementwise
-#: work is bound by memory traffic, not by the number of Python calls).
-_DRAW_BLOCK_DOUBLES = 1_000_000
+#: Block sizes of the block route, in probabilities (draws x rows x columns): about
+#: ``_DRAW_BLOCK_DOUBLES`` (800 kB, so the elementwise work stays in cache), but at least
+#: ``_DRAW_BLOCK_MIN`` draws (so that the Python calls are shared by enough draws) unless
+#: that exceeds ``_DRAW_BLOCK_MAX_DOUBLES`` (32 MB). Measured on the 2-core machine (4000
+#: draws, best of 3): conditional sim444 predictions 0.94 s in blocks of 1e5 vs 1.46 s in
+#: blocks of 1e6 and 1.75 s draw by draw; marginal battery predictions, whose 404 rows
+#: shrink to a few distinct ones, 0.77 s in blocks of 69 draws vs 2.58 s in blocks of 2.
+_DRAW_BLOCK_DOUBLES = 100_000
+_DRAW_BLOCK_MIN = 64
+_DRAW_BLOCK_MAX_DOUBLES = 4_000_000
 #: Evaluate posterior draws in blocks when the model supplies ``prob_draws`` (tests switch
 #: this off to compare against the draw-by-draw route).
 _VECTORISE_DRAWS = True
@@ -163,7 +169,9 @@ def _draw_blocks(pm: PredictionModel, per_draw: int) -> int | None:
     """Draws per block for the block route, or None for draw by draw."""
     if not _VECTORISE_DRAWS or pm.prob_draws is None:
         return None
-    return max(1, _DRAW_BLOCK_DOUBLES // max(1, per_draw))
+    per_draw = max(1, per_draw)
+    step = max(_DRAW_BLOCK_MIN, _DRAW_BLOCK_DOUBLES // per_draw)
+    return max(1, min(step, _DRAW_BLOCK_MAX_DOUBLES // per_draw))
 
 
 # -- inference ------------------------------------------------------------------------------

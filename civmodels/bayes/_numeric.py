@@ -152,7 +152,7 @@ def expit(x: np.ndarray) -> np.ndarray:
     return special.expit(x)
 
 
-def unique_rows(*parts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def unique_rows(*parts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The distinct rows of the columns ``parts`` (each ``(n,)`` or ``(n, k)``; None skipped).
 
     Returns

@@ -72,7 +72,11 @@ def test_the_block_route_is_taken(fits):
         for conditional in (False, True):
             pm = res._prediction_model(conditional=conditional)
             assert pm.prob_draws is not None and pm.linear_draws is not None
-            assert P._draw_blocks(pm, 1000) == P._DRAW_BLOCK_DOUBLES // 1000
+            # about 1e5 probabilities per block, at least 64 draws, at most 4e6 probabilities
+            assert P._draw_blocks(pm, 1000) == 100
+            assert P._draw_blocks(pm, 14_544) == 64
+            assert P._draw_blocks(pm, 1_000_000) == 4
+            assert P._draw_blocks(pm, 10**7) == 1
             T = pm.uncertainty.draws[:5]
             d = pm.prepare(fits[kind][1].head(9))
             want = np.stack([pm.prob(t, d) for t in T])
@@ -182,6 +186,7 @@ def test_frequentist_models_have_no_block_route(monkeypatch):
     )
     assert seen == [] and blocks == [11]
     monkeypatch.setattr(P, "_DRAW_BLOCK_DOUBLES", 4 * n)
+    monkeypatch.setattr(P, "_DRAW_BLOCK_MIN", 1)
     blocks.clear()
     pd.testing.assert_frame_equal(
         P.predictions(vec, by=True), loop, check_exact=False, rtol=RTOL, atol=0
