@@ -300,6 +300,26 @@ def test_posterior_draws_hook(glm):
 
 
 # -- one API for every result class ---------------------------------------------------------
+def _battery_fit(d: pd.DataFrame) -> object:
+    """Two items on one scale: y and a seeded perturbation of it (one category either way)."""
+    y = d["y"]
+    shift = np.random.default_rng(7).integers(-1, 2, len(d))
+    codes = np.clip(y.cat.codes.to_numpy() + shift, 0, len(y.cat.categories) - 1)
+    items = d.assign(y2=pd.Categorical.from_codes(codes, y.cat.categories, ordered=True))
+    return cm.bayes.Battery(["y", "y2"], "~ x1 + area + (1 | municipality)", items).fit(
+        draws=200, tune=300, chains=2, random_seed=6
+    )
+
+
+def _joint_fit(d: pd.DataFrame) -> object:
+    """The respondents plus 150 nonrespondent positions (outcome missing)."""
+    non = d.sample(n=150, replace=True, random_state=8).reset_index(drop=True)
+    non["y"] = pd.Categorical([None] * len(non), categories=d["y"].cat.categories, ordered=True)
+    frame = pd.concat([d.assign(responded=True), non.assign(responded=False)], ignore_index=True)
+    model = cm.bayes.JointResponse("y ~ x1 + area + (1 | municipality)", "~ x1 + area", frame)
+    return model.fit(draws=200, tune=300, chains=2, random_seed=9)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -347,6 +367,8 @@ def test_posterior_draws_hook(glm):
             id="bayes-logistic",
             marks=pytest.mark.bayes,
         ),
+        pytest.param(lambda d, s: _battery_fit(d), id="bayes-battery", marks=pytest.mark.bayes),
+        pytest.param(lambda d, s: _joint_fit(d), id="bayes-joint", marks=pytest.mark.bayes),
     ],
 )
 def test_every_result_class_has_the_postfit_api(sim, make):

@@ -24,6 +24,7 @@ from ._models import (
     new_group_effects,
     sample_posterior,
 )
+from ._multi import MultiOutcomePostFit, battery_prediction_model
 from ._priors import Prior, check_cutpoint_prior, resolve_priors
 from ._results import _SUMMARY_COLUMNS, BayesResult, mrp_from_probs, ppc_figure
 
@@ -435,9 +436,23 @@ class Battery:
         )
 
 
-class BatteryResult(BayesResult):
+class BatteryResult(MultiOutcomePostFit, BayesResult):
     """Fitted :class:`Battery`: per-item thresholds and loadings, covariate effects on the
-    latent trait, group SDs; predictions and MRP per item."""
+    latent trait, group SDs; predictions and MRP per item.
+
+    The post-fit API (``wald_test_terms``, ``wald_test``, ``predictions``, ``comparisons``,
+    ``slopes``, ``predict(se=True)``) covers every item: the probability columns are
+    ``"<item>: <category>"`` for every item and category, and ``item=`` keeps one item's
+    (or a list of items'). Probabilities integrate the respondent's latent residual and,
+    unless ``conditional=True``, the group effects. Wald tests cover the terms of the latent
+    trait's regression; ``type="linear"`` predicts the latent trait's mean.
+    """
+
+    def _term_table(self) -> dict[str, list[str]]:
+        return dict(self.model.fixed.term_columns())
+
+    def _multi_model(self, conditional: bool, item: Any) -> Any:
+        return battery_prediction_model(self, conditional, item)
 
     _monitor = ("cutpoints", "coef", "loading")
 
@@ -505,29 +520,70 @@ class BatteryResult(BayesResult):
 
     def predict(
         self,
-        newdata=None,
-        kind="prob",
+        newdata: pd.DataFrame | None = None,
+        kind: str = "prob",
         *,
-        item=None,
-        random_seed=None,
-        se=False,
-        interval=None,
-        level=0.95,
-    ):
-        """Posterior-mean category probabilities of one item (``kind="prob"``) for new rows,
-        integrating over the respondent residual (``se=``/``interval=`` are not available
-        for a battery: an error says so)."""
-        if se or interval is not None:
-            self._refuse_several_outcomes("predict(se=True)")
-        if kind != "prob":
-            raise ValueError("Battery.predict supports kind='prob' only")
+        item: str | Sequence[str] | None = None,
+        random_seed: Any = None,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Posterior-mean category probabilities for rows, integrating over the respondent
+        residual.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict (not modified); the fit's respondents when omitted. Group levels
+            absent from the fit are drawn from the fitted group distribution.
+        kind : {"prob", "linear"}
+            Category probabilities, or (with ``se=True`` only) the latent trait's mean.
+        item : str or list of str, optional
+            One item: its categories as columns. None (default): every item, columns
+            ``"<item>: <category>"`` (a list: those items).
+        random_seed : int, optional
+            Without ``se``: the residual and unseen-level draws (one per posterior draw).
+        se : bool, default False
+            Long table (index ``(rowid, outcome)``, outcome ``"<item>: <category>"``) with
+            the posterior median ``estimate`` and posterior SD ``std_error``; the residual
+            and unseen levels are integrated over by quadrature, seen levels use their
+            effects.
+        interval : {"confidence"}, optional
+            With the table, also the equal-tailed ``level`` credible interval.
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         m = self.model
-        j = self._item_index(item)
+        if item is not None:
+            for it in [item] if isinstance(item, str) else list(item):
+                self._item_index(it)
+        if se or interval is not None:
+            return self._predict_interval(
+                newdata, kind, level, interval, conditional=True, item=item
+            )
+        if kind != "prob":
+            raise ValueError(
+                f"kind={kind!r}: Battery.predict gives kind='prob' (kind='linear' with se=True)"
+            )
         rng = np.random.default_rng(random_seed)
         data = m.data if newdata is None else newdata
         check_dataframe(data, "newdata")
-        p = m.item_probs(self._post, data, rng)[:, :, j, :].mean(0)
-        return pd.DataFrame(p, index=data.index, columns=m.categories)
+        probs = m.item_probs(self._post, data, rng).mean(0)  # (n, J, K)
+        if isinstance(item, str):
+            return pd.DataFrame(
+                probs[:, self._item_index(item), :], index=data.index, columns=m.categories
+            )
+        items = list(m.items) if item is None else list(dict.fromkeys(item))
+        cols = {
+            f"{it}: {c}": probs[:, m.items.index(it), k]
+            for it in items
+            for k, c in enumerate(m.categories)
+        }
+        return pd.DataFrame(cols, index=data.index)
 
     def _item_index(self, item) -> int:
         if item is None or item not in self.model.items:

@@ -25,6 +25,7 @@ from ._models import (
     new_group_effects,
     sample_posterior,
 )
+from ._multi import MultiOutcomePostFit, joint_prediction_model
 from ._priors import Prior, check_cutpoint_prior, resolve_priors
 from ._results import _SUMMARY_COLUMNS, BayesResult, _interval
 
@@ -153,7 +154,8 @@ class JointResponse:
             codes, levels = pd.factorize(kept[t.group], sort=True)
             self.groups.append(GroupSpec(t.group, codes.astype(np.int64), len(levels)))
             self.group_levels[t.group] = pd.Index(levels)
-        self.outcome_name = outcome
+        self.outcome_name, self.response_name = outcome, response
+        self.parsed, self.rparsed = parsed, rparsed
         # the contract pieces BayesResult reads
         self.frame = SimpleNamespace(data=kept.iloc[self.obs_rows], missing=self.missing)
         defaults: dict[str, Prior] = {"cutpoints": Prior("dirichlet", alpha=1.0)}
@@ -369,8 +371,88 @@ class JointResponse:
         )
 
 
-class JointResult(BayesResult):
-    """Fitted :class:`JointResponse`; ``lambda_`` is the response-outcome loading."""
+class JointResult(MultiOutcomePostFit, BayesResult):
+    """Fitted :class:`JointResponse`; ``lambda_`` is the response-outcome loading.
+
+    The post-fit API (``wald_test_terms``, ``wald_test``, ``predictions``, ``comparisons``,
+    ``slopes``, ``predict(se=True)``) covers both outcomes: the probability columns are
+    ``"<outcome>: <category>"`` for the ordinal outcome and ``"<response>: True"`` for the
+    probability of responding; ``item=`` keeps one of the two. Averages run over every
+    position of the frame by default. Wald tests cover the outcome model's terms and the
+    response model's (``"response: <term>"``).
+    """
+
+    def _term_table(self) -> dict[str, list[str]]:
+        m = self.model
+        table = dict(m.fixed.term_columns())
+        for t, cols in m.rfixed.term_columns().items():
+            table[f"response: {t}"] = [f"response: {c}" for c in cols]
+        return table
+
+    def _multi_model(self, conditional: bool, item: Any) -> Any:
+        return joint_prediction_model(self, conditional, item)
+
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        kind: str = "prob",
+        *,
+        item: str | None = None,
+        random_seed: Any = None,
+        se: bool = False,
+        interval: str | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame | pd.Series:
+        """Posterior-mean predictions of the outcome (default) or of responding.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict (not modified); the respondents with the outcome when omitted.
+        kind : {"prob", "cumprob", "linear"}
+            As :meth:`civmodels.bayes.BayesResult.predict`.
+        item : str, optional
+            The outcome's name (default) or the response indicator's name (``kind="prob"``:
+            ``P(respond)``, one column ``"<response>: True"``; ``kind="linear"``: the response
+            model's linear predictor).
+        random_seed : int, optional
+            For the draws of unseen group levels (the outcome's ``kind="prob"`` without
+            ``se``).
+        se : bool, default False
+            Long table with the posterior median ``estimate`` and posterior SD
+            ``std_error`` of each row's prediction, outcome ``"<item>: <category>"`` (levels
+            seen in the fit use their effects, unseen ones are integrated over).
+        interval : {"confidence"}, optional
+            With the table, also the equal-tailed ``level`` credible interval.
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame or pandas.Series
+        """
+        m = self.model
+        item = m.outcome_name if item is None else item
+        if item not in (m.outcome_name, m.response_name):
+            raise SpecificationError(
+                f"item={item!r}: choose the outcome {m.outcome_name!r} or the response "
+                f"indicator {m.response_name!r}"
+            )
+        if se or interval is not None:
+            rows = m.frame.data if newdata is None else newdata  # the rows predict() uses
+            return self._predict_interval(rows, kind, level, interval, conditional=True, item=item)
+        if item == m.outcome_name:
+            return super().predict(newdata, kind, random_seed=random_seed)
+        data = m.frame.data if newdata is None else newdata
+        check_dataframe(data, "newdata")
+        if kind == "prob":
+            p = self._posterior_mean_probs(data, item)[:, 0]
+            return pd.Series(p, index=data.index, name=f"{m.response_name}: True")
+        if kind == "linear":
+            pm = self._multi_model(True, item)
+            d = pm.prepare(data)
+            eta = np.mean([pm.linear(t, d) for t in pm.uncertainty.draws], axis=0)
+            return pd.Series(eta, index=data.index, name="linear")
+        raise ValueError(f"kind must be 'prob' or 'linear' for the response, got {kind!r}")
 
     def _param_draws(self) -> pd.DataFrame:
         d = super()._param_draws()

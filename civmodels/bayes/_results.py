@@ -37,7 +37,8 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
 
     The parameter vector of a draw is ``(cutpoints or intercept, coefficients, group SDs,
     group effects)``; ``prepare`` builds the fixed design and each row's group codes (-1 for
-    a level not seen in the fit, or for every row when marginal).
+    a level not seen in the fit, or for every row when marginal). ``prob_draws`` and
+    ``linear_draws`` compute a block of draws ``(D, P)`` at once.
     """
     from .._glmm import get_dist, integrate_cdf
     from .._links import get_link
@@ -73,10 +74,14 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
                 codes.append(m.group_levels[g.name].get_indexer(data[g.name]))
             else:
                 codes.append(np.full(len(data), -1))
-        return X, codes
+        # rows with the same design and group codes have the same predictions: compute
+        # them once per distinct row (d[2] maps the rows to them, or is None)
+        first, inv = num.unique_rows(X, *codes)
+        return X[first], [c[first] for c in codes], inv
 
-    def linear(t: np.ndarray, d: Any) -> np.ndarray:
-        X, codes = d
+    # on the distinct rows of a design (below: expanded to every row)
+    def _linear(t: np.ndarray, d: Any) -> np.ndarray:
+        X, codes, _ = d
         eta = X @ t[ka : ka + kc] if kc else np.zeros(len(X))
         if not ordinal and m.has_intercept:
             eta = eta + t[0]
@@ -85,9 +90,9 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             eta = eta + np.where(c >= 0, re[np.clip(c, 0, None)], 0.0)
         return eta
 
-    def prob(t: np.ndarray, d: Any) -> np.ndarray:
-        _, codes = d
-        eta = linear(t, d)
+    def _prob(t: np.ndarray, d: Any) -> np.ndarray:
+        _, codes, _ = d
+        eta = _linear(t, d)
         var = np.zeros(len(eta))
         for j, c in enumerate(codes):
             var = var + np.where(c < 0, t[off_sd + j] ** 2, 0.0)
@@ -99,6 +104,44 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
             return np.diff(full, axis=1)
         p = integrate_cdf(dist, eta, sd) if sd.any() else dist.cdf(eta)
         return p[:, None]
+
+    # the same, for a block of draws T (D, P): the draws axis first
+    def _linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        X, codes, _ = d
+        eta = T[:, ka : ka + kc] @ X.T if kc else np.zeros((len(T), len(X)))
+        if not ordinal and m.has_intercept:
+            eta = eta + T[:, :1]
+        for j, c in enumerate(codes):
+            re = T[:, off_re[j] : off_re[j + 1]]
+            eta = eta + np.where(c >= 0, re[:, np.clip(c, 0, None)], 0.0)
+        return eta
+
+    def _prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        _, codes, _ = d
+        eta = _linear_draws(T, d)
+        var = np.zeros(eta.shape)
+        for j, c in enumerate(codes):
+            var = var + np.where(c < 0, T[:, off_sd + j, None] ** 2, 0.0)
+        sd = np.sqrt(var)
+        if ordinal:
+            tt = T[:, None, :ka] - eta[:, :, None]
+            cum = num.integrate_cdf_draws(dist, tt, sd) if sd.any() else dist.cdf(tt)
+            edge = np.zeros((*cum.shape[:2], 1))
+            return np.diff(np.concatenate([edge, cum, edge + 1.0], axis=-1), axis=-1)
+        p = num.integrate_cdf_draws(dist, eta, sd) if sd.any() else dist.cdf(eta)
+        return p[:, :, None]
+
+    def linear(t: np.ndarray, d: Any) -> np.ndarray:
+        return num.expand_rows(_linear(t, d), d[2], 0)
+
+    def prob(t: np.ndarray, d: Any) -> np.ndarray:
+        return num.expand_rows(_prob(t, d), d[2], 0)
+
+    def linear_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        return num.expand_rows(_linear_draws(T, d), d[2], 1)
+
+    def prob_draws(T: np.ndarray, d: Any) -> np.ndarray:
+        return num.expand_rows(_prob_draws(T, d), d[2], 1)
 
     outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
     return PredictionModel(
@@ -112,6 +155,8 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         outcomes=outcomes,
         variables=_predictors(result),
         link=link,
+        prob_draws=prob_draws,
+        linear_draws=linear_draws,
     )
 
 
@@ -227,7 +272,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         pandas.DataFrame
             One row per term: ``df``, ``chi2``, ``p_value``.
         """
-        self._refuse_several_outcomes("wald_test_terms()")
         return super().wald_test_terms()
 
     def wald_test(self, terms: str | Sequence[str]) -> pd.DataFrame:
@@ -244,18 +288,7 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         pandas.DataFrame
             One row: ``df``, ``chi2``, ``p_value``.
         """
-        self._refuse_several_outcomes("wald_test()")
         return super().wald_test(terms)
-
-    def _refuse_several_outcomes(self, what: str) -> None:
-        # Battery and JointResponse results model several outcomes at once
-        if type(self) is not BayesResult:
-            raise SpecificationError(
-                f"{what} is available for the single-outcome models (bayes.Ordinal, "
-                f"bayes.Logistic), not for {type(self).__name__}: use its predict(...), "
-                "poststratify(...) and the posterior draws in .idata, or fit one item with "
-                "civmodels.bayes.Ordinal for the post-fit API"
-            )
 
     def drop1(self) -> pd.DataFrame:
         """Not available: refits need a likelihood; compare Bayesian fits by LOO.
@@ -280,7 +313,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         posterior draws of the effects of the levels seen in the fit (levels not seen are
         integrated over, as in :meth:`predict`).
         """
-        self._refuse_several_outcomes("predictions(), comparisons() and slopes()")
         m = self.model
         allowed = {"conditional"} if m.groups else set()
         bad = sorted(set(options) - allowed)
@@ -494,7 +526,6 @@ class BayesResult(PostFitMixin, SummaryDisplay):
         level : float, default 0.95
         """
         if se or interval is not None:
-            self._refuse_several_outcomes("predict(se=True)")
             opts = {"conditional": True} if self.model.groups else {}
             return self._predict_interval(newdata, kind, level, interval, **opts)
         if kind not in {"prob", "cumprob", "linear"}:

@@ -88,3 +88,57 @@ def frame838(sim444) -> pd.DataFrame:
     pick["x1"] = rng.normal(size=n_non).round(3)
     resp = sim444.drop(columns=["y", "yes"]).assign(responded=True)
     return pd.concat([resp, pick.assign(responded=False)], ignore_index=True)
+
+
+# -- the models with several outcomes (tests/bayes/test_battery_joint.py, test_postfit_multi.py)
+BATTERY_ITEMS = ["mot_0", "mot_1", "mot_2"]
+BATTERY_RHS = "~ x1 + pressure + (1 | municipality) + (1 | area)"
+
+
+@pytest.fixture(scope="session")
+def battery_data():
+    from tests.bayes._sim import simulate_battery
+
+    df, truth = simulate_battery(n_resp=200, n_muni=25, n_items=3, random_seed=2)
+    # one respondent who answered nothing (all 'Ved ikke')
+    for it in BATTERY_ITEMS:
+        df.loc[0, it] = np.nan
+        df.loc[0, f"{it}_dk"] = True
+    return df, truth
+
+
+@pytest.fixture(scope="session")
+def battery_fit(battery_data):
+    """Battery of three items, 2 chains x 400 draws (nutpie)."""
+    from civmodels import bayes
+    from civmodels.exceptions import SamplingWarning
+
+    df, _ = battery_data
+    m = bayes.Battery(BATTERY_ITEMS, BATTERY_RHS, df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return m.fit(draws=400, tune=400, chains=2, random_seed=3)
+
+
+@pytest.fixture(scope="session")
+def joint_frame():
+    """sim444 respondents plus nonrespondent positions (outcome missing)."""
+    df = load_sim444()
+    rng = np.random.default_rng(9)
+    non = df.sample(n=300, replace=True, random_state=rng).reset_index(drop=True)
+    non["y"] = pd.Categorical([None] * len(non), categories=CATS, ordered=True)
+    return pd.concat([df.assign(responded=True), non.assign(responded=False)], ignore_index=True)
+
+
+@pytest.fixture(scope="session")
+def joint_fit(joint_frame):
+    """Joint response-outcome model, 2 chains x 300 draws (nutpie)."""
+    from civmodels import bayes
+    from civmodels.exceptions import SamplingWarning
+
+    m = bayes.JointResponse(
+        "y ~ x1 + pressure + (1 | municipality)", "~ pressure + size", joint_frame
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return m.fit(draws=300, tune=300, chains=2, random_seed=4)

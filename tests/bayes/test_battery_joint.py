@@ -1,9 +1,9 @@
-"""Fast tests of the Battery and JointResponse models (small seeded fits, one per module)."""
+"""Fast tests of the Battery and JointResponse models (small seeded fits shared per session,
+in conftest.py)."""
 
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,34 +11,15 @@ import pandas as pd
 import pytest
 
 from civmodels import bayes
-from civmodels.exceptions import DataError, SamplingWarning, SpecificationError
+from civmodels.exceptions import DataError, SpecificationError
 from civmodels.results import MODEL_BLOCKS, MODEL_COLUMNS, STAT_KEYS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tests.bayes._sim import CATS, simulate_battery
+from tests.bayes._sim import CATS
+from tests.bayes.conftest import BATTERY_ITEMS as ITEMS
+from tests.bayes.conftest import BATTERY_RHS as RHS
 
 pytestmark = pytest.mark.bayes
-ITEMS = ["mot_0", "mot_1", "mot_2"]
-RHS = "~ x1 + pressure + (1 | municipality) + (1 | area)"
-
-
-@pytest.fixture(scope="module")
-def battery_data():
-    df, truth = simulate_battery(n_resp=200, n_muni=25, n_items=3, random_seed=2)
-    # one respondent who answered nothing (all 'Ved ikke')
-    for it in ITEMS:
-        df.loc[0, it] = np.nan
-        df.loc[0, f"{it}_dk"] = True
-    return df, truth
-
-
-@pytest.fixture(scope="module")
-def battery_fit(battery_data):
-    df, _ = battery_data
-    m = bayes.Battery(ITEMS, RHS, df)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        return m.fit(draws=400, tune=400, chains=2, random_seed=3)
 
 
 def test_battery_bookkeeping(battery_data):
@@ -157,29 +138,6 @@ def test_battery_bad_input(battery_data):
         bayes.Battery(["mot_0"], RHS, df)
 
 
-@pytest.fixture(scope="module")
-def joint_frame():
-    """sim444 respondents plus nonrespondent positions (outcome missing)."""
-    from tests.bayes.conftest import CATS as YCATS
-    from tests.bayes.conftest import load_sim444
-
-    df = load_sim444()
-    rng = np.random.default_rng(9)
-    non = df.sample(n=300, replace=True, random_state=rng).reset_index(drop=True)
-    non["y"] = pd.Categorical([None] * len(non), categories=YCATS, ordered=True)
-    return pd.concat([df.assign(responded=True), non.assign(responded=False)], ignore_index=True)
-
-
-@pytest.fixture(scope="module")
-def joint_fit(joint_frame):
-    m = bayes.JointResponse(
-        "y ~ x1 + pressure + (1 | municipality)", "~ pressure + size", joint_frame
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        return m.fit(draws=300, tune=300, chains=2, random_seed=4)
-
-
 def test_joint_contract(joint_fit, joint_frame):
     res = joint_fit
     assert res.nobs == len(joint_frame)
@@ -221,17 +179,3 @@ def test_joint_bad_input(joint_frame):
         bayes.JointResponse("y ~ x1 + (1 | municipality)", "~ pressure + (1 | area)", joint_frame)
     with pytest.raises(SpecificationError, match="random term"):
         bayes.JointResponse("y ~ x1", "~ pressure", joint_frame)
-
-
-def test_several_outcome_results_refuse_the_postfit_api(battery_fit):
-    """Battery results model several items at once: the single-outcome post-fit API says
-    what to use instead, rather than failing inside."""
-    from civmodels.exceptions import SpecificationError
-
-    for call in (
-        battery_fit.wald_test_terms,
-        lambda: battery_fit.predictions(by="pressure"),
-        lambda: battery_fit.comparisons("pressure"),
-    ):
-        with pytest.raises(SpecificationError, match="single-outcome models"):
-            call()
