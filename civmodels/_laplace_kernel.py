@@ -672,23 +672,8 @@ def _evaluate(
         av = np.empty(P)
         cv = np.empty(P)
         for i in range(n):
-            for a in range(ka):
-                av[a] = Du[i, a]
-                cv[a] = Dl[i, a]
-            for a in range(p):
-                av[ka + a] = -X[i, a]
-                cv[ka + a] = -X[i, a]
-            for t in range(nt):
-                av[ka + p + t] = -V[i, t]
-                cv[ka + p + t] = -V[i, t]
-            wAA, wBB, wAB = Wc[i, 0], Wc[i, 1], Wc[i, 2]
-            for a in range(P):
-                for c2 in range(P):
-                    hess[a, c2] += (
-                        wAA * av[a] * av[c2]
-                        + wBB * cv[a] * cv[c2]
-                        + wAB * (av[a] * cv[c2] + cv[a] * av[c2])
-                    )
+            _row_derivs(i, Du, Dl, X, V, av, cv)
+            _add_cell_hessian(hess, av, cv, Wc[i, 0], Wc[i, 1], Wc[i, 2])
         for k in range(K):
             acc = 0.0
             for i in range(n):
@@ -705,6 +690,32 @@ def _evaluate(
         for t in range(P):
             dmode[a, t] = HinvG[lev_p[a], t]
     return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode
+
+
+def _row_derivs(i, Du, Dl, X, V, av, cv):  # pragma: no cover - compiled
+    """Row ``i``'s derivatives of ``A`` and ``B`` in the parameters: ``a = (Du, -X, -V)``
+    into ``av`` and ``c = (Dl, -X, -V)`` into ``cv``."""
+    ka = Du.shape[1]
+    p = X.shape[1]
+    for a in range(ka):
+        av[a] = Du[i, a]
+        cv[a] = Dl[i, a]
+    for a in range(p):
+        av[ka + a] = -X[i, a]
+        cv[ka + a] = -X[i, a]
+    for t in range(V.shape[1]):
+        av[ka + p + t] = -V[i, t]
+        cv[ka + p + t] = -V[i, t]
+
+
+def _add_cell_hessian(H, av, cv, wAA, wBB, wAB):  # pragma: no cover - compiled
+    """``H += wAA a a' + wBB c c' + wAB (a c' + c a')``: one row's second derivatives."""
+    P = len(av)
+    for a in range(P):
+        for c in range(P):
+            H[a, c] += (
+                wAA * av[a] * av[c] + wBB * cv[a] * cv[c] + wAB * (av[a] * cv[c] + cv[a] * av[c])
+            )
 
 
 def _fixed_eval(v, up, lo, Du, Dl, tu0, tl0, X, wr, code, st):  # pragma: no cover
@@ -744,26 +755,16 @@ def _fixed_newton(up, lo, Du, Dl, tu0, tl0, X, wr, code, x0, iters, tol):  # pra
     av = np.empty(P)
     cv = np.empty(P)
     xn = np.empty(P)
+    no_v = np.empty((n, 0))
     for _it in range(iters):
         g[:] = 0.0
         H[:, :] = 0.0
         for i in range(n):
-            for a in range(ka):
-                av[a] = Du[i, a]
-                cv[a] = Dl[i, a]
-            for a in range(p):
-                av[ka + a] = -X[i, a]
-                cv[ka + a] = -X[i, a]
+            _row_derivs(i, Du, Dl, X, no_v, av, cv)
             w = wr[i]
-            lA, lB, lAA, lBB, lAB = st[i, 1], st[i, 2], st[i, 3], st[i, 4], st[i, 5]
             for a in range(P):
-                g[a] += w * (lA * av[a] + lB * cv[a])
-                for c in range(P):
-                    H[a, c] += w * (
-                        lAA * av[a] * av[c]
-                        + lBB * cv[a] * cv[c]
-                        + lAB * (av[a] * cv[c] + cv[a] * av[c])
-                    )
+                g[a] += w * (st[i, 1] * av[a] + st[i, 2] * cv[a])
+            _add_cell_hessian(H, av, cv, w * st[i, 3], w * st[i, 4], w * st[i, 5])
         gmax = 0.0
         for a in range(P):
             gmax = max(gmax, abs(g[a]))
@@ -827,6 +828,8 @@ if njit is not None:  # compile lazily, cache on disk
     _state = njit(cache=True)(_state)
     _location = njit(cache=True)(_location)
     _evaluate = njit(cache=True)(_evaluate)
+    _row_derivs = njit(cache=True)(_row_derivs)
+    _add_cell_hessian = njit(cache=True)(_add_cell_hessian)
     _fixed_eval = njit(cache=True)(_fixed_eval)
     _fixed_newton = njit(cache=True)(_fixed_newton)
 
