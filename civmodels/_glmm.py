@@ -24,7 +24,10 @@ Marginal likelihood
   factor, a dense Cholesky of the sparse ``I + Lambda Z' D Z Lambda`` otherwise), and
   ``log L ~ h(b_hat) - 1/2 log det H``. Its gradient is analytic: the envelope term plus the
   derivative of the log-determinant, which needs third derivatives of the conditional
-  log-likelihood and the implicit derivative of the mode, ``d b_hat / d phi = H^-1 G``;
+  log-likelihood and the implicit derivative of the mode, ``d b_hat / d phi = H^-1 G``.
+  With two or more terms the same computation runs compiled in
+  :mod:`civmodels._laplace_kernel` (a sparse Cholesky over a minimum-degree order of the
+  fixed pattern of ``H``); the code here is the reference path and the fallback;
 * adaptive Gauss–Hermite quadrature (one factor): per group the nodes are centred at the
   conditional mode and scaled by the Laplace standard deviation (Pinheiro & Bates 1995), all
   groups times nodes evaluated at once. Gradient and Hessian are those of the quadrature sum
