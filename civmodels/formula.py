@@ -209,22 +209,26 @@ def _interaction_codes(data: pd.DataFrame, parts: list[str]) -> tuple[np.ndarray
     text of each distinct combination is built once."""
     codes, texts = [], []
     for c in parts:
-        k, uniq = pd.factorize(data[c])
-        codes.append(k)
-        if isinstance(uniq.dtype, pd.StringDtype):  # already text (and astype is slow)
+        col = data[c]
+        if isinstance(col.dtype, pd.StringDtype):
+            # already text; factorizing Python strings is faster than the Arrow array
+            k, uniq = pd.factorize(col.to_numpy(dtype=object))
             texts.append(np.asarray(uniq, dtype=object))
         else:
+            k, uniq = pd.factorize(col)
             texts.append(pd.Series(uniq).astype(str).to_numpy(dtype=object))
+        codes.append(k)
     missing = np.zeros(len(data), dtype=bool)
     combo = np.zeros(len(data), dtype=np.int64)
     for k, t in zip(codes, texts, strict=True):
         missing |= k < 0
         combo = combo * (len(t) + 1) + (k + 1)  # 0: missing
     _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
-    labels = np.array(
-        [":".join(str(t[k[i]]) for k, t in zip(codes, texts, strict=True)) for i in first],
-        dtype=object,
-    )
+    # object arrays of str: + joins elementwise (a part's -1 code only occurs in
+    # combinations that are masked below)
+    labels = texts[0][codes[0][first]]
+    for k, t in zip(codes[1:], texts[1:], strict=True):
+        labels = labels + ":" + t[k[first]]
     # different combinations can share a text (1 and "1"): they are one group
     label_codes, levels = pd.factorize(labels, sort=True)
     out = label_codes[inverse.reshape(-1)]
