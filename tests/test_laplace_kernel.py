@@ -15,8 +15,6 @@ import pytest
 from civmodels import _glmm
 from civmodels import _laplace_kernel as lk
 
-pytestmark = pytest.mark.skipif(not lk.available(), reason="numba is not installed")
-
 
 def _data(
     kind: str,
