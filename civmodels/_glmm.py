@@ -453,6 +453,7 @@ class _Mode:
     converged: bool
     hg: Array | None = None  # one factor: log joint at the mode per group
     hmat: Array | None = None  # several factors: H itself (compiled path; chol on demand)
+    hinv_diag: Array | None = None  # several factors: diagonal of H^-1 (compiled path)
 
     @property
     def hdiag(self) -> Array:
@@ -464,7 +465,7 @@ class _Mode:
     def hchol(self) -> Array:
         """Lower Cholesky factor of ``H`` (several grouping factors)."""
         if self.chol is None and self.hmat is not None:
-            self.chol = linalg.cholesky(self.hmat, lower=True)
+            self.chol = np.linalg.cholesky(self.hmat)
         assert self.chol is not None
         return self.chol
 
@@ -773,10 +774,11 @@ def _kernel_laplace(
     if d.kernel is None:
         d.kernel = lk.prepare(d)
     want = 2 if hessian else int(gradient)
-    status, b, h, logdet, conv, grad, hess, H, dmode = lk.evaluate(d, d.kernel, phi, b0, want)
+    status, b, h, logdet, conv, grad, hess, H, dmode, hd = lk.evaluate(d, d.kernel, phi, b0, want)
     if status != 0:
         return None
-    out: dict = {"loglik": h - 0.5 * logdet, "mode": _Mode(b, None, None, h, conv, hmat=H)}
+    mode = _Mode(b, None, None, h, conv, hmat=H, hinv_diag=hd if want >= 1 else None)
+    out: dict = {"loglik": h - 0.5 * logdet, "mode": mode}
     if want >= 1:
         out["grad"] = grad
         out["dmode"] = dmode
@@ -1195,17 +1197,22 @@ def _fit_glmm(
             break
         H = -cur["hess"]
         free = ~fixed
-        Hf = H[np.ix_(free, free)]
-        # make the Newton matrix positive definite (Levenberg damping if needed)
+        Hf = H[np.ix_(free, free)] if fixed.any() else H
+        # make the Newton matrix positive definite (Levenberg damping if needed); the
+        # matrices are a few rows, where NumPy's LAPACK calls cost less than SciPy's checks
         lam = 0.0
-        for _ in range(30):
+        L = None
+        for _ in range(60):
             try:
-                L = linalg.cho_factor(Hf + lam * np.eye(len(Hf)), lower=True)
+                L = np.linalg.cholesky(Hf + lam * np.eye(len(Hf)) if lam else Hf)
                 break
-            except linalg.LinAlgError:
+            except np.linalg.LinAlgError:
                 lam = max(2 * lam, 1e-6 * max(1.0, np.abs(np.diag(Hf)).max()))
+        if L is None:
+            messages.append("the Newton matrix could not be made positive definite")
+            break
         step = np.zeros(d.P)
-        step[free] = linalg.cho_solve(L, grad[free])
+        step[free] = np.linalg.solve(L.T, np.linalg.solve(L, grad[free]))
         # keep a single step from moving log SD by more than 3 (exp(3) = 20-fold)
         big = np.max(np.abs(step[tau_idx])) if len(tau_idx) else 0.0
         if big > 3.0:
@@ -1277,11 +1284,11 @@ def _fit_glmm(
     cov = np.full((d.P, d.P), np.nan)
     If = info[np.ix_(free, free)]
     try:
-        ev = linalg.eigvalsh(If)
+        ev = np.linalg.eigvalsh(If)
         cond = float(ev.max() / ev.min()) if ev.min() > 0 else np.inf
         if ev.min() <= 0:
             raise linalg.LinAlgError("information not positive definite")
-        cov[np.ix_(free, free)] = linalg.inv(If)
+        cov[np.ix_(free, free)] = np.linalg.inv(If)
     except linalg.LinAlgError:
         cond = np.inf
         messages.append(

@@ -526,12 +526,12 @@ def _evaluate(
         b_orig[a] = b[lev_p[a]]
     if not _chol(U, Lp, Li, Rp, Rk, Ridx):
         status = 1
-        return status, b_orig, h, 0.0, converged, grad, hess, Hout, np.zeros((q, P))
+        return status, b_orig, h, 0.0, converged, grad, hess, Hout, np.zeros((q, P)), b_orig
     logdet = 0.0
     for j in range(q):
         logdet += 2.0 * math.log(U[j, j])
     if want == 0:
-        return status, b_orig, h, logdet, converged, grad, hess, Hout, np.zeros((q, P))
+        return status, b_orig, h, logdet, converged, grad, hess, Hout, np.zeros((q, P)), b_orig
     # ---- gradient ----
     V = np.empty((n, K + n_off))
     for i in range(n):
@@ -686,10 +686,12 @@ def _evaluate(
                     acc += G[lev, a] * HinvG[lev, c2]
                 hess[a, c2] += acc
     dmode = np.empty((q, P))
+    hinv_diag = np.empty(q)
     for a in range(q):
         for t in range(P):
             dmode[a, t] = HinvG[lev_p[a], t]
-    return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode
+        hinv_diag[a] = S[lev_p[a], lev_p[a]]
+    return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode, hinv_diag
 
 
 def _row_derivs(i, Du, Dl, X, V, av, cv):  # pragma: no cover - compiled
@@ -935,12 +937,13 @@ def evaluate(d, ki: KernelInputs, phi: np.ndarray, b0: np.ndarray | None, want: 
     Returns
     -------
     tuple
-        ``(status, b, h, logdet, converged, grad, hess, H, dmode)``: the spherical modes,
-        the log joint density at the mode, ``log det H``, whether the mode iteration
-        converged, the gradient and Hessian (zeros unless requested), ``H`` at the mode and
-        (with the gradient) the modes' derivatives ``d b / d phi = H^-1 G`` (``q x P``), all
-        in the original level order. Status 1 means ``H`` was not positive definite at the mode
-        (the caller should use the NumPy path).
+        ``(status, b, h, logdet, converged, grad, hess, H, dmode, hinv_diag)``: the
+        spherical modes, the log joint density at the mode, ``log det H``, whether the mode
+        iteration converged, the gradient and Hessian (zeros unless requested), ``H`` at the
+        mode and (with the gradient) the modes' derivatives ``d b / d phi = H^-1 G``
+        (``q x P``) and the diagonal of ``H^-1`` (without the gradient, a placeholder array
+        the caller ignores), all in the original level order. Status 1 means ``H`` was not
+        positive definite at the mode (the caller should use the NumPy path).
     """
     alpha, beta, sigma = d.split(phi)
     ks = ki.ks

@@ -493,8 +493,13 @@ def result_fields(
     if out.mode.negH_diag is not None:
         hinv_diag = 1.0 / out.mode.negH_diag
         u, u_var = sigma[d.level_term] * b, sigma[d.level_term] ** 2 * hinv_diag
+    elif not d.has_corr and out.mode.hinv_diag is not None:
+        # the compiled path's selected inverse holds the diagonal of H^-1
+        u, u_var = sigma[d.level_term] * b, sigma[d.level_term] ** 2 * out.mode.hinv_diag
     else:
-        Linv = np.linalg.inv(out.mode.hchol)
+        Linv, info = linalg.lapack.dtrtri(out.mode.hchol, lower=1)
+        if info != 0:  # pragma: no cover - a Cholesky factor has a positive diagonal
+            raise linalg.LinAlgError(f"inverting the Cholesky factor failed (info {info})")
         if d.has_corr:
             # u = Lambda b, Var(u | y) ~ Lambda H^-1 Lambda'
             lam = d.lam(sigma, d.offdiag(out.phi)).toarray()

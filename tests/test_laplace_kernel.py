@@ -10,8 +10,10 @@ NumPy path itself is checked against R fixtures and central differences elsewher
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import civmodels as cm
 from civmodels import _glmm
 from civmodels import _laplace_kernel as lk
 
@@ -127,6 +129,10 @@ def test_kernel_equals_numpy_path(kind, link, ordinal, weights, monkeypatch):
         h_scale = max(1.0, np.abs(slow["hess"]).max())
         np.testing.assert_allclose(fast["hess"], slow["hess"], rtol=0, atol=1e-9 * h_scale)
         np.testing.assert_allclose(fast["mode"].hchol, slow["mode"].hchol, atol=1e-9)
+        # the selected inverse's diagonal (the conditional variances of the modes)
+        L = slow["mode"].hchol
+        hinv = np.linalg.inv(L @ L.T)
+        np.testing.assert_allclose(fast["mode"].hinv_diag, np.diag(hinv), rtol=1e-10, atol=0)
 
 
 @pytest.mark.parametrize("kind", ["nested", "corr", "corr3"])
@@ -230,3 +236,22 @@ def test_compiled_fixed_start_equals_numpy(kind, link, ordinal, weights, monkeyp
     slow = _glmm.fixed_start(d, x0)
     assert not np.allclose(fast, x0)  # it moved
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
+
+
+def test_conditional_variances_equal_on_both_paths(monkeypatch):
+    """The compiled path's conditional variances come from its selected inverse, the NumPy
+    path's from the inverse Cholesky factor: the same numbers for a nested model."""
+    rng = np.random.default_rng(8)
+    n = 300
+    a = rng.integers(0, 6, n)
+    b = rng.integers(0, 4, n)
+    x = rng.normal(size=n)
+    eta = 0.5 * x + rng.normal(scale=0.7, size=6)[a] + rng.normal(scale=0.5, size=24)[a * 4 + b]
+    df = pd.DataFrame({"y": (eta + rng.logistic(size=n) > 0).astype(int), "x": x, "a": a, "b": b})
+    monkeypatch.setattr(_glmm, "USE_KERNEL", True)
+    fast = cm.Logistic("y ~ x + (1 | a/b)", data=df).fit().conditional_modes()
+    monkeypatch.setattr(_glmm, "USE_KERNEL", False)
+    slow = cm.Logistic("y ~ x + (1 | a/b)", data=df).fit().conditional_modes()
+    pd.testing.assert_index_equal(fast.index, slow.index)
+    np.testing.assert_allclose(fast["cond_var"], slow["cond_var"], rtol=1e-8)
+    np.testing.assert_allclose(fast["mode"], slow["mode"], rtol=0, atol=1e-8)
