@@ -160,9 +160,21 @@ def drop_incomplete(
         What was dropped, per column.
     """
     cols = list(dict.fromkeys(columns))
-    refuse_infinite(data, cols)
-    # column by column on arrays: a DataFrame-wide isna() costs more than the fit itself
-    na_cols = {c: data[c].isna().to_numpy() for c in cols}
+    # column by column on arrays (a DataFrame-wide isna() costs more than a small fit), each
+    # column fetched once; infinite values are refused (as refuse_infinite) before any
+    # missing value is counted
+    na_cols = {}
+    for c in cols:
+        col = data[c]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind == "f":
+            values = col.to_numpy()
+            if np.isinf(values).any():
+                refuse_infinite(data, [c])
+            na_cols[c] = np.isnan(values)
+        else:
+            if pd.api.types.is_float_dtype(col.dtype):  # nullable or Arrow floats
+                refuse_infinite(data, [c])
+            na_cols[c] = col.isna().to_numpy()
     by_col = {c: int(v.sum()) for c, v in na_cols.items()}
     bad = np.zeros(len(data), dtype=bool)
     for v in na_cols.values():

@@ -198,7 +198,13 @@ def group_codes(data: pd.DataFrame, group: str) -> tuple[np.ndarray, pd.Index]:
     row for an interaction."""
     parts = group.split(":")
     if len(parts) == 1:
-        codes, levels = pd.factorize(data[group], sort=True)
+        col = data[group]
+        if isinstance(col.dtype, pd.StringDtype):
+            # factorizing Python strings is faster than the Arrow array; the order is the
+            # same (code-point order is UTF-8 byte order)
+            codes, levels = pd.factorize(col.to_numpy(dtype=object), sort=True)
+            return codes, pd.Index(levels, dtype=col.dtype)
+        codes, levels = pd.factorize(col, sort=True)
         return codes, pd.Index(levels)
     codes, levels = _interaction_codes(data, parts)
     return codes, pd.Index(levels)
@@ -229,9 +235,10 @@ def _interaction_codes(data: pd.DataFrame, parts: list[str]) -> tuple[np.ndarray
     labels = texts[0][codes[0][first]]
     for k, t in zip(codes[1:], texts[1:], strict=True):
         labels = labels + ":" + t[k[first]]
-    # different combinations can share a text (1 and "1"): they are one group
-    label_codes, levels = pd.factorize(labels, sort=True)
-    out = label_codes[inverse.reshape(-1)]
+    # different combinations can share a text (1 and "1"): they are one group (the labels
+    # are all str, so NumPy's sort is the same order as pandas')
+    levels, label_codes = np.unique(labels, return_inverse=True)
+    out = label_codes.reshape(-1)[inverse.reshape(-1)]
     out[missing] = -1
     return out.astype(np.int64), np.asarray(levels, dtype=object)
 
@@ -769,7 +776,15 @@ def _refuse_constant_predictors(data: pd.DataFrame, rhs: str) -> None:
     from .exceptions import SpecificationError
 
     for v in _rhs_variables(rhs):
-        values = pd.unique(data[v].dropna())
+        col = data[v]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+            # plain NumPy numbers: compare with the first non-missing value (no hashing)
+            arr = col.to_numpy()
+            if arr.dtype.kind == "f":
+                arr = arr[~np.isnan(arr)]
+            if len(arr) == 0 or not (arr == arr[0]).all():
+                continue
+        values = pd.unique(col.dropna())
         if len(values) == 1:
             value = values[0].item() if isinstance(values[0], np.generic) else values[0]
             raise SpecificationError(

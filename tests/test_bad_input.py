@@ -49,6 +49,20 @@ def test_infinite_predictor_named_and_refused(df, make, value):
         make(d, "x + g")
 
 
+@pytest.mark.parametrize("dtype", ["float64", "Float64", "float32", "double[pyarrow]"])
+def test_infinite_value_refused_in_every_float_dtype_and_missing_counted(df, dtype):
+    # an infinite value is refused whatever the float dtype, also next to missing values;
+    # without it the missing values are dropped and counted
+    d = df.assign(x=df["x"].astype(dtype))
+    d.loc[[3, 4], "x"] = np.nan
+    d.loc[11, "x"] = -np.inf
+    with pytest.raises(cm.DataError, match=r"column 'x' has 1 infinite values.*first at index 11"):
+        cm.Logistic("z ~ x + g", data=d)
+    d.loc[11, "x"] = 0.5
+    res = cm.Logistic("z ~ x + g", data=d).fit()
+    assert res.nobs == len(d) - 2
+
+
 def test_infinite_value_in_random_slope_column_refused(df):
     d = df.assign(s=df["x"])
     d.loc[7, "s"] = np.inf

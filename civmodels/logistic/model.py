@@ -45,9 +45,13 @@ def _is_proportion(data: pd.DataFrame, formula: str) -> bool:
     col = data[name]
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
-    vals = col.dropna().to_numpy(float)
+    if isinstance(col.dtype, np.dtype):
+        vals = col.to_numpy().astype(float, copy=False)
+    else:  # nullable numbers: pd.NA becomes NaN
+        vals = col.to_numpy(dtype=float, na_value=np.nan)
+    vals = vals[~np.isnan(vals)]
     in_unit = bool(len(vals)) and bool(((vals >= 0) & (vals <= 1)).all())
-    return in_unit and not np.isin(vals, (0.0, 1.0)).all()
+    return in_unit and not ((vals == 0.0) | (vals == 1.0)).all()
 
 
 class Logistic:
