@@ -45,6 +45,7 @@ __all__ = [
     "available",
     "evaluate",
     "fixed_newton",
+    "gradients",
     "prepare",
     "structure",
 ]
@@ -694,6 +695,105 @@ def _evaluate(
     return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode, hinv_diag
 
 
+def _gradients(
+    up,
+    lo,
+    Du,
+    Dl,
+    tu0,
+    tl0,
+    X,
+    w,
+    z,
+    posp,
+    code,
+    Lp,
+    Li,
+    Rp,
+    Rk,
+    Ridx,
+    perm,
+    lev_p,
+    offsets,
+    n_levels,
+    blk_ptr,
+    blk_terms,
+    off_blk,
+    off_i,
+    off_j,
+    phis,
+    b0s,
+    tol,
+    max_iter,
+):  # pragma: no cover - compiled
+    """The gradient at each row of ``phis`` (``(m, P)``: alpha, beta, log-diagonals of
+    Lambda, off-diagonals), the modes' iteration starting from the same row of ``b0s``;
+    one call for the finite-difference columns of a Hessian. Returns the status of every
+    point (as :func:`_evaluate`) and the gradients."""
+    m = phis.shape[0]
+    P = phis.shape[1]
+    ka = Du.shape[1]
+    p = X.shape[1]
+    K = z.shape[1]
+    status = np.zeros(m, dtype=np.int64)
+    grads = np.zeros((m, P))
+    alpha = np.empty(ka)
+    beta = np.empty(p)
+    sigma = np.empty(K)
+    cvals = np.empty(P - ka - p - K)
+    b0 = np.empty(b0s.shape[1])
+    for r in range(m):
+        for a in range(ka):
+            alpha[a] = phis[r, a]
+        for a in range(p):
+            beta[a] = phis[r, ka + a]
+        for k in range(K):
+            sigma[k] = math.exp(phis[r, ka + p + k])
+        for o in range(len(cvals)):
+            cvals[o] = phis[r, ka + p + K + o]
+        for a in range(len(b0)):
+            b0[a] = b0s[r, a]
+        out = _evaluate(
+            up,
+            lo,
+            Du,
+            Dl,
+            tu0,
+            tl0,
+            X,
+            w,
+            z,
+            posp,
+            code,
+            Lp,
+            Li,
+            Rp,
+            Rk,
+            Ridx,
+            perm,
+            lev_p,
+            offsets,
+            n_levels,
+            blk_ptr,
+            blk_terms,
+            off_blk,
+            off_i,
+            off_j,
+            alpha,
+            beta,
+            sigma,
+            cvals,
+            b0,
+            tol,
+            max_iter,
+            1,
+        )
+        status[r] = out[0]
+        for t in range(P):
+            grads[r, t] = out[5][t]
+    return status, grads
+
+
 def _row_derivs(i, Du, Dl, X, V, av, cv):  # pragma: no cover - compiled
     """Row ``i``'s derivatives of ``A`` and ``B`` in the parameters: ``a = (Du, -X, -V)``
     into ``av`` and ``c = (Dl, -X, -V)`` into ``cv``."""
@@ -830,6 +930,7 @@ if njit is not None:  # compile lazily, cache on disk
     _state = njit(cache=True)(_state)
     _location = njit(cache=True)(_location)
     _evaluate = njit(cache=True)(_evaluate)
+    _gradients = njit(cache=True)(_gradients)
     _row_derivs = njit(cache=True)(_row_derivs)
     _add_cell_hessian = njit(cache=True)(_add_cell_hessian)
     _fixed_eval = njit(cache=True)(_fixed_eval)
@@ -982,4 +1083,60 @@ def evaluate(d, ki: KernelInputs, phi: np.ndarray, b0: np.ndarray | None, want: 
         1e-10,
         60,
         want,
+    )
+
+
+def gradients(d, ki: KernelInputs, phis: np.ndarray, b0s: np.ndarray):
+    """Gradients at several parameter vectors in one compiled call (the finite-difference
+    columns of a Hessian), as :func:`evaluate` with ``want=1`` at each.
+
+    Parameters
+    ----------
+    d : GLMMData
+    ki : KernelInputs
+    phis : ndarray, shape (m, P)
+        The parameter vectors.
+    b0s : ndarray, shape (m, q)
+        Starting modes for each (original level order).
+
+    Returns
+    -------
+    tuple
+        ``(status, grads)``: per point 0, or 1 where ``H`` was not positive definite at the
+        mode (that gradient is not valid: the caller should use the NumPy path), and the
+        gradients ``(m, P)``.
+    """
+    if phis.shape[1] != d.P or b0s.shape != (phis.shape[0], d.q):
+        raise ValueError(f"phis must be (m, {d.P}) and b0s (m, {d.q})")
+    ks = ki.ks
+    return _gradients(
+        d.up,
+        d.lo,
+        ki.Du,
+        ki.Dl,
+        d.tu0,
+        d.tl0,
+        d.X,
+        d.w,
+        ki.z,
+        ks.posp,
+        ki.code,
+        ks.Lp,
+        ks.Li,
+        ks.Rp,
+        ks.Rk,
+        ks.Ridx,
+        ks.perm,
+        ks.lev_p,
+        ki.offsets,
+        ki.n_levels,
+        ki.blk_ptr,
+        ki.blk_terms,
+        ki.off_blk,
+        ki.off_i,
+        ki.off_j,
+        np.ascontiguousarray(phis, dtype=float),
+        np.ascontiguousarray(b0s, dtype=float),
+        1e-10,
+        60,
     )

@@ -255,3 +255,50 @@ def test_conditional_variances_equal_on_both_paths(monkeypatch):
     pd.testing.assert_index_equal(fast.index, slow.index)
     np.testing.assert_allclose(fast["cond_var"], slow["cond_var"], rtol=1e-8)
     np.testing.assert_allclose(fast["mode"], slow["mode"], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["nested", "corr3"])
+def test_batched_gradients_equal_single_evaluations(kind, monkeypatch):
+    # lk.gradients (the finite-difference columns in one call) against lk.evaluate per point
+    d = _data(kind, "probit", ordinal=True)
+    phi = _phi(d, 6)
+    monkeypatch.setattr(_glmm, "USE_KERNEL", True)
+    base = _glmm.laplace_loglik(d, phi)
+    rng = np.random.default_rng(0)
+    points = phi + 1e-3 * rng.normal(size=(5, d.P))
+    b0s = np.array([base["mode"].b + base["dmode"] @ (x - phi) for x in points])
+    if d.kernel is None:
+        d.kernel = lk.prepare(d)
+    status, grads = lk.gradients(d, d.kernel, points, b0s)
+    assert not status.any()
+    for x, b0, g in zip(points, b0s, grads, strict=True):
+        single = lk.evaluate(d, d.kernel, x, b0, 1)[5]
+        np.testing.assert_allclose(g, single, rtol=0, atol=1e-12 * max(1.0, np.abs(single).max()))
+    # and the NumPy path's gradients at the same points
+    monkeypatch.setattr(_glmm, "USE_KERNEL", False)
+    for x, g in zip(points, grads, strict=True):
+        slow = _glmm.laplace_loglik(d, x)["grad"]
+        np.testing.assert_allclose(g, slow, rtol=0, atol=1e-9 * max(1.0, np.abs(slow).max()))
+
+
+def test_batched_gradients_fall_back_point_by_point(monkeypatch):
+    # a failed point in the batch sends all points through laplace_loglik
+    d = _data("nested", "logit", ordinal=False)
+    phi = _phi(d, 2)
+    monkeypatch.setattr(_glmm, "USE_KERNEL", True)
+    base = _glmm.laplace_loglik(d, phi)
+    points = phi + np.diag(np.full(d.P, 1e-5))
+    fast = _glmm._gradients_at(d, base, phi, points)
+    real = lk.gradients
+    calls = []
+
+    def failing(*args, **kwargs):
+        status, grads = real(*args, **kwargs)
+        calls.append(1)
+        status[1] = 1
+        return status, grads * np.nan
+
+    monkeypatch.setattr(lk, "gradients", failing)
+    slow = _glmm._gradients_at(d, base, phi, points)
+    assert calls, "the batch was not tried"
+    np.testing.assert_allclose(slow, fast, rtol=0, atol=1e-9 * np.abs(fast).max())
