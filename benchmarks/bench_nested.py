@@ -10,19 +10,24 @@ groups), end to end: formula and DataFrame to estimates and standard errors (the
 are read once, outside the timing, as in R; glmer's ``vcov`` is included, as it is computed
 on demand).
 
-One R session stays open for the whole run, and every timed civmodels fit is followed by
-one timed R fit of the same model (R times itself with ``system.time``, so its start-up and
-the pipe are not counted). Interleaving fit by fit means both sides see the same machine:
-on a shared machine slow periods of seconds to minutes come and go, and timing the two
-sides in separate blocks lets one of them fall into a slow period alone. Both sides get
-untimed warm-up fits first.
+One R session stays open for the whole run (R times itself with ``system.time``, so its
+start-up and the pipe are not counted). For each model the two sides alternate in blocks
+of ``--repeat`` back-to-back fits, for ``--rounds`` rounds, after untimed warm-up fits: the
+steady state of repeated fits (as R's ``microbenchmark`` or Python's ``timeit`` measure it),
+while alternating keeps a slow period of the shared machine from falling on one side only.
+
+``--cold`` times instead single fits interleaved one by one with R's, so each fit starts
+after the process has waited for the other side's fit: caches and the CPU are then cold, as
+for a fit run once in a notebook. A short fit loses relatively more to that (civmodels'
+8 ms fit by about 1-5 ms, R's 100 ms fit by a few ms), so the cold ratios are lower.
 
 Prints, per model, the median and the fastest time per fit of each side, their ratios
 (R / civmodels) and the largest difference between the estimates relative to
 max(|estimate|, SE) (R runs with its default controls, so differences of ~1e-3 are R's
 optimiser tolerance).
 
-Run:  python benchmarks/bench_nested.py [--repeat 15] [--no-r] [--models binary slope ...]
+Run:  python benchmarks/bench_nested.py [--repeat 9] [--rounds 3] [--cold] [--no-r]
+      [--models binary slope ...]
 """
 
 from __future__ import annotations
@@ -120,9 +125,14 @@ class RSession:
         self.proc.stdin.flush()
         return self.proc.stdout.readline().strip()
 
-    def timed_fit(self, kind: str) -> float:
+    def timed_fits(self, kind: str, repeat: int) -> list[float]:
+        """``repeat`` back-to-back fits timed in R."""
         fit_code, _ = R_FITS[kind]
-        return float(self.run(f'cat(tm({fit_code}), "\\n")'))
+        line = self.run(
+            f"t <- numeric({repeat}); for (i in seq_len({repeat})) t[i] <- tm({fit_code}); "
+            'cat(t, "\\n")'
+        )
+        return [float(v) for v in line.split()]
 
     def estimates(self, kind: str) -> np.ndarray:
         fit_code, est = R_FITS[kind]
@@ -138,7 +148,9 @@ class RSession:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=15, help="timed fits per model and side")
+    ap.add_argument("--repeat", type=int, default=9, help="fits per block")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating blocks per side")
+    ap.add_argument("--cold", action="store_true", help="interleave single fits instead")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument(
         "--models",
@@ -151,21 +163,26 @@ def main() -> None:
     df = load()
     slopes = pd.read_csv(SLOPES)
     r = None if args.no_r or shutil.which("R") is None else RSession()
+    print("cold: single fits interleaved with R's" if args.cold else "warm: alternating blocks")
     print(
         f"{'model':<12}{'civmodels s':>13}{'R s':>8}{'R / civmodels':>15}"
         f"{'min: civm. s':>14}{'R s':>8}{'ratio':>8}{'max rel diff':>14}"
     )
     for kind in args.models:
         res = fit(df, slopes, kind)  # warm-up (imports, compiled kernels)
-        ours, theirs = [], []
+        ours: list[float] = []
+        theirs: list[float] = []
         if r is not None:
-            r.timed_fit(kind)  # warm-up
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            res = fit(df, slopes, kind)
-            ours.append(time.perf_counter() - t0)
+            r.timed_fits(kind, 1)  # warm-up
+        blocks = args.repeat * args.rounds if args.cold else args.rounds
+        per_block = 1 if args.cold else args.repeat
+        for _ in range(blocks):
+            for _ in range(per_block):
+                t0 = time.perf_counter()
+                res = fit(df, slopes, kind)
+                ours.append(time.perf_counter() - t0)
             if r is not None:
-                theirs.append(r.timed_fit(kind))
+                theirs.extend(r.timed_fits(kind, per_block))
         t, tmin = float(np.median(ours)), float(np.min(ours))
         if r is None:
             print(f"{kind:<12}{t:>13.4f}{'—':>8}{'—':>15}{tmin:>14.4f}{'—':>8}{'—':>8}{'—':>14}")

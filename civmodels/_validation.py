@@ -171,6 +171,8 @@ def drop_incomplete(
             if np.isinf(values).any():
                 refuse_infinite(data, [c])
             na_cols[c] = np.isnan(values)
+        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biu":
+            na_cols[c] = np.zeros(len(col), dtype=bool)  # NumPy integers cannot be missing
         else:
             if pd.api.types.is_float_dtype(col.dtype):  # nullable or Arrow floats
                 refuse_infinite(data, [c])

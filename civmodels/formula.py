@@ -192,36 +192,51 @@ def group_labels(data: pd.DataFrame, group: str) -> pd.Series:
     return pd.Series(out, index=data.index, name=group)
 
 
-def group_codes(data: pd.DataFrame, group: str) -> tuple[np.ndarray, pd.Index]:
+def group_codes(
+    data: pd.DataFrame, group: str, cache: dict | None = None
+) -> tuple[np.ndarray, pd.Index]:
     """Codes (``-1`` where missing) and sorted levels of the grouping factor ``group``:
     ``pd.factorize(group_labels(data, group), sort=True)``, without building a label per
-    row for an interaction."""
+    row for an interaction. ``cache`` (a dict kept by the caller for one data frame) holds
+    each column's factorization, so ``(1 | a/b)`` factorizes ``a`` once."""
     parts = group.split(":")
     if len(parts) == 1:
-        col = data[group]
-        if isinstance(col.dtype, pd.StringDtype):
-            # factorizing Python strings is faster than the Arrow array; the order is the
-            # same (code-point order is UTF-8 byte order)
-            codes, levels = pd.factorize(col.to_numpy(dtype=object), sort=True)
-            return codes, pd.Index(levels, dtype=col.dtype)
-        codes, levels = pd.factorize(col, sort=True)
-        return codes, pd.Index(levels)
-    codes, levels = _interaction_codes(data, parts)
+        codes, uniq, dtype = _column_codes(data, group, cache)
+        if isinstance(dtype, pd.StringDtype):
+            return codes, pd.Index(uniq, dtype=dtype)
+        return codes, pd.Index(uniq)
+    codes, levels = _interaction_codes(data, parts, cache)
     return codes, pd.Index(levels)
 
 
-def _interaction_codes(data: pd.DataFrame, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _column_codes(data: pd.DataFrame, name: str, cache: dict | None) -> tuple:
+    """``(codes, sorted uniques, dtype)`` of one column, from ``cache`` when there."""
+    if cache is not None and name in cache:
+        return cache[name]
+    col = data[name]
+    if isinstance(col.dtype, pd.StringDtype):
+        # factorizing Python strings is faster than the Arrow array; the order is the same
+        # (code-point order is UTF-8 byte order)
+        codes, uniq = pd.factorize(col.to_numpy(dtype=object), sort=True)
+    else:
+        codes, uniq = pd.factorize(col, sort=True)
+    out = (codes, uniq, col.dtype)
+    if cache is not None:
+        cache[name] = out
+    return out
+
+
+def _interaction_codes(
+    data: pd.DataFrame, parts: list[str], cache: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes and sorted text levels ``"<a>:<b>"`` of the combinations of ``parts``; the
     text of each distinct combination is built once."""
     codes, texts = [], []
     for c in parts:
-        col = data[c]
-        if isinstance(col.dtype, pd.StringDtype):
-            # already text; factorizing Python strings is faster than the Arrow array
-            k, uniq = pd.factorize(col.to_numpy(dtype=object))
-            texts.append(np.asarray(uniq, dtype=object))
+        k, uniq, dtype = _column_codes(data, c, cache)
+        if isinstance(dtype, pd.StringDtype):
+            texts.append(np.asarray(uniq, dtype=object))  # already text
         else:
-            k, uniq = pd.factorize(col)
             texts.append(pd.Series(uniq).astype(str).to_numpy(dtype=object))
         codes.append(k)
     missing = np.zeros(len(data), dtype=bool)
@@ -713,11 +728,12 @@ class ModelFrame:
         self.groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
         # row values of each random slope (0 + x | g), keyed by its label "x|g"
         self.re_values: dict[str, np.ndarray] = {}
+        factorized: dict = {}  # each grouping column factorized once
         for term in self.parsed.random:
             xname = term.slope_variable
             if not term.is_intercept and xname is None:  # pragma: no cover - parse_rhs splits
                 raise SpecificationError(f"random term {term} is not supported")
-            codes, levels = group_codes(self.data, term.group)
+            codes, levels = group_codes(self.data, term.group, factorized)
             if len(levels) < 2:
                 raise SpecificationError(
                     f"grouping factor {term.group!r} has a single level ({levels[0]!r}); a "

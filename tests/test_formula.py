@@ -154,7 +154,9 @@ def _row_labels(data: pd.DataFrame, group: str) -> pd.Series:
     return out.mask(pd.concat([c.isna() for c in cols], axis=1).any(axis=1))
 
 
-@pytest.mark.parametrize("group", ["a:b", "b:a", "a:c", "a:f", "b:s", "a:b:c", "f:s", "o:b", "a"])
+@pytest.mark.parametrize(
+    "group", ["a:b", "b:a", "a:c", "a:f", "b:s", "a:b:c", "f:s", "o:b", "a", "b", "s", "o", "c"]
+)
 def test_group_codes_equal_factorized_row_labels(group):
     from civmodels.formula import group_codes, group_labels
 
@@ -177,6 +179,15 @@ def test_group_codes_equal_factorized_row_labels(group):
     got_codes, got_levels = group_codes(df, group)
     np.testing.assert_array_equal(got_codes, codes)
     assert list(got_levels) == list(levels)
+    # with a cache shared by the terms of one model (every column factorized first, so the
+    # interaction reuses them): the same codes and levels
+    cache: dict = {}
+    for c in df.columns:
+        group_codes(df, c, cache)
+    cached_codes, cached_levels = group_codes(df, group, cache)
+    np.testing.assert_array_equal(cached_codes, codes)
+    assert list(cached_levels) == list(levels)
+    assert cached_levels.dtype == got_levels.dtype
     labels = group_labels(df, group)
     assert labels.index.equals(df.index)
     np.testing.assert_array_equal(labels.isna(), ref.isna())
