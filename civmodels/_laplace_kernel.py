@@ -65,7 +65,7 @@ def available() -> bool:
 
 
 # ------------------------------------------------------------------------------------------
-# symbolic analysis (Python, once per model)
+# symbolic analysis (once per model)
 @dataclass
 class KernelStructure:
     """Elimination order and Cholesky pattern of ``H`` for one model's random effects.
@@ -100,40 +100,72 @@ def structure(pos: np.ndarray, q: int) -> KernelStructure:
     -------
     KernelStructure
     """
-    pos = np.asarray(pos, dtype=np.int64)
-    A = np.zeros((q, q), dtype=np.uint8)
-    K = pos.shape[1]
-    for a in range(K):
-        for c in range(K):
-            if a != c:
-                A[pos[:, a], pos[:, c]] = 1
-    order, F = _min_degree(A)
+    pos = np.ascontiguousarray(pos, dtype=np.int64)
+    order, F = _min_degree(_adjacency(pos, q))
     perm = order.astype(np.int64)
     lev_p = np.empty(q, dtype=np.int64)
     lev_p[perm] = np.arange(q)
-    # pattern of the factor in elimination order: column j holds j and the neighbours of
-    # the j-th eliminated level at its elimination (all eliminated later)
-    E = F[np.ix_(perm, perm)].astype(bool)
-    if np.tril(E).any():  # pragma: no cover - neighbours are eliminated later
+    ok, Lp, Li, Rp, Rk, Ridx = _symbolic(F, perm)
+    if not ok:  # pragma: no cover - neighbours are eliminated later
         raise AssertionError("elimination order is inconsistent")
-    E[np.diag_indices(q)] = True
-    cols_j, rows_r = np.nonzero(E)  # by column, rows ascending (the diagonal first)
-    Lp_a = np.concatenate([[0], np.cumsum(E.sum(axis=1))]).astype(np.int64)
-    Li_a = rows_r.astype(np.int64)
-    # row patterns: for every row r the columns k < r holding it, and where in Li
-    off = np.flatnonzero(cols_j != rows_r)
-    by_row = off[np.lexsort((cols_j[off], rows_r[off]))]
-    Rp = np.concatenate([[0], np.cumsum(np.bincount(rows_r[off], minlength=q))])
     return KernelStructure(
-        perm=perm,
-        lev_p=lev_p,
-        Lp=Lp_a,
-        Li=Li_a,
-        Rp=Rp.astype(np.int64),
-        Rk=cols_j[by_row].astype(np.int64),
-        Ridx=by_row.astype(np.int64),
-        posp=lev_p[pos],
+        perm=perm, lev_p=lev_p, Lp=Lp, Li=Li, Rp=Rp, Rk=Rk, Ridx=Ridx, posp=lev_p[pos]
     )
+
+
+def _adjacency(pos, q):  # pragma: no cover - compiled
+    """The graph of ``H``'s off-diagonal pattern: levels ``u != v`` are adjacent when a row
+    has both (``uint8``, symmetric)."""
+    A = np.zeros((q, q), dtype=np.uint8)
+    n, K = pos.shape
+    for i in range(n):
+        for a in range(K):
+            for c in range(K):
+                if a != c:
+                    A[pos[i, a], pos[i, c]] = 1
+    return A
+
+
+def _symbolic(F, perm):  # pragma: no cover - compiled
+    """The factor's pattern in elimination order from :func:`_min_degree`'s ``F``: column
+    ``j`` holds ``j`` and the neighbours of the ``j``-th eliminated level at its
+    elimination (all eliminated later, else ``ok`` is False), rows ascending; and for every
+    row ``r`` the columns ``k < r`` holding it (ascending) with their positions in ``Li``."""
+    q = len(perm)
+    ok = True
+    Lp = np.zeros(q + 1, dtype=np.int64)
+    row_count = np.zeros(q, dtype=np.int64)
+    for j in range(q):
+        pj = perm[j]
+        for r in range(j):
+            if F[pj, perm[r]]:
+                ok = False
+        c = 1
+        for r in range(j + 1, q):
+            if F[pj, perm[r]]:
+                c += 1
+                row_count[r] += 1
+        Lp[j + 1] = Lp[j] + c
+    Li = np.empty(Lp[q], dtype=np.int64)
+    Rp = np.zeros(q + 1, dtype=np.int64)
+    for r in range(q):
+        Rp[r + 1] = Rp[r] + row_count[r]
+    Rk = np.empty(Rp[q], dtype=np.int64)
+    Ridx = np.empty(Rp[q], dtype=np.int64)
+    fill = Rp[:q].copy()
+    for j in range(q):
+        pj = perm[j]
+        idx = Lp[j]
+        Li[idx] = j
+        idx += 1
+        for r in range(j + 1, q):
+            if F[pj, perm[r]]:
+                Li[idx] = r
+                Rk[fill[r]] = j  # columns reach row r in ascending order
+                Ridx[fill[r]] = idx
+                fill[r] += 1
+                idx += 1
+    return ok, Lp, Li, Rp, Rk, Ridx
 
 
 # ------------------------------------------------------------------------------------------
@@ -922,6 +954,8 @@ if njit is not None:  # compile lazily, cache on disk
     _dist = njit(cache=True)(_dist)
     _cell = njit(cache=True)(_cell)
     _min_degree = njit(cache=True)(_min_degree)
+    _adjacency = njit(cache=True)(_adjacency)
+    _symbolic = njit(cache=True)(_symbolic)
     _chol = njit(cache=True)(_chol)
     _solve = njit(cache=True)(_solve)
     _solve_columns = njit(cache=True)(_solve_columns)
