@@ -1036,6 +1036,30 @@ def _objective(d: GLMMData, method: str, n_quad: int):
     return fun, complete_hessian
 
 
+def _newton_direction(H: Array, g: Array, free: Array, max_tries: int = 60) -> tuple:
+    """``(ok, step)``: ``H_ff^-1 g_f`` on the ``free`` parameters (zeros elsewhere), with
+    Levenberg damping ``H_ff + lam I`` where ``H_ff`` is not positive definite (``lam``
+    from ``1e-6 * max(1, max |diag H_ff|)``, doubling, at most ``max_tries``
+    factorisations). Compiled when Numba is there (the NumPy calls cost more than the
+    arithmetic for a handful of parameters)."""
+    from . import _laplace_kernel as lk
+
+    if lk.available():
+        return lk.newton_direction(H, g, free, max_tries)
+    Hf = H[np.ix_(free, free)]
+    lam = 0.0
+    for _ in range(max_tries):
+        try:
+            L = np.linalg.cholesky(Hf + lam * np.eye(len(Hf)))
+        except np.linalg.LinAlgError:
+            lam = max(2 * lam, 1e-6 * max(1.0, np.abs(np.diag(Hf)).max()))
+            continue
+        step = np.zeros(len(g))
+        step[free] = np.linalg.solve(L.T, np.linalg.solve(L, g[free]))
+        return True, step
+    return False, np.zeros(len(g))
+
+
 def _gradients_at(d: GLMMData, res: dict, phi: Array, points: Array) -> Array:
     """Laplace gradients at the rows of ``points``, near ``phi`` where ``res`` was evaluated
     (modes started from :func:`_predicted_mode`): one compiled call for all of them when
@@ -1215,24 +1239,12 @@ def _fit_glmm(
         if np.max(np.abs(grad)) < gtol * scale:
             converged = True
             break
-        H = -cur["hess"]
-        free = ~fixed
-        Hf = H[np.ix_(free, free)] if fixed.any() else H
-        # make the Newton matrix positive definite (Levenberg damping if needed); the
-        # matrices are a few rows, where NumPy's LAPACK calls cost less than SciPy's checks
-        lam = 0.0
-        L = None
-        for _ in range(60):
-            try:
-                L = np.linalg.cholesky(Hf + lam * np.eye(len(Hf)) if lam else Hf)
-                break
-            except np.linalg.LinAlgError:
-                lam = max(2 * lam, 1e-6 * max(1.0, np.abs(np.diag(Hf)).max()))
-        if L is None:
+        # the Newton direction, with Levenberg damping where the matrix is not positive
+        # definite
+        ok, step = _newton_direction(-cur["hess"], grad, ~fixed)
+        if not ok:
             messages.append("the Newton matrix could not be made positive definite")
             break
-        step = np.zeros(d.P)
-        step[free] = np.linalg.solve(L.T, np.linalg.solve(L, grad[free]))
         # keep a single step from moving log SD by more than 3 (exp(3) = 20-fold)
         big = np.max(np.abs(step[tau_idx])) if len(tau_idx) else 0.0
         if big > 3.0:

@@ -46,6 +46,7 @@ __all__ = [
     "evaluate",
     "fixed_newton",
     "gradients",
+    "newton_direction",
     "prepare",
     "structure",
 ]
@@ -826,6 +827,58 @@ def _gradients(
     return status, grads
 
 
+def _newton_direction(H, g, free, max_tries):  # pragma: no cover - compiled
+    """``H_ff^-1 g_f`` on the free parameters (zeros elsewhere), with Levenberg damping
+    ``H_ff + lam I`` when ``H_ff`` is not positive definite: ``lam`` starts at ``1e-6 *
+    max(1, max |diag H_ff|)`` and doubles, at most ``max_tries`` factorisations. Returns
+    ``(ok, step)``."""
+    P = len(g)
+    idx = np.flatnonzero(free)
+    m = len(idx)
+    step = np.zeros(P)
+    L = np.zeros((m, m))
+    dmax = 1.0
+    for a in range(m):
+        dmax = max(dmax, abs(H[idx[a], idx[a]]))
+    lam = 0.0
+    ok = False
+    for _t in range(max_tries):
+        ok = True
+        for j in range(m):
+            for i in range(j, m):
+                acc = H[idx[i], idx[j]] + (lam if i == j else 0.0)
+                for k in range(j):
+                    acc -= L[i, k] * L[j, k]
+                if i == j:
+                    if not acc > 0.0:
+                        ok = False
+                        break
+                    L[j, j] = math.sqrt(acc)
+                else:
+                    L[i, j] = acc / L[j, j]
+            if not ok:
+                break
+        if ok:
+            break
+        lam = max(2.0 * lam, 1e-6 * dmax)
+    if not ok:
+        return False, step
+    y = np.empty(m)
+    for i in range(m):
+        acc = g[idx[i]]
+        for k in range(i):
+            acc -= L[i, k] * y[k]
+        y[i] = acc / L[i, i]
+    for i in range(m - 1, -1, -1):
+        acc = y[i]
+        for k in range(i + 1, m):
+            acc -= L[k, i] * y[k]
+        y[i] = acc / L[i, i]
+    for a in range(m):
+        step[idx[a]] = y[a]
+    return True, step
+
+
 def _row_derivs(i, Du, Dl, X, V, av, cv):  # pragma: no cover - compiled
     """Row ``i``'s derivatives of ``A`` and ``B`` in the parameters: ``a = (Du, -X, -V)``
     into ``av`` and ``c = (Dl, -X, -V)`` into ``cv``."""
@@ -965,6 +1018,7 @@ if njit is not None:  # compile lazily, cache on disk
     _location = njit(cache=True)(_location)
     _evaluate = njit(cache=True)(_evaluate)
     _gradients = njit(cache=True)(_gradients)
+    _newton_direction = njit(cache=True)(_newton_direction)
     _row_derivs = njit(cache=True)(_row_derivs)
     _add_cell_hessian = njit(cache=True)(_add_cell_hessian)
     _fixed_eval = njit(cache=True)(_fixed_eval)
@@ -1173,4 +1227,33 @@ def gradients(d, ki: KernelInputs, phis: np.ndarray, b0s: np.ndarray):
         np.ascontiguousarray(b0s, dtype=float),
         1e-10,
         60,
+    )
+
+
+def newton_direction(H: np.ndarray, g: np.ndarray, free: np.ndarray, max_tries: int = 60):
+    """The Newton direction ``H_ff^-1 g_f`` on the free parameters of a small problem, with
+    Levenberg damping where ``H_ff`` is not positive definite (compiled: NumPy's LAPACK
+    calls cost more than the arithmetic for a handful of parameters).
+
+    Parameters
+    ----------
+    H : ndarray, shape (P, P)
+        Symmetric matrix (the negative Hessian).
+    g : ndarray, shape (P,)
+        Gradient.
+    free : ndarray of bool, shape (P,)
+        Parameters that move; the others get a zero step.
+    max_tries : int, default 60
+        Most damped factorisations.
+
+    Returns
+    -------
+    tuple
+        ``(ok, step)``; ``ok`` is False when no damping made the matrix positive definite.
+    """
+    return _newton_direction(
+        np.ascontiguousarray(H, dtype=float),
+        np.ascontiguousarray(g, dtype=float),
+        np.ascontiguousarray(free, dtype=np.bool_),
+        int(max_tries),
     )

@@ -302,3 +302,32 @@ def test_batched_gradients_fall_back_point_by_point(monkeypatch):
     slow = _glmm._gradients_at(d, base, phi, points)
     assert calls, "the batch was not tried"
     np.testing.assert_allclose(slow, fast, rtol=0, atol=1e-9 * np.abs(fast).max())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_newton_direction_compiled_equals_numpy(seed, monkeypatch):
+    # positive definite, indefinite (damped) and with fixed parameters: the compiled
+    # direction equals the NumPy/LAPACK one, and solves the (damped) system
+    rng = np.random.default_rng(seed)
+    P = 3 + seed % 4
+    A = rng.normal(size=(P, P))
+    H = A @ A.T + (0.5 * np.eye(P) if seed % 2 == 0 else -2.0 * np.eye(P))
+    g = rng.normal(size=P)
+    free = np.ones(P, dtype=bool)
+    if seed >= 3:
+        free[rng.integers(0, P)] = False
+    ok, fast = _glmm._newton_direction(H, g, free)
+    monkeypatch.setattr(lk, "available", lambda: False)
+    ok2, slow = _glmm._newton_direction(H, g, free)
+    assert ok and ok2
+    np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)
+    assert (fast[~free] == 0).all()
+    if seed % 2 == 0:  # no damping needed: an exact solve
+        Hf = H[np.ix_(free, free)]
+        np.testing.assert_allclose(Hf @ fast[free], g[free], rtol=1e-10, atol=1e-12)
+
+
+def test_newton_direction_reports_failure():
+    H = np.full((2, 2), np.nan)
+    ok, step = _glmm._newton_direction(H, np.ones(2), np.ones(2, dtype=bool), max_tries=5)
+    assert not ok and (step == 0).all()
