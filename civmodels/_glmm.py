@@ -44,6 +44,7 @@ fits is the inverse of a central-difference Jacobian of the exact analytic gradi
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1036,6 +1037,14 @@ def _objective(d: GLMMData, method: str, n_quad: int):
     return fun, complete_hessian
 
 
+def _max_abs(v: Array) -> float:
+    """``max |v|`` of a short vector (0 when empty; NaN when any entry is NaN)."""
+    vals = [abs(x) for x in v.tolist()]
+    if any(x != x for x in vals):
+        return math.nan
+    return max(vals, default=0.0)
+
+
 def _newton_direction(H: Array, g: Array, free: Array, max_tries: int = 60) -> tuple:
     """``(ok, step)``: ``H_ff^-1 g_f`` on the ``free`` parameters (zeros elsewhere), with
     Levenberg damping ``H_ff + lam I`` where ``H_ff`` is not positive definite (``lam``
@@ -1229,14 +1238,15 @@ def _fit_glmm(
     held = np.zeros(d.P, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
     fixed = held.copy()
 
+    # the parameter vectors are short: plain Python maxima cost less than NumPy calls
     def done(g: Array) -> bool:
-        return bool(np.max(np.abs(np.where(fixed, 0.0, g))) < gtol * scale)
+        return _max_abs(np.where(fixed, 0.0, g)) < gtol * scale
 
     for _ in range(max_iter):
         n_iter += 1
         grad = cur["grad"].copy()
         grad[fixed] = 0.0
-        if np.max(np.abs(grad)) < gtol * scale:
+        if _max_abs(grad) < gtol * scale:
             converged = True
             break
         # the Newton direction, with Levenberg damping where the matrix is not positive
@@ -1246,7 +1256,7 @@ def _fit_glmm(
             messages.append("the Newton matrix could not be made positive definite")
             break
         # keep a single step from moving log SD by more than 3 (exp(3) = 20-fold)
-        big = np.max(np.abs(step[tau_idx])) if len(tau_idx) else 0.0
+        big = _max_abs(step[tau_idx])
         if big > 3.0:
             step *= 3.0 / big
         t = 1.0
@@ -1263,7 +1273,7 @@ def _fit_glmm(
                 res = None
             if (
                 res is not None
-                and np.isfinite(res["loglik"])
+                and math.isfinite(res["loglik"])
                 and (res["loglik"] >= cur["loglik"] - 1e-10 * abs(cur["loglik"]))
             ):
                 if method == "agq":
