@@ -1037,6 +1037,19 @@ def _objective(d: GLMMData, method: str, n_quad: int):
     return fun, complete_hessian
 
 
+def _backtrack(t: float, slope: float, f0: float, ft: float | None) -> float:
+    """The next step length after the trial at ``t`` failed (log-likelihood ``ft``, None
+    or not finite when it could not be evaluated): the maximum of the quadratic through
+    ``f0``, the slope at 0 and ``ft``, kept within ``[0.1 t, 0.5 t]``; ``0.5 t`` without a
+    usable value."""
+    if ft is None or not math.isfinite(ft) or not slope > 0:
+        return 0.5 * t
+    curv = (ft - f0 - slope * t) / (t * t)  # negative: ft is below the tangent
+    if not curv < 0:
+        return 0.5 * t
+    return min(0.5 * t, max(0.1 * t, -slope / (2.0 * curv)))
+
+
 def _max_abs(v: Array) -> float:
     """``max |v|`` of a short vector (0 when empty; NaN when any entry is NaN)."""
     vals = [abs(x) for x in v.tolist()]
@@ -1261,6 +1274,7 @@ def _fit_glmm(
             step *= 3.0 / big
         t = 1.0
         new = None
+        slope = float(grad @ step)  # the directional derivative at t = 0
         for _h in range(40):
             cand = phi + t * step
             try:
@@ -1283,7 +1297,7 @@ def _fit_glmm(
                 else:
                     new = fun(cand, res["mode"].b, 2, done)
                 break
-            t *= 0.5
+            t = _backtrack(t, slope, cur["loglik"], None if res is None else res["loglik"])
         if new is None:
             messages.append("line search failed to improve the log-likelihood")
             break

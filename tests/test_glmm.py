@@ -143,3 +143,15 @@ def test_reflected_links():
         link = G.get_dist(name)
         refl = G.get_dist(name, reflect=True)
         np.testing.assert_allclose(refl.cdf(x), 1 - link.cdf(-x), atol=1e-14)
+
+
+def test_backtrack_takes_the_quadratic_maximum_within_bounds():
+    # f(t) = f0 + s t - c t^2 is maximal at s / (2c); the trial at t failed
+    f0, s = -100.0, 4.0
+    for c, t, want in [(10.0, 1.0, 0.2), (2.0, 1.0, 0.5), (100.0, 1.0, 0.1), (10.0, 0.5, 0.2)]:
+        ft = f0 + s * t - c * t * t
+        assert G._backtrack(t, s, f0, ft) == pytest.approx(want)
+    # no usable value or no ascent: halve
+    assert G._backtrack(0.5, s, f0, None) == 0.25
+    assert G._backtrack(0.5, s, f0, float("nan")) == 0.25
+    assert G._backtrack(0.5, -1.0, f0, f0 - 1.0) == 0.25
