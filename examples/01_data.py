@@ -38,8 +38,20 @@ from civmodels.data import codebook, load_frame, load_municipalities, load_surve
 
 # %%
 municipalities = load_municipalities()
-print(municipalities[["code", "name", "region", "population", "size_group",
-                      "spending_pressure", "pressure_high", "bloc"]].head())
+print(
+    municipalities[
+        [
+            "code",
+            "name",
+            "region",
+            "population",
+            "size_group",
+            "spending_pressure",
+            "pressure_high",
+            "bloc",
+        ]
+    ].head()
+)
 print(pd.crosstab(municipalities["size_group"], municipalities["pressure_high"], margins=True))
 
 # %% [markdown]
@@ -59,9 +71,11 @@ print(response.rename(columns={"size": "invited", "mean": "response rate"}).roun
 
 # %%
 survey = load_survey()
-print(f"{len(survey)} respondents; 'Ved ikke' on mot_quality: "
-      f"{int(survey['mot_quality_dk'].sum())}; not answered: "
-      f"{int((survey['mot_quality'].isna() & ~survey['mot_quality_dk']).sum())}")
+print(
+    f"{len(survey)} respondents; 'Ved ikke' on mot_quality: "
+    f"{int(survey['mot_quality_dk'].sum())}; not answered: "
+    f"{int((survey['mot_quality'].isna() & ~survey['mot_quality_dk']).sum())}"
+)
 
 # %% [markdown]
 # ### Table: share answering *Meget vigtigt* to each motivation, by spending pressure
@@ -84,8 +98,10 @@ print(table)
 # %%
 items = codebook.items(battery="motivations")
 shares = pd.DataFrame(
-    {q.label_en: survey[q.id].value_counts(normalize=True).reindex(q.labels_da) * 100
-     for q in items}
+    {
+        q.label_en: survey[q.id].value_counts(normalize=True).reindex(q.labels_da) * 100
+        for q in items
+    }
 ).T
 fig, ax = plt.subplots(figsize=(8, 4.5))
 shares.plot.barh(stacked=True, ax=ax, colormap="RdYlGn", width=0.8)

@@ -149,7 +149,11 @@ logit.summary(odds_ratios=True)
 
 # %%
 regression_table(
-    clustered, logit, output="html", exponentiate=True, labels="da",
+    clustered,
+    logit,
+    output="html",
+    exponentiate=True,
+    labels="da",
     names=["Omkostningseffektivitet", "Frivilligcenter"],
 )
 

@@ -52,8 +52,19 @@ reg.loc[reg["kind"] == "difference", ["id", "title", "outcomes", "by", "directio
 # %%
 results = {}
 table = replication.run(df, methods=("crosstab", "design", "ordinal"), results=results)
-cols = ["finding_id", "outcome", "method", "estimate_type", "estimate", "ci_lower",
-        "ci_upper", "p_value", "p_holm", "verdict", "verdict_holm"]
+cols = [
+    "finding_id",
+    "outcome",
+    "method",
+    "estimate_type",
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "p_value",
+    "p_holm",
+    "verdict",
+    "verdict_holm",
+]
 table.loc[table["kind"] == "difference", cols].round(3)
 
 # %% [markdown]
@@ -91,7 +102,10 @@ tests.sort_values("p_value").head(10).round(4)
 # %%
 with tempfile.TemporaryDirectory() as tmp:
     paths = replication.write_report(
-        table, Path(tmp) / "report", crosstabs=(tabs, tests), results=results,
+        table,
+        Path(tmp) / "report",
+        crosstabs=(tabs, tests),
+        results=results,
         methods=("crosstab", "design", "ordinal"),
     )
     print(sorted(p.name for p in (Path(tmp) / "report").iterdir()))
