@@ -123,10 +123,21 @@ class RSession:
             raise RuntimeError(f"R did not start: {ready!r}")
 
     def run(self, code: str) -> str:
+        """Run ``code`` (which prints one line); an R error is raised here, not left to
+        hang the pipe."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(code.strip() + "\n")
+        wrapped = (
+            "tryCatch({" + code.strip() + "}, error = function(e) "
+            'cat("R-ERROR:", gsub("\\n", " ", conditionMessage(e)), "\\n"))'
+        )
+        self.proc.stdin.write(wrapped + "\n")  # R's parser reads on inside the braces
         self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("R exited unexpectedly")
+        if line.startswith("R-ERROR:"):
+            raise RuntimeError(f"R failed: {line[8:].strip()}")
+        return line.strip()
 
     def timed_fits(self, kind: str, repeat: int) -> list[float]:
         """``repeat`` back-to-back fits timed in R."""
