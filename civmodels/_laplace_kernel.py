@@ -728,46 +728,17 @@ def _evaluate(
     return status, b_orig, h, logdet, converged, grad, hess, Hout, dmode, hinv_diag
 
 
-def _gradients(
-    up,
-    lo,
-    Du,
-    Dl,
-    tu0,
-    tl0,
-    X,
-    w,
-    z,
-    posp,
-    code,
-    Lp,
-    Li,
-    Rp,
-    Rk,
-    Ridx,
-    perm,
-    lev_p,
-    offsets,
-    n_levels,
-    blk_ptr,
-    blk_terms,
-    off_blk,
-    off_i,
-    off_j,
-    phis,
-    b0s,
-    tol,
-    max_iter,
-):  # pragma: no cover - compiled
+def _gradients(static, phis, b0s, tol, max_iter):  # pragma: no cover - compiled
     """The gradient at each row of ``phis`` (``(m, P)``: alpha, beta, log-diagonals of
     Lambda, off-diagonals), the modes' iteration starting from the same row of ``b0s``;
-    one call for the finite-difference columns of a Hessian. Returns the status of every
-    point (as :func:`_evaluate`) and the gradients."""
+    one call for the finite-difference columns of a Hessian. ``static`` is
+    :attr:`KernelInputs.static` (the first arguments of :func:`_evaluate`). Returns the
+    status of every point (as :func:`_evaluate`) and the gradients."""
     m = phis.shape[0]
     P = phis.shape[1]
-    ka = Du.shape[1]
-    p = X.shape[1]
-    K = z.shape[1]
+    ka = static[2].shape[1]  # Du
+    p = static[6].shape[1]  # X
+    K = static[8].shape[1]  # z
     status = np.zeros(m, dtype=np.int64)
     grads = np.zeros((m, P))
     alpha = np.empty(ka)
@@ -786,41 +757,8 @@ def _gradients(
             cvals[o] = phis[r, ka + p + K + o]
         for a in range(len(b0)):
             b0[a] = b0s[r, a]
-        out = _evaluate(
-            up,
-            lo,
-            Du,
-            Dl,
-            tu0,
-            tl0,
-            X,
-            w,
-            z,
-            posp,
-            code,
-            Lp,
-            Li,
-            Rp,
-            Rk,
-            Ridx,
-            perm,
-            lev_p,
-            offsets,
-            n_levels,
-            blk_ptr,
-            blk_terms,
-            off_blk,
-            off_i,
-            off_j,
-            alpha,
-            beta,
-            sigma,
-            cvals,
-            b0,
-            tol,
-            max_iter,
-            1,
-        )
+        # static supplies the first 25 arguments (mypy cannot count a tuple's length)
+        out = _evaluate(*static, alpha, beta, sigma, cvals, b0, tol, max_iter, 1)  # type: ignore[call-arg]
         status[r] = out[0]
         for t in range(P):
             grads[r, t] = out[5][t]
@@ -1041,6 +979,8 @@ class KernelInputs:
     off_blk: np.ndarray
     off_i: np.ndarray
     off_j: np.ndarray
+    #: the model's fixed arrays in the order of :func:`_evaluate`'s first arguments
+    static: tuple = ()
 
 
 def fixed_newton(d, x0: np.ndarray, iters: int, tol: float) -> np.ndarray:
@@ -1092,8 +1032,9 @@ def prepare(d) -> KernelInputs:
     pos = np.column_stack([d.offsets[k] + d.groups[k] for k in range(d.K)])
     blocks = list(d.blocks)
     as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-    return KernelInputs(
-        ks=structure(pos, d.q),
+    ks = structure(pos, d.q)
+    ki = KernelInputs(
+        ks=ks,
         Du=np.ascontiguousarray(d.Du, dtype=float),
         Dl=np.ascontiguousarray(d.Dl, dtype=float),
         z=np.ascontiguousarray(np.column_stack(d.zvals), dtype=float),
@@ -1106,6 +1047,34 @@ def prepare(d) -> KernelInputs:
         off_i=as_int([o[1] for o in d.off]),
         off_j=as_int([o[2] for o in d.off]),
     )
+    ki.static = (
+        d.up,
+        d.lo,
+        ki.Du,
+        ki.Dl,
+        d.tu0,
+        d.tl0,
+        d.X,
+        d.w,
+        ki.z,
+        ks.posp,
+        ki.code,
+        ks.Lp,
+        ks.Li,
+        ks.Rp,
+        ks.Rk,
+        ks.Ridx,
+        ks.perm,
+        ks.lev_p,
+        ki.offsets,
+        ki.n_levels,
+        ki.blk_ptr,
+        ki.blk_terms,
+        ki.off_blk,
+        ki.off_i,
+        ki.off_j,
+    )
+    return ki
 
 
 def evaluate(d, ki: KernelInputs, phi: np.ndarray, b0: np.ndarray | None, want: int):
@@ -1135,34 +1104,9 @@ def evaluate(d, ki: KernelInputs, phi: np.ndarray, b0: np.ndarray | None, want: 
         positive definite at the mode (the caller should use the NumPy path).
     """
     alpha, beta, sigma = d.split(phi)
-    ks = ki.ks
     b0 = np.zeros(d.q) if b0 is None else np.ascontiguousarray(b0, dtype=float)
-    return _evaluate(
-        d.up,
-        d.lo,
-        ki.Du,
-        ki.Dl,
-        d.tu0,
-        d.tl0,
-        d.X,
-        d.w,
-        ki.z,
-        ks.posp,
-        ki.code,
-        ks.Lp,
-        ks.Li,
-        ks.Rp,
-        ks.Rk,
-        ks.Ridx,
-        ks.perm,
-        ks.lev_p,
-        ki.offsets,
-        ki.n_levels,
-        ki.blk_ptr,
-        ki.blk_terms,
-        ki.off_blk,
-        ki.off_i,
-        ki.off_j,
+    return _evaluate(  # type: ignore[call-arg]  # ki.static: the first 25 arguments
+        *ki.static,
         np.ascontiguousarray(alpha, dtype=float),
         np.ascontiguousarray(beta, dtype=float),
         np.ascontiguousarray(sigma, dtype=float),
@@ -1196,33 +1140,8 @@ def gradients(d, ki: KernelInputs, phis: np.ndarray, b0s: np.ndarray):
     """
     if phis.shape[1] != d.P or b0s.shape != (phis.shape[0], d.q):
         raise ValueError(f"phis must be (m, {d.P}) and b0s (m, {d.q})")
-    ks = ki.ks
     return _gradients(
-        d.up,
-        d.lo,
-        ki.Du,
-        ki.Dl,
-        d.tu0,
-        d.tl0,
-        d.X,
-        d.w,
-        ki.z,
-        ks.posp,
-        ki.code,
-        ks.Lp,
-        ks.Li,
-        ks.Rp,
-        ks.Rk,
-        ks.Ridx,
-        ks.perm,
-        ks.lev_p,
-        ki.offsets,
-        ki.n_levels,
-        ki.blk_ptr,
-        ki.blk_terms,
-        ki.off_blk,
-        ki.off_i,
-        ki.off_j,
+        ki.static,
         np.ascontiguousarray(phis, dtype=float),
         np.ascontiguousarray(b0s, dtype=float),
         1e-10,
