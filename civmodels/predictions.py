@@ -32,8 +32,8 @@ by central differences and
 
 With posterior draws every quantity is computed per draw; the estimate is the posterior
 median, ``std_error`` the posterior SD and the interval equal-tailed (no p-values). A Bayesian
-result plugs in by returning ``PredictionModel(..., uncertainty=PosteriorDraws(draws))`` from
-its ``_prediction_model()`` and inheriting :class:`~civmodels._postfit.PostFitMixin`.
+result plugs in by returning ``PredictionModel.from_posterior(draws, ...)`` from its
+``_prediction_model()`` and inheriting :class:`~civmodels._postfit.PostFitMixin`.
 
 Draws are evaluated in blocks when the model supplies ``prob_draws`` (and ``linear_draws``):
 the quantity functions carry a leading draws axis, so one call computes a block of draws
@@ -131,6 +131,31 @@ class PredictionModel:
     link: Any = None
     prob_draws: Callable[[np.ndarray, Any], np.ndarray] | None = None
     linear_draws: Callable[[np.ndarray, Any], np.ndarray] | None = None
+
+    @classmethod
+    def from_posterior(cls, draws: np.ndarray, **fields: Any) -> PredictionModel:
+        """The prediction model of a Bayesian result: estimates at the posterior median of
+        ``draws`` (``(n_draws, n_params)``), uncertainty from the draws themselves, no
+        averaging weights.
+
+        Parameters
+        ----------
+        draws : ndarray
+            Posterior draws of the parameter vector.
+        **fields
+            The other fields (``prepare``, ``prob``, ``linear``, ``data``, ``outcomes``,
+            ``variables``, ``link``, ``prob_draws``, ``linear_draws``).
+
+        Returns
+        -------
+        PredictionModel
+        """
+        return cls(
+            theta=np.median(draws, axis=0),
+            uncertainty=PosteriorDraws(draws),
+            weights=None,
+            **fields,
+        )
 
 
 #: Block sizes of the block route, in probabilities (draws x rows x columns): about

@@ -412,3 +412,22 @@ def test_options_are_checked(glm, mixed):
         glm.predictions(by="area", conditional=True)
     with pytest.raises(cm.SpecificationError, match=r"unexpected options \['conditonal'\]"):
         mixed.slopes("x1", conditonal=True)
+
+
+def test_posterior_prediction_model_uses_the_median_and_the_draws():
+    from civmodels.predictions import PosteriorDraws, PredictionModel
+
+    draws = np.random.default_rng(3).normal(size=(201, 3)) ** 2
+    pm = PredictionModel.from_posterior(
+        draws,
+        prepare=lambda data: data,
+        prob=lambda t, d: np.zeros((1, 1)),
+        linear=None,
+        data=pd.DataFrame({"x": [1.0]}),
+        outcomes=["1"],
+        variables=["x"],
+    )
+    np.testing.assert_array_equal(pm.theta, np.median(draws, axis=0))
+    assert pm.theta[0] != draws[:, 0].mean()  # the median, not the mean (skewed draws)
+    assert isinstance(pm.uncertainty, PosteriorDraws) and pm.uncertainty.draws is draws
+    assert pm.weights is None

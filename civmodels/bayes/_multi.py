@@ -165,7 +165,7 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
     """
     from .._glmm import get_dist
     from .._links import get_link
-    from ..predictions import PosteriorDraws, PredictionModel
+    from ..predictions import PredictionModel
 
     m = result.model
     groups = list(m.groups)
@@ -209,14 +209,12 @@ def battery_prediction_model(result: Any, conditional: bool, item: Any = None) -
         return expand_rows(np.concatenate(probs, axis=-1), d[-1], -2)
 
     exclude = {g.name for g in groups}
-    return PredictionModel(
-        theta=np.median(lay.draws, axis=0),
-        uncertainty=PosteriorDraws(lay.draws),
+    return PredictionModel.from_posterior(
+        lay.draws,
         prepare=prepare,
         prob=prob,
         linear=linear,
         data=m.data,
-        weights=None,
         outcomes=[f"{m.items[j]}: {c}" for j in sel for c in m.categories],
         variables=_variables([m.parsed], exclude),
         link=get_link(m.link),
@@ -254,7 +252,7 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
     """
     from .._glmm import get_dist
     from .._links import get_link
-    from ..predictions import PosteriorDraws, PredictionModel
+    from ..predictions import PredictionModel
 
     m = result.model
     groups = list(m.groups)
@@ -330,14 +328,12 @@ def joint_prediction_model(result: Any, conditional: bool, item: Any = None) -> 
     if 1 in sel:
         outcomes.append(f"{m.response_name}: True")
     exclude = {g.name for g in groups} | {m.outcome_name, m.response_name}
-    return PredictionModel(
-        theta=np.median(lay.draws, axis=0),
-        uncertainty=PosteriorDraws(lay.draws),
+    return PredictionModel.from_posterior(
+        lay.draws,
         prepare=prepare,
         prob=prob,
         linear=linear,
         data=m.data_all,
-        weights=None,
         outcomes=outcomes,
         variables=_variables([m.parsed, m.rparsed], exclude),
         link=get_link(m.link) if sel == [0] else get_link("logit") if sel == [1] else None,

@@ -42,7 +42,7 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
     """
     from .._glmm import get_dist, integrate_cdf
     from .._links import get_link
-    from ..predictions import PosteriorDraws, PredictionModel
+    from ..predictions import PredictionModel
 
     m = result.model
     post = result._post
@@ -144,14 +144,12 @@ def _posterior_prediction_model(result: BayesResult, conditional: bool) -> Any:
         return num.expand_rows(_prob_draws(T, d), d[2], 1)
 
     outcomes = [str(c) for c in m.categories] if ordinal else [str(m.categories[-1])]
-    return PredictionModel(
-        theta=np.median(draws, axis=0),
-        uncertainty=PosteriorDraws(draws),
+    return PredictionModel.from_posterior(
+        draws,
         prepare=prepare,
         prob=prob,
         linear=linear,
         data=m.frame.data,
-        weights=None,
         outcomes=outcomes,
         variables=_predictors(result),
         link=link,
